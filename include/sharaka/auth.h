@@ -1,0 +1,41 @@
+/* auth.h - password hashing, access tokens and the authentication step of a request. */
+#ifndef SHARAKA_AUTH_H
+#define SHARAKA_AUTH_H
+
+#include <sodium.h>
+#include <stdbool.h>
+
+#include "sharaka/http.h"
+
+#define AUTH_LEEWAY 60
+#define AUTH_HASH_LEN crypto_pwhash_STRBYTES
+
+/* Prepares what verification needs; call once before serving. Returns false on failure. */
+bool auth_init(void) MUSTCHECK;
+
+/* Role names as they appear in tokens, the users table and the command line. */
+const char *auth_role_name(enum role role);
+/* Parses a role name; returns false when name is not one. */
+bool auth_role_parse(const char *name, enum role *out) MUSTCHECK;
+
+/* Hashes password with argon2id (libsodium's interactive limits). Returns false on failure. */
+bool auth_password_hash(const char *password, char out[AUTH_HASH_LEN]) MUSTCHECK;
+/* True when password matches hash. Takes the same time whether or not hash is NULL. */
+bool auth_password_verify(const char *hash, const char *password);
+
+/* Issues a signed access token for p, valid for cfg.token_ttl seconds. Returns new memory. */
+char *auth_token_issue(const struct principal *p, int64_t *expires_in);
+
+/*
+ * Verifies token: signature with the configured key, alg pinned, exp required, exp/nbf with
+ * leeway, iss and aud. Fills p on success; returns false with err set to 401 otherwise.
+ */
+bool auth_token_verify(const char *token, struct principal *p, struct error *err) MUSTCHECK;
+
+/*
+ * Establishes r->who from the Authorization header: anonymous when there is none. Returns false
+ * with err set (401 with WWW-Authenticate) when credentials are present but not valid.
+ */
+bool auth_authenticate(struct request *r, struct error *err) MUSTCHECK;
+
+#endif

@@ -1,0 +1,48 @@
+/* config.h - settings read from the environment through one declarative table. */
+#ifndef SHARAKA_CONFIG_H
+#define SHARAKA_CONFIG_H
+
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/socket.h>
+
+#include "sharaka/util.h"
+
+struct config {
+    const char *database_url;
+    const char *listen;
+    struct sockaddr_storage listen_addr;
+    socklen_t listen_addr_len;
+    int64_t threads;
+    int64_t max_body;
+    const char *log_level;
+    const char *cors_origins;
+    const char *jwt_secret;
+    int64_t token_ttl;
+    const char *jwt_issuer;
+    const char *jwt_audience;
+    const char *migrations_dir;
+    int64_t statement_timeout_ms;
+    int64_t max_connections;
+    int64_t max_connections_per_ip;
+    int64_t connection_timeout;
+    int64_t shutdown_timeout;
+};
+
+extern struct config cfg;
+
+/*
+ * Reads every setting from the environment into cfg. On a bad value, writes one line naming the
+ * setting and the problem into err and returns false. need_secret makes SHARAKA_JWT_SECRET required.
+ */
+bool config_load(bool need_secret, char *err, size_t errlen) MUSTCHECK;
+
+/* Prints the settings table: NAME<TAB>DEFAULT<TAB>DESCRIPTION, one per line. */
+void config_print_table(FILE *out);
+
+/* True when origin is listed in SHARAKA_CORS_ORIGINS (or the list is "*"). */
+bool config_origin_allowed(const char *origin);
+
+#endif

@@ -1,0 +1,47 @@
+/* db.h - one PostgreSQL connection per worker thread, prepared statements, SQLSTATE to HTTP. */
+#ifndef SHARAKA_DB_H
+#define SHARAKA_DB_H
+
+#include <libpq-fe.h>
+#include <stdbool.h>
+
+#include "sharaka/http.h"
+
+struct db_conn;
+
+/*
+ * Registers a statement to be prepared on every connection. Call before the server starts;
+ * name and sql must stay valid for the life of the process.
+ */
+void db_register(const char *name, const char *sql);
+
+/* Opens a connection with the settings' timeouts. Returns NULL with err set (503) on failure. */
+PGconn *db_connect(struct error *err);
+
+/*
+ * Returns this thread's connection, connecting and preparing statements first when there is
+ * none or the last one broke. Borrowed; NULL with err set to 503 when the database is down.
+ */
+struct db_conn *db_thread_conn(struct error *err);
+
+/*
+ * Runs the prepared statement name with text parameters. Returns the result (the caller owns it
+ * and must PQclear it) when it succeeded, or NULL with err set from the SQLSTATE. A broken
+ * connection gives 503 and is reconnected on the next call.
+ */
+PGresult *db_exec(struct db_conn *c, const char *name, int nparams, const char *const *values,
+                  struct error *err);
+
+/* Runs plain SQL (no parameters) on c, for BEGIN/COMMIT/ROLLBACK. Returns false with err set. */
+bool db_command(struct db_conn *c, const char *sql, struct error *err) MUSTCHECK;
+
+/* The underlying libpq connection. */
+PGconn *db_pg(struct db_conn *c);
+
+/* Fills err from a failed result: maps the SQLSTATE to an HTTP status through one table. */
+void db_error_from_result(PGconn *pg, const PGresult *res, struct error *err);
+
+/* Closes every thread's connection; call after the server stopped. */
+void db_close_all(void);
+
+#endif

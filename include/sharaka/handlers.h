@@ -1,0 +1,22 @@
+/* handlers.h - every route handler the route table names. */
+#ifndef SHARAKA_HANDLERS_H
+#define SHARAKA_HANDLERS_H
+
+#include "sharaka/http.h"
+
+/* Registers each module's prepared statements; called once before serving. */
+void service_init(void);
+void users_init(void);
+
+/* service.c */
+void service_healthz(struct request *r);
+void service_readyz(struct request *r);
+void service_metrics(struct request *r);
+void service_openapi(struct request *r);
+void service_docs(struct request *r);
+
+/* users.c */
+void auth_token_create(struct request *r);
+void auth_me_get(struct request *r);
+
+#endif

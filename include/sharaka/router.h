@@ -1,0 +1,41 @@
+/* router.h - the static route table: method, path pattern, handler and access rule. */
+#ifndef SHARAKA_ROUTER_H
+#define SHARAKA_ROUTER_H
+
+#include <stddef.h>
+
+#include "sharaka/http.h"
+
+typedef void (*handler_fn)(struct request *r);
+
+/* Who may call a route at all; finer object-level checks happen in the handler's policy. */
+enum access_rule {
+    ACCESS_PUBLIC, /* anyone, anonymous included */
+    ACCESS_LOGIN,  /* any authenticated principal */
+    ACCESS_ADMIN,  /* the admin role */
+};
+
+struct route {
+    const char *method;  /* "GET", "POST", ... */
+    const char *pattern; /* "/v1/organizations/{id}": {name} matches one non-empty segment */
+    handler_fn handler;
+    enum access_rule access;
+    const void *arg; /* handler data, e.g. a resource descriptor */
+};
+
+enum route_match { ROUTE_FOUND, ROUTE_NOT_FOUND, ROUTE_BAD_METHOD };
+
+/*
+ * Finds the route for method and path. On ROUTE_FOUND, *out is the route and params holds the
+ * captured segments (pointers into the arena). On ROUTE_BAD_METHOD, allow receives the methods
+ * the path accepts, e.g. "GET, HEAD, POST". HEAD matches GET routes.
+ */
+enum route_match router_match(struct arena *a, const char *method, const char *path,
+                              const struct route **out, const char **params, int *nparams,
+                              char *allow, size_t allow_len);
+
+/* The table, for tests and for listing. */
+extern const struct route router_routes[];
+extern const size_t router_nroutes;
+
+#endif

@@ -1,0 +1,62 @@
+/* util.h - allocation that aborts on failure, a per-request arena and a growable string buffer. */
+#ifndef SHARAKA_UTIL_H
+#define SHARAKA_UTIL_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define MUSTCHECK __attribute__((warn_unused_result))
+#define PRINTF_LIKE(f, a) __attribute__((format(printf, f, a)))
+#define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Allocation: out of memory aborts the process, so callers never check for NULL. */
+void *xmalloc(size_t n);
+void *xcalloc(size_t n, size_t size);
+void *xrealloc(void *p, size_t n);
+char *xstrdup(const char *s);
+char *xstrndup(const char *s, size_t n);
+
+/* An arena hands out memory that is released all at once by arena_free(). */
+struct arena_chunk;
+struct arena {
+    struct arena_chunk *head;
+};
+
+void *arena_alloc(struct arena *a, size_t n);
+char *arena_strdup(struct arena *a, const char *s);
+char *arena_strndup(struct arena *a, const char *s, size_t n);
+char *arena_printf(struct arena *a, const char *fmt, ...) PRINTF_LIKE(2, 3);
+void arena_free(struct arena *a);
+
+/* A growable NUL-terminated byte buffer. buf_free() releases it; buf_take() hands the bytes over. */
+struct buf {
+    char *data;
+    size_t len;
+    size_t cap;
+};
+
+void buf_reserve(struct buf *b, size_t extra);
+void buf_append(struct buf *b, const void *data, size_t n);
+void buf_puts(struct buf *b, const char *s);
+void buf_putc(struct buf *b, char c);
+void buf_printf(struct buf *b, const char *fmt, ...) PRINTF_LIKE(2, 3);
+void buf_vprintf(struct buf *b, const char *fmt, va_list ap) PRINTF_LIKE(2, 0);
+/* Appends s as the inside of a JSON string (no quotes), escaping as RFC 8259 requires. */
+void buf_json_escape(struct buf *b, const char *s, size_t n);
+void buf_reset(struct buf *b);
+char *buf_take(struct buf *b);
+void buf_free(struct buf *b);
+
+/* Time helpers. */
+uint64_t now_us_monotonic(void);
+int64_t now_unix(void);
+/* Writes an RFC 3339 UTC time with milliseconds into out (at least 32 bytes). */
+void format_time_rfc3339(char *out, size_t len);
+
+/* String helpers. */
+bool str_has_prefix(const char *s, const char *prefix);
+bool str_parse_i64(const char *s, int64_t *out) MUSTCHECK;
+
+#endif

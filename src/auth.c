@@ -1,0 +1,236 @@
+/* auth.c - argon2id password hashes, HS256 access tokens and request authentication. */
+#include "sharaka/auth.h"
+
+#include <jwt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sharaka/config.h"
+#include "sharaka/log.h"
+
+#define TOKEN_MAX_LEN 4096
+
+static const char *const role_names[] = {
+    [ROLE_ANONYMOUS] = "anonymous", [ROLE_ANALYST] = "analyst", [ROLE_EDITOR] = "editor",
+    [ROLE_PARTNER] = "partner",     [ROLE_ADMIN] = "admin",
+};
+
+const char *
+auth_role_name(enum role role)
+{
+    return role_names[role];
+}
+
+bool
+auth_role_parse(const char *name, enum role *out)
+{
+    for (size_t i = ROLE_ANALYST; i < ARRAY_LEN(role_names); i++) {
+        if (name != NULL && strcmp(name, role_names[i]) == 0) {
+            *out = (enum role)i;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* ---------------------------------------------------------------- passwords */
+
+bool
+auth_password_hash(const char *password, char out[AUTH_HASH_LEN])
+{
+    return crypto_pwhash_str(out, password, strlen(password), crypto_pwhash_OPSLIMIT_INTERACTIVE,
+                             crypto_pwhash_MEMLIMIT_INTERACTIVE) == 0;
+}
+
+/* A hash verified for unknown emails, so that a login takes as long whether or not it exists. */
+static char dummy_hash[AUTH_HASH_LEN];
+
+bool
+auth_init(void)
+{
+    unsigned char random[24];
+    char secret[2 * sizeof(random) + 1];
+    randombytes_buf(random, sizeof(random));
+    sodium_bin2hex(secret, sizeof(secret), random, sizeof(random));
+    return auth_password_hash(secret, dummy_hash);
+}
+
+bool
+auth_password_verify(const char *hash, const char *password)
+{
+    if (hash == NULL) {
+        if (crypto_pwhash_str_verify(dummy_hash, password, strlen(password)) == 0)
+            log_warn("the timing hash matched a password");
+        return false;
+    }
+    return crypto_pwhash_str_verify(hash, password, strlen(password)) == 0;
+}
+
+/* ---------------------------------------------------------------- tokens */
+
+char *
+auth_token_issue(const struct principal *p, int64_t *expires_in)
+{
+    jwt_t *jwt = NULL;
+    char *out = NULL;
+    int64_t now = now_unix();
+
+    if (jwt_new(&jwt) != 0)
+        return NULL;
+    int rc = jwt_set_alg(jwt, JWT_ALG_HS256, (const unsigned char *)cfg.jwt_secret,
+                         (int)strlen(cfg.jwt_secret));
+    rc |= jwt_add_grant(jwt, "sub", p->sub);
+    rc |= jwt_add_grant(jwt, "role", auth_role_name(p->role));
+    if (p->org[0])
+        rc |= jwt_add_grant(jwt, "org", p->org);
+    if (p->ministry[0])
+        rc |= jwt_add_grant(jwt, "ministry", p->ministry);
+    rc |= jwt_add_grant(jwt, "iss", cfg.jwt_issuer);
+    rc |= jwt_add_grant(jwt, "aud", cfg.jwt_audience);
+    rc |= jwt_add_grant_int(jwt, "iat", (long)now);
+    rc |= jwt_add_grant_int(jwt, "exp", (long)(now + cfg.token_ttl));
+    if (rc == 0) {
+        char *s = jwt_encode_str(jwt);
+        if (s != NULL) {
+            out = xstrdup(s);
+            free(s);
+        }
+    }
+    jwt_free(jwt);
+    *expires_in = cfg.token_ttl;
+    return out;
+}
+
+static bool
+invalid(struct error *err, const char *why)
+{
+    error_set(err, 401, "invalid-token", "the access token is not valid: %s", why);
+    err->www_authenticate = "Bearer error=\"invalid_token\"";
+    return false;
+}
+
+static bool
+copy_claim(json_t *claims, const char *name, char *out, size_t outlen)
+{
+    json_t *v = json_object_get(claims, name);
+    if (v == NULL || json_is_null(v))
+        return true;
+    if (!json_is_string(v) || json_string_length(v) >= outlen)
+        return false;
+    memcpy(out, json_string_value(v), json_string_length(v) + 1);
+    return true;
+}
+
+static bool
+audience_matches(json_t *aud)
+{
+    if (json_is_string(aud))
+        return strcmp(json_string_value(aud), cfg.jwt_audience) == 0;
+    if (json_is_array(aud)) {
+        size_t i;
+        json_t *v;
+        json_array_foreach(aud, i, v)
+        {
+            if (json_is_string(v) && strcmp(json_string_value(v), cfg.jwt_audience) == 0)
+                return true;
+        }
+    }
+    return false;
+}
+
+static bool
+check_claims(json_t *claims, struct principal *p, struct error *err)
+{
+    int64_t now = now_unix();
+    json_t *exp = json_object_get(claims, "exp");
+    json_t *nbf = json_object_get(claims, "nbf");
+    json_t *iat = json_object_get(claims, "iat");
+    json_t *iss = json_object_get(claims, "iss");
+
+    if (exp == NULL)
+        return invalid(err, "it has no exp claim");
+    if (!json_is_integer(exp))
+        return invalid(err, "its exp claim is not an integer");
+    if (json_integer_value(exp) + AUTH_LEEWAY < now)
+        return invalid(err, "it has expired");
+    if (nbf != NULL && (!json_is_integer(nbf) || json_integer_value(nbf) - AUTH_LEEWAY > now))
+        return invalid(err, "it is not valid yet");
+    if (iat != NULL && !json_is_integer(iat))
+        return invalid(err, "its iat claim is not an integer");
+    if (!json_is_string(iss) || strcmp(json_string_value(iss), cfg.jwt_issuer) != 0)
+        return invalid(err, "it was issued by someone else");
+    if (!audience_matches(json_object_get(claims, "aud")))
+        return invalid(err, "it is meant for another audience");
+    memset(p, 0, sizeof(*p));
+    json_t *role = json_object_get(claims, "role");
+    if (!json_is_string(role) || !auth_role_parse(json_string_value(role), &p->role) ||
+        p->role == ROLE_PARTNER)
+        return invalid(err, "its role claim is missing or unknown");
+    json_t *sub = json_object_get(claims, "sub");
+    if (!json_is_string(sub) || json_string_length(sub) == 0 ||
+        !copy_claim(claims, "sub", p->sub, sizeof(p->sub)) ||
+        !copy_claim(claims, "org", p->org, sizeof(p->org)) ||
+        !copy_claim(claims, "ministry", p->ministry, sizeof(p->ministry)))
+        return invalid(err, "its subject or scope claims are malformed");
+    p->exp = json_integer_value(exp);
+    p->iat = iat ? json_integer_value(iat) : 0;
+    return true;
+}
+
+bool
+auth_token_verify(const char *token, struct principal *p, struct error *err)
+{
+    jwt_t *jwt = NULL;
+    bool ok = false;
+
+    if (strlen(token) > TOKEN_MAX_LEN)
+        return invalid(err, "it is too long");
+    /* A key is always given: with a NULL key libjwt would skip the signature check. */
+    if (jwt_decode(&jwt, token, (const unsigned char *)cfg.jwt_secret,
+                   (int)strlen(cfg.jwt_secret)) != 0 ||
+        jwt == NULL)
+        return invalid(err, "its signature or format is wrong");
+    /* Pin the algorithm after decoding: the header's alg is the attacker's choice. */
+    if (jwt_get_alg(jwt) != JWT_ALG_HS256) {
+        invalid(err, "it is not signed with HS256");
+        goto out;
+    }
+    char *grants = jwt_get_grants_json(jwt, NULL);
+    if (grants == NULL) {
+        invalid(err, "it has no claims");
+        goto out;
+    }
+    json_t *claims = json_loads(grants, JSON_REJECT_DUPLICATES, NULL);
+    free(grants);
+    if (claims == NULL) {
+        invalid(err, "its claims are not a JSON object");
+        goto out;
+    }
+    ok = check_claims(claims, p, err);
+    json_decref(claims);
+out:
+    jwt_free(jwt);
+    return ok;
+}
+
+bool
+auth_authenticate(struct request *r, struct error *err)
+{
+    const char *h = http_header(r, MHD_HTTP_HEADER_AUTHORIZATION);
+    memset(&r->who, 0, sizeof(r->who));
+    r->who.role = ROLE_ANONYMOUS;
+    if (h == NULL)
+        return true;
+    if (strncasecmp(h, "Bearer ", 7) != 0) {
+        error_set(err, 401, "invalid-token",
+                  "the Authorization header must be 'Bearer <token>'");
+        err->www_authenticate = "Bearer error=\"invalid_request\"";
+        return false;
+    }
+    const char *token = h + 7;
+    while (*token == ' ')
+        token++;
+    if (str_has_prefix(token, "sk_"))
+        return invalid(err, "API keys are not accepted on this server yet");
+    return auth_token_verify(token, &r->who, err);
+}

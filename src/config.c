@@ -1,0 +1,251 @@
+/* config.c - the settings table: every setting, its type, default, bounds and meaning. */
+#include "sharaka/config.h"
+
+#include <arpa/inet.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "sharaka/log.h"
+
+struct config cfg;
+
+enum setting_kind { SET_STRING, SET_INT, SET_LISTEN, SET_SECRET, SET_LOGLEVEL, SET_ORIGINS };
+
+struct setting {
+    const char *name;
+    enum setting_kind kind;
+    const char *def;  /* default value, NULL when none */
+    const char *shown; /* default as README shows it */
+    int64_t min, max;
+    size_t offset;
+    const char *doc;
+};
+
+#define STR_AT(off) ((const char **)((char *)&cfg + (off)))
+#define INT_AT(off) ((int64_t *)((char *)&cfg + (off)))
+
+static const struct setting settings[] = {
+    {"SHARAKA_DATABASE_URL", SET_STRING, "postgresql:///sharaka", "postgresql:///sharaka", 0, 0,
+     offsetof(struct config, database_url),
+     "PostgreSQL connection URL or conninfo (default: the local Unix socket)"},
+    {"SHARAKA_LISTEN", SET_LISTEN, "127.0.0.1:8080", "127.0.0.1:8080", 0, 0,
+     offsetof(struct config, listen), "address:port to listen on (IPv4, or [IPv6]:port)"},
+    {"SHARAKA_THREADS", SET_INT, "0", "0", 0, 64, offsetof(struct config, threads),
+     "worker threads, each with its own database connection; 0 means the number of cores"},
+    {"SHARAKA_MAX_BODY", SET_INT, "1048576", "1048576", 1024, 67108864,
+     offsetof(struct config, max_body), "largest request body in bytes; larger bodies get 413"},
+    {"SHARAKA_LOG_LEVEL", SET_LOGLEVEL, "info", "info", 0, 0, offsetof(struct config, log_level),
+     "debug, info, warn or error"},
+    {"SHARAKA_CORS_ORIGINS", SET_ORIGINS, "", "-", 0, 0, offsetof(struct config, cors_origins),
+     "comma-separated origins allowed to call cross-origin, or *"},
+    {"SHARAKA_JWT_SECRET", SET_SECRET, NULL, "-", 32, 4096, offsetof(struct config, jwt_secret),
+     "HS256 signing secret, at least 32 bytes; required by serve"},
+    {"SHARAKA_TOKEN_TTL", SET_INT, "900", "900", 60, 3600, offsetof(struct config, token_ttl),
+     "access-token lifetime in seconds, at most 3600"},
+    {"SHARAKA_JWT_ISSUER", SET_STRING, "sharaka", "sharaka", 0, 0,
+     offsetof(struct config, jwt_issuer), "iss claim of issued tokens, checked on every token"},
+    {"SHARAKA_JWT_AUDIENCE", SET_STRING, "sharaka", "sharaka", 0, 0,
+     offsetof(struct config, jwt_audience), "aud claim of issued tokens, checked on every token"},
+    {"SHARAKA_MIGRATIONS_DIR", SET_STRING, "migrations", "migrations", 0, 0,
+     offsetof(struct config, migrations_dir), "folder holding the NNNN_name.sql migration files"},
+    {"SHARAKA_STATEMENT_TIMEOUT", SET_INT, "5000", "5000", 100, 600000,
+     offsetof(struct config, statement_timeout_ms), "PostgreSQL statement_timeout in milliseconds"},
+    {"SHARAKA_MAX_CONNECTIONS", SET_INT, "1024", "1024", 1, 65536,
+     offsetof(struct config, max_connections), "most HTTP connections open at once"},
+    {"SHARAKA_MAX_CONNECTIONS_PER_IP", SET_INT, "256", "256", 1, 65536,
+     offsetof(struct config, max_connections_per_ip), "most HTTP connections from one client address"},
+    {"SHARAKA_CONNECTION_TIMEOUT", SET_INT, "30", "30", 1, 3600,
+     offsetof(struct config, connection_timeout), "seconds an idle HTTP connection is kept open"},
+    {"SHARAKA_SHUTDOWN_TIMEOUT", SET_INT, "30", "30", 0, 3600,
+     offsetof(struct config, shutdown_timeout),
+     "seconds in-flight requests get to finish after SIGTERM or SIGINT"},
+};
+
+static bool
+parse_listen(const char *v, char *err, size_t errlen)
+{
+    char host[64];
+    const char *colon = strrchr(v, ':');
+    if (colon == NULL || colon == v || (size_t)(colon - v) >= sizeof(host)) {
+        snprintf(err, errlen, "expected address:port, e.g. 127.0.0.1:8080");
+        return false;
+    }
+    memcpy(host, v, (size_t)(colon - v));
+    host[colon - v] = '\0';
+    int64_t port;
+    if (!str_parse_i64(colon + 1, &port) || port < 1 || port > 65535) {
+        snprintf(err, errlen, "port must be a number from 1 to 65535");
+        return false;
+    }
+    memset(&cfg.listen_addr, 0, sizeof(cfg.listen_addr));
+    size_t hl = strlen(host);
+    if (host[0] == '[' && hl > 2 && host[hl - 1] == ']') {
+        struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&cfg.listen_addr;
+        host[hl - 1] = '\0';
+        if (inet_pton(AF_INET6, host + 1, &a6->sin6_addr) != 1) {
+            snprintf(err, errlen, "'%s' is not an IPv6 address", host + 1);
+            return false;
+        }
+        a6->sin6_family = AF_INET6;
+        a6->sin6_port = htons((uint16_t)port);
+        cfg.listen_addr_len = sizeof(*a6);
+        return true;
+    }
+    struct sockaddr_in *a4 = (struct sockaddr_in *)&cfg.listen_addr;
+    if (strcmp(host, "localhost") == 0)
+        strcpy(host, "127.0.0.1");
+    if (inet_pton(AF_INET, host, &a4->sin_addr) != 1) {
+        snprintf(err, errlen, "'%s' is not an IPv4 address (use [addr]:port for IPv6)", host);
+        return false;
+    }
+    a4->sin_family = AF_INET;
+    a4->sin_port = htons((uint16_t)port);
+    cfg.listen_addr_len = sizeof(*a4);
+    return true;
+}
+
+static bool
+parse_origins(const char *v, char *err, size_t errlen)
+{
+    if (strcmp(v, "*") == 0 || *v == '\0')
+        return true;
+    char *copy = xstrdup(v);
+    char *save = NULL;
+    bool ok = true;
+    for (char *o = strtok_r(copy, ",", &save); o != NULL; o = strtok_r(NULL, ",", &save)) {
+        while (*o == ' ')
+            o++;
+        if (!str_has_prefix(o, "http://") && !str_has_prefix(o, "https://")) {
+            snprintf(err, errlen, "'%s' is not an origin: expected scheme://host[:port]", o);
+            ok = false;
+            break;
+        }
+        const char *rest = strstr(o, "://") + 3;
+        if (*rest == '\0' || strchr(rest, '/') != NULL) {
+            snprintf(err, errlen, "'%s' is not an origin: expected scheme://host[:port], no path",
+                     o);
+            ok = false;
+            break;
+        }
+    }
+    free(copy);
+    return ok;
+}
+
+static bool
+load_one(const struct setting *s, bool need_secret, char *err, size_t errlen)
+{
+    const char *v = getenv(s->name);
+    char why[200] = "";
+
+    if (v == NULL)
+        v = s->def;
+    switch (s->kind) {
+    case SET_STRING:
+        if (*v == '\0') {
+            snprintf(why, sizeof(why), "must not be empty");
+            break;
+        }
+        *STR_AT(s->offset) = v;
+        return true;
+    case SET_INT: {
+        int64_t n;
+        if (!str_parse_i64(v, &n))
+            snprintf(why, sizeof(why), "'%s' is not a whole number", v);
+        else if (n < s->min || n > s->max)
+            snprintf(why, sizeof(why), "%lld is out of range: allowed %lld to %lld", (long long)n,
+                     (long long)s->min, (long long)s->max);
+        else {
+            *INT_AT(s->offset) = n;
+            return true;
+        }
+        break;
+    }
+    case SET_LISTEN:
+        if (!parse_listen(v, why, sizeof(why)))
+            break;
+        *STR_AT(s->offset) = v;
+        return true;
+    case SET_SECRET:
+        if (v == NULL) {
+            if (!need_secret)
+                return true;
+            snprintf(why, sizeof(why), "is required (at least %lld bytes)", (long long)s->min);
+        } else if ((int64_t)strlen(v) < s->min) {
+            snprintf(why, sizeof(why), "is %zu bytes long: at least %lld bytes are required",
+                     strlen(v), (long long)s->min);
+        } else {
+            *STR_AT(s->offset) = v;
+            return true;
+        }
+        break;
+    case SET_LOGLEVEL: {
+        static const char *const names[] = {"debug", "info", "warn", "error"};
+        for (size_t i = 0; i < ARRAY_LEN(names); i++) {
+            if (strcmp(v, names[i]) == 0) {
+                log_threshold = (enum log_level)i;
+                *STR_AT(s->offset) = v;
+                return true;
+            }
+        }
+        snprintf(why, sizeof(why), "'%s' is not a level: allowed debug, info, warn, error", v);
+        break;
+    }
+    case SET_ORIGINS:
+        if (!parse_origins(v, why, sizeof(why)))
+            break;
+        *STR_AT(s->offset) = v;
+        return true;
+    }
+    snprintf(err, errlen, "%s: %s", s->name, why);
+    return false;
+}
+
+bool
+config_load(bool need_secret, char *err, size_t errlen)
+{
+    for (size_t i = 0; i < ARRAY_LEN(settings); i++) {
+        if (!load_one(&settings[i], need_secret, err, errlen))
+            return false;
+    }
+    if (cfg.threads == 0) {
+        long n = sysconf(_SC_NPROCESSORS_ONLN);
+        cfg.threads = n > 0 ? n : 1;
+    }
+    return true;
+}
+
+void
+config_print_table(FILE *out)
+{
+    for (size_t i = 0; i < ARRAY_LEN(settings); i++)
+        fprintf(out, "%s\t%s\t%s\n", settings[i].name, settings[i].shown, settings[i].doc);
+}
+
+bool
+config_origin_allowed(const char *origin)
+{
+    const char *list = cfg.cors_origins;
+    if (origin == NULL || list == NULL || *list == '\0')
+        return false;
+    if (strcmp(list, "*") == 0)
+        return true;
+    size_t olen = strlen(origin);
+    const char *p = list;
+    while (*p) {
+        while (*p == ' ' || *p == ',')
+            p++;
+        const char *end = strchr(p, ',');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        while (len > 0 && p[len - 1] == ' ')
+            len--;
+        if (len == olen && strncmp(p, origin, len) == 0)
+            return true;
+        p += len;
+        while (*p && *p != ',')
+            p++;
+    }
+    return false;
+}

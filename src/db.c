@@ -1,0 +1,201 @@
+/* db.c - per-thread connections, statements prepared once per connection, SQLSTATE mapping. */
+#include "sharaka/db.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sharaka/config.h"
+#include "sharaka/log.h"
+
+struct db_statement {
+    const char *name;
+    const char *sql;
+};
+
+struct db_conn {
+    PGconn *pg;
+    struct db_conn *next;
+};
+
+#define DB_MAX_STATEMENTS 512
+
+static struct db_statement statements[DB_MAX_STATEMENTS];
+static size_t nstatements;
+
+static pthread_mutex_t conns_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct db_conn *all_conns;
+static _Thread_local struct db_conn *thread_conn;
+
+void
+db_register(const char *name, const char *sql)
+{
+    if (nstatements == DB_MAX_STATEMENTS) {
+        log_error("too many prepared statements (%d)", DB_MAX_STATEMENTS);
+        abort();
+    }
+    statements[nstatements].name = name;
+    statements[nstatements].sql = sql;
+    nstatements++;
+}
+
+PGconn *
+db_connect(struct error *err)
+{
+    char options[160];
+    snprintf(options, sizeof(options),
+             "-c statement_timeout=%lld -c idle_in_transaction_session_timeout=%lld",
+             (long long)cfg.statement_timeout_ms, (long long)cfg.statement_timeout_ms * 2);
+    const char *keys[] = {"dbname", "application_name", "connect_timeout", "options",
+                          "client_encoding", NULL};
+    const char *vals[] = {cfg.database_url, "sharaka", "5", options, "UTF8", NULL};
+    PGconn *pg = PQconnectdbParams(keys, vals, 1);
+    if (PQstatus(pg) != CONNECTION_OK) {
+        char *msg = PQerrorMessage(pg);
+        size_t n = strcspn(msg, "\n");
+        log_warn("database connection failed: %.*s", (int)n, msg);
+        error_set(err, 503, "database-unavailable", "the database is unavailable; try again");
+        PQfinish(pg);
+        return NULL;
+    }
+    return pg;
+}
+
+static bool
+prepare_all(PGconn *pg, struct error *err)
+{
+    for (size_t i = 0; i < nstatements; i++) {
+        PGresult *res = PQprepare(pg, statements[i].name, statements[i].sql, 0, NULL);
+        if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+            log_error("preparing %s failed: %s", statements[i].name, PQresultErrorMessage(res));
+            PQclear(res);
+            error_set(err, 503, "database-unavailable", "the database is unavailable; try again");
+            return false;
+        }
+        PQclear(res);
+    }
+    return true;
+}
+
+struct db_conn *
+db_thread_conn(struct error *err)
+{
+    struct db_conn *c = thread_conn;
+    if (c == NULL) {
+        c = xcalloc(1, sizeof(*c));
+        pthread_mutex_lock(&conns_lock);
+        c->next = all_conns;
+        all_conns = c;
+        pthread_mutex_unlock(&conns_lock);
+        thread_conn = c;
+    }
+    if (c->pg != NULL && PQstatus(c->pg) == CONNECTION_OK)
+        return c;
+    if (c->pg != NULL) {
+        PQfinish(c->pg);
+        c->pg = NULL;
+    }
+    PGconn *pg = db_connect(err);
+    if (pg == NULL)
+        return NULL;
+    if (!prepare_all(pg, err)) {
+        PQfinish(pg);
+        return NULL;
+    }
+    c->pg = pg;
+    return c;
+}
+
+PGconn *
+db_pg(struct db_conn *c)
+{
+    return c->pg;
+}
+
+/* SQLSTATE (or its class, when the code ends in "*") → HTTP status and problem code. */
+static const struct {
+    const char *sqlstate;
+    int status;
+    const char *code;
+    const char *detail;
+} sqlstate_map[] = {
+    {"23505", 409, "duplicate", "a record with the same unique value already exists"},
+    {"23503", 422, "invalid-reference", "a referenced record does not exist"},
+    {"23514", 422, "invalid-value", "a value breaks a rule of the record"},
+    {"23502", 422, "required", "a required value is missing"},
+    {"22P02", 422, "invalid-value", "a value has the wrong format"},
+    {"22007", 422, "invalid-value", "a date or time has the wrong format"},
+    {"22008", 422, "invalid-value", "a date or time is out of range"},
+    {"22003", 422, "invalid-value", "a number is out of range"},
+    {"22001", 422, "invalid-value", "a value is too long"},
+    {"40001", 409, "conflict", "the record changed concurrently; retry the request"},
+    {"40P01", 409, "conflict", "the request conflicted with another; retry the request"},
+    {"57014", 503, "timeout", "the database took too long to answer"},
+    {"55P03", 409, "conflict", "the record is locked by another request; retry the request"},
+    {"08*", 503, "database-unavailable", "the database is unavailable; try again"},
+    {"53*", 503, "database-unavailable", "the database is overloaded; try again"},
+    {"57P*", 503, "database-unavailable", "the database is restarting; try again"},
+};
+
+void
+db_error_from_result(PGconn *pg, const PGresult *res, struct error *err)
+{
+    const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    if (pg == NULL || PQstatus(pg) != CONNECTION_OK || state == NULL) {
+        error_set(err, 503, "database-unavailable", "the database is unavailable; try again");
+        return;
+    }
+    for (size_t i = 0; i < ARRAY_LEN(sqlstate_map); i++) {
+        const char *s = sqlstate_map[i].sqlstate;
+        size_t n = strlen(s);
+        bool match = s[n - 1] == '*' ? strncmp(state, s, n - 1) == 0 : strcmp(state, s) == 0;
+        if (match) {
+            error_set(err, sqlstate_map[i].status, sqlstate_map[i].code, "%s",
+                      sqlstate_map[i].detail);
+            return;
+        }
+    }
+    log_error("unexpected database error %s: %s", state, PQresultErrorMessage(res));
+    error_set(err, 500, "internal-error", "an unexpected database error occurred");
+}
+
+PGresult *
+db_exec(struct db_conn *c, const char *name, int nparams, const char *const *values,
+        struct error *err)
+{
+    PGresult *res = PQexecPrepared(c->pg, name, nparams, values, NULL, NULL, 0);
+    ExecStatusType st = PQresultStatus(res);
+    if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK)
+        return res;
+    db_error_from_result(c->pg, res, err);
+    PQclear(res);
+    return NULL;
+}
+
+bool
+db_command(struct db_conn *c, const char *sql, struct error *err)
+{
+    PGresult *res = PQexec(c->pg, sql);
+    bool ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+    if (!ok)
+        db_error_from_result(c->pg, res, err);
+    PQclear(res);
+    return ok;
+}
+
+void
+db_close_all(void)
+{
+    pthread_mutex_lock(&conns_lock);
+    struct db_conn *c = all_conns;
+    while (c != NULL) {
+        struct db_conn *next = c->next;
+        if (c->pg)
+            PQfinish(c->pg);
+        free(c);
+        c = next;
+    }
+    all_conns = NULL;
+    pthread_mutex_unlock(&conns_lock);
+}

@@ -1,0 +1,291 @@
+/* http.c - request helpers and the response builders: JSON, problem+json, text, PGresult. */
+#include "sharaka/http.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sharaka/config.h"
+#include "sharaka/log.h"
+#include "sharaka/server.h"
+
+#define JSON_MAX_DEPTH 32
+
+const char *
+http_status_title(int status)
+{
+    switch (status) {
+    case 200: return "OK";
+    case 201: return "Created";
+    case 204: return "No Content";
+    case 304: return "Not Modified";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 409: return "Conflict";
+    case 412: return "Precondition Failed";
+    case 413: return "Content Too Large";
+    case 415: return "Unsupported Media Type";
+    case 422: return "Unprocessable Content";
+    case 429: return "Too Many Requests";
+    case 500: return "Internal Server Error";
+    case 503: return "Service Unavailable";
+    default: return "Error";
+    }
+}
+
+bool
+error_set(struct error *err, int status, const char *code, const char *fmt, ...)
+{
+    va_list ap;
+    err->status = status;
+    err->code = code;
+    va_start(ap, fmt);
+    vsnprintf(err->detail, sizeof(err->detail), fmt, ap);
+    va_end(ap);
+    return false;
+}
+
+void
+error_clear(struct error *err)
+{
+    if (err->errors)
+        json_decref(err->errors);
+    memset(err, 0, sizeof(*err));
+}
+
+const char *
+http_header(struct request *r, const char *name)
+{
+    return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
+}
+
+const char *
+http_query(struct request *r, const char *name)
+{
+    return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+void
+http_add_header(struct request *r, const char *name, const char *value)
+{
+    if (r->nextra == HTTP_MAX_EXTRA_HEADERS) {
+        rlog_error(r->request_id, "too many extra headers; dropped %s", name);
+        return;
+    }
+    r->extra[r->nextra][0] = name;
+    r->extra[r->nextra][1] = value;
+    r->nextra++;
+}
+
+void
+http_queue(struct request *r, int status, struct MHD_Response *resp)
+{
+    if (r->responded) {
+        rlog_error(r->request_id, "second response for one request dropped (status %d)", status);
+        MHD_destroy_response(resp);
+        return;
+    }
+    MHD_add_response_header(resp, "X-Request-Id", r->request_id);
+    if (r->cors_origin != NULL) {
+        MHD_add_response_header(resp, "Access-Control-Allow-Origin", r->cors_origin);
+        MHD_add_response_header(resp, "Access-Control-Expose-Headers",
+                                "ETag, Location, Link, X-Request-Id, Retry-After, RateLimit, "
+                                "RateLimit-Policy");
+        MHD_add_response_header(resp, "Vary", "Origin");
+    }
+    for (int i = 0; i < r->nextra; i++)
+        MHD_add_response_header(resp, r->extra[i][0], r->extra[i][1]);
+    if (server_draining())
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
+    if (MHD_queue_response(r->conn, (unsigned int)status, resp) != MHD_YES)
+        rlog_error(r->request_id, "could not queue the response (status %d)", status);
+    MHD_destroy_response(resp);
+    r->status = status;
+    r->responded = true;
+}
+
+static void
+queue_buffer(struct request *r, int status, const char *ctype, struct MHD_Response *resp,
+             size_t len)
+{
+    if (ctype != NULL)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
+    r->bytes = len;
+    http_queue(r, status, resp);
+}
+
+void
+http_static(struct request *r, int status, const char *ctype, const char *data, size_t len)
+{
+    struct MHD_Response *resp =
+        MHD_create_response_from_buffer(len, (void *)data, MHD_RESPMEM_PERSISTENT);
+    queue_buffer(r, status, ctype, resp, len);
+}
+
+void
+http_owned(struct request *r, int status, const char *ctype, char *data, size_t len)
+{
+    struct MHD_Response *resp =
+        MHD_create_response_from_buffer_with_free_callback(len, data, free);
+    queue_buffer(r, status, ctype, resp, len);
+}
+
+static void
+free_pgresult(void *cls)
+{
+    PQclear(cls);
+}
+
+void
+http_pgresult(struct request *r, int status, const char *ctype, PGresult *res)
+{
+    char *text = PQgetvalue(res, 0, 0);
+    size_t len = (size_t)PQgetlength(res, 0, 0);
+    struct MHD_Response *resp =
+        MHD_create_response_from_buffer_with_free_callback_cls(len, text, free_pgresult, res);
+    queue_buffer(r, status, ctype, resp, len);
+}
+
+void
+http_empty(struct request *r, int status)
+{
+    http_static(r, status, NULL, "", 0);
+}
+
+void
+http_json(struct request *r, int status, json_t *body)
+{
+    char *text = json_dumps(body, JSON_COMPACT);
+    json_decref(body);
+    if (text == NULL) {
+        http_static(r, 500, "application/json", "{}", 2);
+        return;
+    }
+    http_owned(r, status, "application/json", text, strlen(text));
+}
+
+void
+http_error(struct request *r, struct error *err)
+{
+    int status = err->status ? err->status : 500;
+    json_t *body = json_object();
+    json_object_set_new(body, "type",
+                        json_sprintf("urn:sharaka:problem:%s", err->code ? err->code : "error"));
+    json_object_set_new(body, "title", json_string(http_status_title(status)));
+    json_object_set_new(body, "status", json_integer(status));
+    json_object_set_new(body, "detail", json_string(err->detail));
+    json_object_set_new(body, "instance", json_string(r->path));
+    json_object_set_new(body, "request_id", json_string(r->request_id));
+    if (err->errors != NULL) {
+        json_object_set(body, "errors", err->errors);
+    }
+    if (err->www_authenticate != NULL)
+        http_add_header(r, "WWW-Authenticate", err->www_authenticate);
+    if (err->allow != NULL)
+        http_add_header(r, "Allow", err->allow);
+    if (status >= 500)
+        rlog_error(r->request_id, "%d %s", status, err->detail);
+    char *text = json_dumps(body, JSON_COMPACT);
+    json_decref(body);
+    error_clear(err);
+    http_owned(r, status, "application/problem+json", text, strlen(text));
+}
+
+void
+http_problem(struct request *r, int status, const char *code, const char *fmt, ...)
+{
+    struct error err = {0};
+    va_list ap;
+    err.status = status;
+    err.code = code;
+    va_start(ap, fmt);
+    vsnprintf(err.detail, sizeof(err.detail), fmt, ap);
+    va_end(ap);
+    http_error(r, &err);
+}
+
+/* ---------------------------------------------------------------- request bodies */
+
+static bool
+media_type_is(const char *ctype, const char *want)
+{
+    size_t n = strlen(want);
+    if (strncasecmp(ctype, want, n) != 0)
+        return false;
+    return ctype[n] == '\0' || ctype[n] == ';' || ctype[n] == ' ';
+}
+
+static int
+json_depth(const json_t *v)
+{
+    int max = 0;
+    if (json_is_object(v)) {
+        const char *k;
+        json_t *child;
+        json_object_foreach((json_t *)v, k, child)
+        {
+            int d = json_depth(child);
+            if (d > max)
+                max = d;
+            if (max > JSON_MAX_DEPTH)
+                break;
+        }
+        return max + 1;
+    }
+    if (json_is_array(v)) {
+        size_t i;
+        json_t *child;
+        json_array_foreach(v, i, child)
+        {
+            int d = json_depth(child);
+            if (d > max)
+                max = d;
+            if (max > JSON_MAX_DEPTH)
+                break;
+        }
+        return max + 1;
+    }
+    return 0;
+}
+
+json_t *
+http_body_json(struct request *r, bool allow_merge_patch, struct error *err)
+{
+    const char *ctype = http_header(r, MHD_HTTP_HEADER_CONTENT_TYPE);
+    json_error_t jerr;
+
+    if (ctype == NULL ||
+        !(media_type_is(ctype, "application/json") ||
+          (allow_merge_patch && media_type_is(ctype, "application/merge-patch+json")))) {
+        error_set(err, 415, "unsupported-media-type",
+                  "Content-Type must be application/json%s; got %s",
+                  allow_merge_patch ? " or application/merge-patch+json" : "",
+                  ctype ? ctype : "none");
+        return NULL;
+    }
+    if (r->body.len == 0) {
+        error_set(err, 400, "malformed-json", "the request body is empty; a JSON object is expected");
+        return NULL;
+    }
+    json_t *v = json_loadb(r->body.data, r->body.len, JSON_REJECT_DUPLICATES,
+                           &jerr);
+    if (v == NULL) {
+        error_set(err, 400, "malformed-json", "malformed JSON at line %d, column %d (byte %d): %s",
+                  jerr.line, jerr.column, jerr.position, jerr.text);
+        return NULL;
+    }
+    if (json_depth(v) > JSON_MAX_DEPTH) {
+        json_decref(v);
+        error_set(err, 400, "malformed-json", "JSON nested deeper than %d levels", JSON_MAX_DEPTH);
+        return NULL;
+    }
+    if (!json_is_object(v)) {
+        json_decref(v);
+        error_set(err, 400, "malformed-json", "the request body must be a JSON object");
+        return NULL;
+    }
+    return v;
+}

@@ -1,0 +1,173 @@
+/* users.c - signing in: POST /v1/auth/token, GET /v1/auth/me, and `sharaka user add`. */
+#include "sharaka/users.h"
+
+#include <string.h>
+
+#include "sharaka/auth.h"
+#include "sharaka/config.h"
+#include "sharaka/db.h"
+#include "sharaka/handlers.h"
+#include "sharaka/log.h"
+
+#define EMAIL_MAX 320
+#define PASSWORD_MAX 1024
+
+void
+users_init(void)
+{
+    db_register("users_get_for_login",
+                "SELECT id, password_hash, role, coalesce(organization_id::text, ''), "
+                "coalesce(ministry_id::text, '') FROM users "
+                "WHERE lower(email) = lower($1) AND active");
+}
+
+/* Adds {field, code, message} to errors. */
+static void
+field_error(json_t *errors, const char *field, const char *code, const char *message)
+{
+    json_array_append_new(errors, json_pack("{s:s, s:s, s:s}", "field", field, "code", code,
+                                            "message", message));
+}
+
+/* Checks the login body: exactly email and password, both strings of sane length. */
+static bool
+check_login_body(json_t *body, struct error *err)
+{
+    json_t *errors = json_array();
+    const char *key;
+    json_t *value;
+    static const struct {
+        const char *name;
+        size_t max;
+    } fields[] = {{"email", EMAIL_MAX}, {"password", PASSWORD_MAX}};
+
+    json_object_foreach(body, key, value)
+    {
+        if (strcmp(key, "email") != 0 && strcmp(key, "password") != 0)
+            field_error(errors, key, "unknown-field", "unknown field; allowed: email, password");
+    }
+    for (size_t i = 0; i < ARRAY_LEN(fields); i++) {
+        json_t *v = json_object_get(body, fields[i].name);
+        if (v == NULL)
+            field_error(errors, fields[i].name, "required", "this field is required");
+        else if (!json_is_string(v))
+            field_error(errors, fields[i].name, "type", "must be a string");
+        else if (json_string_length(v) == 0 || json_string_length(v) > fields[i].max ||
+                 strlen(json_string_value(v)) != json_string_length(v))
+            field_error(errors, fields[i].name, "length",
+                        fields[i].max == EMAIL_MAX ? "must be 1 to 320 characters"
+                                                   : "must be 1 to 1024 characters");
+    }
+    if (json_array_size(errors) == 0) {
+        json_decref(errors);
+        return true;
+    }
+    error_set(err, 422, "validation-failed", "the request body has %zu invalid field(s)",
+              json_array_size(errors));
+    err->errors = errors;
+    return false;
+}
+
+void
+auth_token_create(struct request *r)
+{
+    struct error err = {0};
+    json_t *body = NULL;
+    PGresult *res = NULL;
+    char *token = NULL;
+
+    body = http_body_json(r, false, &err);
+    if (body == NULL || !check_login_body(body, &err))
+        goto out;
+    const char *email = json_string_value(json_object_get(body, "email"));
+    const char *password = json_string_value(json_object_get(body, "password"));
+    struct db_conn *c = db_thread_conn(&err);
+    if (c == NULL)
+        goto out;
+    res = db_exec(c, "users_get_for_login", 1, &email, &err);
+    if (res == NULL)
+        goto out;
+    bool found = PQntuples(res) == 1;
+    if (!auth_password_verify(found ? PQgetvalue(res, 0, 1) : NULL, password)) {
+        error_set(&err, 401, "invalid-credentials", "the email or the password is wrong");
+        err.www_authenticate = "Bearer";
+        goto out;
+    }
+    struct principal p = {0};
+    if (!auth_role_parse(PQgetvalue(res, 0, 2), &p.role)) {
+        error_set(&err, 500, "internal-error", "the user has an unknown role");
+        goto out;
+    }
+    snprintf(p.sub, sizeof(p.sub), "%s", PQgetvalue(res, 0, 0));
+    snprintf(p.org, sizeof(p.org), "%s", PQgetvalue(res, 0, 3));
+    snprintf(p.ministry, sizeof(p.ministry), "%s", PQgetvalue(res, 0, 4));
+    int64_t expires_in = 0;
+    token = auth_token_issue(&p, &expires_in);
+    if (token == NULL) {
+        error_set(&err, 500, "internal-error", "the token could not be signed");
+        goto out;
+    }
+    http_add_header(r, "Cache-Control", "no-store");
+    http_json(r, 200,
+              json_pack("{s:s, s:s, s:I}", "access_token", token, "token_type", "Bearer",
+                        "expires_in", (json_int_t)expires_in));
+out:
+    if (!r->responded)
+        http_error(r, &err);
+    free(token);
+    PQclear(res);
+    json_decref(body);
+}
+
+static json_t *
+string_or_null(const char *s)
+{
+    return s[0] ? json_string(s) : json_null();
+}
+
+void
+auth_me_get(struct request *r)
+{
+    const struct principal *p = &r->who;
+    http_json(r, 200,
+              json_pack("{s:s, s:s, s:o, s:o, s:I, s:I}", "sub", p->sub, "role",
+                        auth_role_name(p->role), "organization_id", string_or_null(p->org),
+                        "ministry_id", string_or_null(p->ministry), "iat", (json_int_t)p->iat,
+                        "exp", (json_int_t)p->exp));
+}
+
+bool
+users_add(const char *email, enum role role, const char *org, const char *ministry,
+          const char *password, struct error *err)
+{
+    char hash[AUTH_HASH_LEN];
+    bool ok = false;
+
+    if (!auth_password_hash(password, hash))
+        return error_set(err, 500, "internal-error", "hashing the password failed");
+    PGconn *pg = db_connect(err);
+    if (pg == NULL)
+        return false;
+    const char *values[] = {email, hash, auth_role_name(role), org, ministry};
+    PGresult *res =
+        PQexecParams(pg,
+                     "INSERT INTO users (email, password_hash, role, organization_id, ministry_id) "
+                     "VALUES ($1, $2, $3, $4, $5) RETURNING id",
+                     5, NULL, values, NULL, NULL, 0);
+    if (PQresultStatus(res) == PGRES_TUPLES_OK) {
+        printf("%s\n", PQgetvalue(res, 0, 0));
+        ok = true;
+    } else {
+        db_error_from_result(pg, res, err);
+        const char *msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+        if (err->status == 409)
+            snprintf(err->detail, sizeof(err->detail), "a user with email %s already exists",
+                     email);
+        else if (msg != NULL)
+            snprintf(err->detail, sizeof(err->detail), "%s", msg);
+    }
+    sodium_memzero(hash, sizeof(hash));
+    PQclear(res);
+    PQfinish(pg);
+    return ok;
+}

@@ -222,8 +222,7 @@ auth_authenticate(struct request *r, struct error *err)
     if (h == NULL)
         return true;
     if (strncasecmp(h, "Bearer ", 7) != 0) {
-        error_set(err, 401, "invalid-token",
-                  "the Authorization header must be 'Bearer <token>'");
+        error_set(err, 401, "invalid-token", "the Authorization header must be 'Bearer <token>'");
         err->www_authenticate = "Bearer error=\"invalid_request\"";
         return false;
     }

@@ -16,7 +16,7 @@ enum setting_kind { SET_STRING, SET_INT, SET_LISTEN, SET_SECRET, SET_LOGLEVEL, S
 struct setting {
     const char *name;
     enum setting_kind kind;
-    const char *def;  /* default value, NULL when none */
+    const char *def;   /* default value, NULL when none */
     const char *shown; /* default as README shows it */
     int64_t min, max;
     size_t offset;
@@ -55,7 +55,8 @@ static const struct setting settings[] = {
     {"SHARAKA_MAX_CONNECTIONS", SET_INT, "1024", "1024", 1, 65536,
      offsetof(struct config, max_connections), "most HTTP connections open at once"},
     {"SHARAKA_MAX_CONNECTIONS_PER_IP", SET_INT, "256", "256", 1, 65536,
-     offsetof(struct config, max_connections_per_ip), "most HTTP connections from one client address"},
+     offsetof(struct config, max_connections_per_ip),
+     "most HTTP connections from one client address"},
     {"SHARAKA_CONNECTION_TIMEOUT", SET_INT, "30", "30", 1, 3600,
      offsetof(struct config, connection_timeout), "seconds an idle HTTP connection is kept open"},
     {"SHARAKA_SHUTDOWN_TIMEOUT", SET_INT, "30", "30", 0, 3600,

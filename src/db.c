@@ -47,8 +47,8 @@ db_connect(struct error *err)
     snprintf(options, sizeof(options),
              "-c statement_timeout=%lld -c idle_in_transaction_session_timeout=%lld",
              (long long)cfg.statement_timeout_ms, (long long)cfg.statement_timeout_ms * 2);
-    const char *keys[] = {"dbname", "application_name", "connect_timeout", "options",
-                          "client_encoding", NULL};
+    const char *keys[] = {"dbname",  "application_name", "connect_timeout",
+                          "options", "client_encoding",  NULL};
     const char *vals[] = {cfg.database_url, "sharaka", "5", options, "UTF8", NULL};
     PGconn *pg = PQconnectdbParams(keys, vals, 1);
     if (PQstatus(pg) != CONNECTION_OK) {

@@ -15,24 +15,42 @@ const char *
 http_status_title(int status)
 {
     switch (status) {
-    case 200: return "OK";
-    case 201: return "Created";
-    case 204: return "No Content";
-    case 304: return "Not Modified";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 409: return "Conflict";
-    case 412: return "Precondition Failed";
-    case 413: return "Content Too Large";
-    case 415: return "Unsupported Media Type";
-    case 422: return "Unprocessable Content";
-    case 429: return "Too Many Requests";
-    case 500: return "Internal Server Error";
-    case 503: return "Service Unavailable";
-    default: return "Error";
+    case 200:
+        return "OK";
+    case 201:
+        return "Created";
+    case 204:
+        return "No Content";
+    case 304:
+        return "Not Modified";
+    case 400:
+        return "Bad Request";
+    case 401:
+        return "Unauthorized";
+    case 403:
+        return "Forbidden";
+    case 404:
+        return "Not Found";
+    case 405:
+        return "Method Not Allowed";
+    case 409:
+        return "Conflict";
+    case 412:
+        return "Precondition Failed";
+    case 413:
+        return "Content Too Large";
+    case 415:
+        return "Unsupported Media Type";
+    case 422:
+        return "Unprocessable Content";
+    case 429:
+        return "Too Many Requests";
+    case 500:
+        return "Internal Server Error";
+    case 503:
+        return "Service Unavailable";
+    default:
+        return "Error";
     }
 }
 
@@ -128,8 +146,7 @@ http_static(struct request *r, int status, const char *ctype, const char *data, 
 void
 http_owned(struct request *r, int status, const char *ctype, char *data, size_t len)
 {
-    struct MHD_Response *resp =
-        MHD_create_response_from_buffer_with_free_callback(len, data, free);
+    struct MHD_Response *resp = MHD_create_response_from_buffer_with_free_callback(len, data, free);
     queue_buffer(r, status, ctype, resp, len);
 }
 
@@ -260,18 +277,17 @@ http_body_json(struct request *r, bool allow_merge_patch, struct error *err)
     if (ctype == NULL ||
         !(media_type_is(ctype, "application/json") ||
           (allow_merge_patch && media_type_is(ctype, "application/merge-patch+json")))) {
-        error_set(err, 415, "unsupported-media-type",
-                  "Content-Type must be application/json%s; got %s",
-                  allow_merge_patch ? " or application/merge-patch+json" : "",
-                  ctype ? ctype : "none");
+        error_set(
+            err, 415, "unsupported-media-type", "Content-Type must be application/json%s; got %s",
+            allow_merge_patch ? " or application/merge-patch+json" : "", ctype ? ctype : "none");
         return NULL;
     }
     if (r->body.len == 0) {
-        error_set(err, 400, "malformed-json", "the request body is empty; a JSON object is expected");
+        error_set(err, 400, "malformed-json",
+                  "the request body is empty; a JSON object is expected");
         return NULL;
     }
-    json_t *v = json_loadb(r->body.data, r->body.len, JSON_REJECT_DUPLICATES,
-                           &jerr);
+    json_t *v = json_loadb(r->body.data, r->body.len, JSON_REJECT_DUPLICATES, &jerr);
     if (v == NULL) {
         error_set(err, 400, "malformed-json", "malformed JSON at line %d, column %d (byte %d): %s",
                   jerr.line, jerr.column, jerr.position, jerr.text);

@@ -57,8 +57,9 @@ static const struct command commands[] = {
 static void
 usage(FILE *out)
 {
-    fprintf(out, "sharaka %s - the registry of partnerships between Lebanon's civil society and "
-                 "its public sector\n\nUsage:\n",
+    fprintf(out,
+            "sharaka %s - the registry of partnerships between Lebanon's civil society and "
+            "its public sector\n\nUsage:\n",
             SHARAKA_VERSION);
     for (size_t i = 0; i < ARRAY_LEN(commands); i++)
         fprintf(out, "  %s\n", commands[i].usage);
@@ -158,8 +159,10 @@ cmd_migrate(int argc, char **argv)
 static int
 cmd_user_add(int argc, char **argv)
 {
-    struct flag flags[] = {{"--email", true, NULL},        {"--role", true, NULL},
-                           {"--organization", true, NULL}, {"--ministry", true, NULL},
+    struct flag flags[] = {{"--email", true, NULL},
+                           {"--role", true, NULL},
+                           {"--organization", true, NULL},
+                           {"--ministry", true, NULL},
                            {"--password-stdin", false, NULL}};
     enum role role;
     char password[1100];

@@ -64,8 +64,8 @@ load_files(struct migration **out)
     struct dirent **names = NULL;
     int n = scandir(cfg.migrations_dir, &names, migration_filter, alphasort);
     if (n < 0) {
-        fprintf(stderr, "sharaka: cannot read the migrations folder %s: %s\n",
-                cfg.migrations_dir, strerror(errno));
+        fprintf(stderr, "sharaka: cannot read the migrations folder %s: %s\n", cfg.migrations_dir,
+                strerror(errno));
         return -1;
     }
     struct migration *m = xcalloc((size_t)n + 1, sizeof(*m));

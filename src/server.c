@@ -22,7 +22,7 @@
 #include "sharaka/router.h"
 
 #define CONNECTION_MEMORY_LIMIT (128 * 1024)
-#define CHUNKED_DISCARD_FACTOR 4
+#define CHUNKED_DISCARD_FACTOR  4
 #define CORS_ALLOW_HEADERS                                                                         \
     "Authorization, Content-Type, If-Match, If-None-Match, Idempotency-Key, X-Request-Id"
 
@@ -136,8 +136,8 @@ answer_preflight(struct request *r)
                      http_header(r, "Origin") ? http_header(r, "Origin") : "(none)");
         return;
     }
-    enum route_match m = router_match(&r->arena, want, r->path, &rt, params, &nparams, allow,
-                                      sizeof(allow));
+    enum route_match m =
+        router_match(&r->arena, want, r->path, &rt, params, &nparams, allow, sizeof(allow));
     if (m == ROUTE_NOT_FOUND) {
         http_problem(r, 404, "not-found", "no resource at %s", r->path);
         return;
@@ -247,8 +247,7 @@ access_log(struct request *r, uint64_t duration)
     struct buf line = {0};
 
     format_time_rfc3339(when, sizeof(when));
-    buf_printf(&line, "{\"time\":\"%s\",\"request_id\":\"%s\",\"method\":\"", when,
-               r->request_id);
+    buf_printf(&line, "{\"time\":\"%s\",\"request_id\":\"%s\",\"method\":\"", when, r->request_id);
     buf_json_escape(&line, r->method, strlen(r->method));
     buf_puts(&line, "\",\"path\":\"");
     buf_json_escape(&line, r->path, strlen(r->path));
@@ -323,8 +322,8 @@ server_run(void)
 {
     sigset_t stop;
     int sig = 0;
-    unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC |
-                         MHD_USE_ERROR_LOG;
+    unsigned int flags =
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_USE_ERROR_LOG;
 
     sigemptyset(&stop);
     sigaddset(&stop, SIGTERM);
@@ -338,13 +337,13 @@ server_run(void)
         flags |= MHD_USE_IPv6;
     struct MHD_Daemon *d = MHD_start_daemon(
         flags, 0, NULL, NULL, on_request, NULL, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
-        MHD_OPTION_SOCK_ADDR, &cfg.listen_addr,
-        MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)cfg.threads, MHD_OPTION_CONNECTION_LIMIT,
-        (unsigned int)cfg.max_connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
-        (unsigned int)cfg.max_connections_per_ip, MHD_OPTION_CONNECTION_TIMEOUT,
-        (unsigned int)cfg.connection_timeout, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-        (size_t)CONNECTION_MEMORY_LIMIT, MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u,
-        MHD_OPTION_STRICT_FOR_CLIENT, 1, MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL, MHD_OPTION_END);
+        MHD_OPTION_SOCK_ADDR, &cfg.listen_addr, MHD_OPTION_THREAD_POOL_SIZE,
+        (unsigned int)cfg.threads, MHD_OPTION_CONNECTION_LIMIT, (unsigned int)cfg.max_connections,
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)cfg.max_connections_per_ip,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)cfg.connection_timeout,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_MEMORY_LIMIT,
+        MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u, MHD_OPTION_STRICT_FOR_CLIENT, 1,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL, MHD_OPTION_END);
     if (d == NULL) {
         log_error("cannot listen on %s: %s", cfg.listen, strerror(errno));
         return 1;

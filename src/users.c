@@ -9,7 +9,7 @@
 #include "sharaka/handlers.h"
 #include "sharaka/log.h"
 
-#define EMAIL_MAX 320
+#define EMAIL_MAX    320
 #define PASSWORD_MAX 1024
 
 void
@@ -25,8 +25,8 @@ users_init(void)
 static void
 field_error(json_t *errors, const char *field, const char *code, const char *message)
 {
-    json_array_append_new(errors, json_pack("{s:s, s:s, s:s}", "field", field, "code", code,
-                                            "message", message));
+    json_array_append_new(
+        errors, json_pack("{s:s, s:s, s:s}", "field", field, "code", code, "message", message));
 }
 
 /* Checks the login body: exactly email and password, both strings of sane length. */

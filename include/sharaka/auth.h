@@ -7,7 +7,7 @@
 
 #include "sharaka/http.h"
 
-#define AUTH_LEEWAY 60
+#define AUTH_LEEWAY   60
 #define AUTH_HASH_LEN crypto_pwhash_STRBYTES
 
 /* Prepares what verification needs; call once before serving. Returns false on failure. */

@@ -35,7 +35,8 @@ extern struct config cfg;
 
 /*
  * Reads every setting from the environment into cfg. On a bad value, writes one line naming the
- * setting and the problem into err and returns false. need_secret makes SHARAKA_JWT_SECRET required.
+ * setting and the problem into err and returns false. need_secret makes SHARAKA_JWT_SECRET
+ * required.
  */
 bool config_load(bool need_secret, char *err, size_t errlen) MUSTCHECK;
 

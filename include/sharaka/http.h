@@ -38,7 +38,7 @@ struct error {
     const char *allow;
 };
 
-#define HTTP_MAX_PARAMS 4
+#define HTTP_MAX_PARAMS        4
 #define HTTP_MAX_EXTRA_HEADERS 12
 
 struct request {
@@ -67,7 +67,8 @@ struct request {
 /* Status reason text used as the problem title. */
 const char *http_status_title(int status);
 
-/* Sets err to status/code and a formatted detail. Returns false so callers can `return set_error(...)`. */
+/* Sets err to status/code and a formatted detail. Returns false so callers can `return
+ * set_error(...)`. */
 bool error_set(struct error *err, int status, const char *code, const char *fmt, ...)
     PRINTF_LIKE(4, 5);
 /* Releases what err owns. */

@@ -17,11 +17,11 @@ void log_write(enum log_level level, const char *rid, const char *fmt, ...) PRIN
             log_write((lvl), (rid), __VA_ARGS__);                                                  \
     } while (0)
 
-#define log_debug(...) log_at(LOG_DEBUG, NULL, __VA_ARGS__)
-#define log_info(...) log_at(LOG_INFO, NULL, __VA_ARGS__)
-#define log_warn(...) log_at(LOG_WARN, NULL, __VA_ARGS__)
-#define log_error(...) log_at(LOG_ERROR, NULL, __VA_ARGS__)
-#define rlog_warn(rid, ...) log_at(LOG_WARN, (rid), __VA_ARGS__)
+#define log_debug(...)       log_at(LOG_DEBUG, NULL, __VA_ARGS__)
+#define log_info(...)        log_at(LOG_INFO, NULL, __VA_ARGS__)
+#define log_warn(...)        log_at(LOG_WARN, NULL, __VA_ARGS__)
+#define log_error(...)       log_at(LOG_ERROR, NULL, __VA_ARGS__)
+#define rlog_warn(rid, ...)  log_at(LOG_WARN, (rid), __VA_ARGS__)
 #define rlog_error(rid, ...) log_at(LOG_ERROR, (rid), __VA_ARGS__)
 
 #endif

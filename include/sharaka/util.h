@@ -7,9 +7,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define MUSTCHECK __attribute__((warn_unused_result))
+#define MUSTCHECK         __attribute__((warn_unused_result))
 #define PRINTF_LIKE(f, a) __attribute__((format(printf, f, a)))
-#define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+#define ARRAY_LEN(a)      (sizeof(a) / sizeof((a)[0]))
 
 /* Allocation: out of memory aborts the process, so callers never check for NULL. */
 void *xmalloc(size_t n);
@@ -30,7 +30,8 @@ char *arena_strndup(struct arena *a, const char *s, size_t n);
 char *arena_printf(struct arena *a, const char *fmt, ...) PRINTF_LIKE(2, 3);
 void arena_free(struct arena *a);
 
-/* A growable NUL-terminated byte buffer. buf_free() releases it; buf_take() hands the bytes over. */
+/* A growable NUL-terminated byte buffer. buf_free() releases it; buf_take() hands the bytes over.
+ */
 struct buf {
     char *data;
     size_t len;

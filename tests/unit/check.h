@@ -24,7 +24,7 @@ static int check_count;
         check_count++;                                                                             \
         if (a_ == NULL || b_ == NULL || strcmp(a_, b_) != 0) {                                     \
             check_failures++;                                                                      \
-            fprintf(stderr, "%s:%d: '%s' != '%s'\n", __FILE__, __LINE__, a_ ? a_ : "(null)",      \
+            fprintf(stderr, "%s:%d: '%s' != '%s'\n", __FILE__, __LINE__, a_ ? a_ : "(null)",       \
                     b_ ? b_ : "(null)");                                                           \
         }                                                                                          \
     } while (0)

@@ -20,11 +20,16 @@ static void
 test_bad_values(void)
 {
     static const char *const cases[][2] = {
-        {"SHARAKA_THREADS", "abc"},       {"SHARAKA_THREADS", "65"},
-        {"SHARAKA_LISTEN", "nonsense"},   {"SHARAKA_LISTEN", "127.0.0.1:0"},
-        {"SHARAKA_LISTEN", "1.2.3:80"},   {"SHARAKA_MAX_BODY", "-1"},
-        {"SHARAKA_TOKEN_TTL", "7200"},    {"SHARAKA_LOG_LEVEL", "loud"},
-        {"SHARAKA_JWT_SECRET", "short"},  {"SHARAKA_CORS_ORIGINS", "ftp://x"},
+        {"SHARAKA_THREADS", "abc"},
+        {"SHARAKA_THREADS", "65"},
+        {"SHARAKA_LISTEN", "nonsense"},
+        {"SHARAKA_LISTEN", "127.0.0.1:0"},
+        {"SHARAKA_LISTEN", "1.2.3:80"},
+        {"SHARAKA_MAX_BODY", "-1"},
+        {"SHARAKA_TOKEN_TTL", "7200"},
+        {"SHARAKA_LOG_LEVEL", "loud"},
+        {"SHARAKA_JWT_SECRET", "short"},
+        {"SHARAKA_CORS_ORIGINS", "ftp://x"},
         {"SHARAKA_CORS_ORIGINS", "https://a.example/path"},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {

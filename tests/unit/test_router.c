@@ -30,8 +30,9 @@ test_not_found(void)
     const char *params[HTTP_MAX_PARAMS];
     int n;
     char allow[128];
-    const char *paths[] = {"/", "", "/healthz/", "/healthzz", "/v1", "/v1/auth", "//healthz",
-                           "/v1/auth/token/extra", "/HEALTHZ"};
+    const char *paths[] = {"/",       "",         "/healthz/", "/healthzz",
+                           "/v1",     "/v1/auth", "//healthz", "/v1/auth/token/extra",
+                           "/HEALTHZ"};
     for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++)
         CHECK(router_match(&a, "GET", paths[i], &rt, params, &n, allow, sizeof(allow)) ==
               ROUTE_NOT_FOUND);

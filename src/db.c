@@ -14,9 +14,19 @@ struct db_statement {
     const char *sql;
 };
 
+#define DB_CACHE_SLOTS 512
+
+/* A statement text prepared on this connection under the name "c<slot>". */
+struct cached_statement {
+    char *sql;
+    uint64_t hash;
+};
+
 struct db_conn {
     PGconn *pg;
     struct db_conn *next;
+    struct cached_statement cache[DB_CACHE_SLOTS];
+    int cached;
 };
 
 #define DB_MAX_STATEMENTS 512
@@ -78,6 +88,16 @@ prepare_all(PGconn *pg, struct error *err)
     return true;
 }
 
+static void
+cache_clear(struct db_conn *c)
+{
+    for (int i = 0; i < DB_CACHE_SLOTS; i++) {
+        free(c->cache[i].sql);
+        c->cache[i].sql = NULL;
+    }
+    c->cached = 0;
+}
+
 struct db_conn *
 db_thread_conn(struct error *err)
 {
@@ -96,6 +116,7 @@ db_thread_conn(struct error *err)
         PQfinish(c->pg);
         c->pg = NULL;
     }
+    cache_clear(c);
     PGconn *pg = db_connect(err);
     if (pg == NULL)
         return NULL;
@@ -146,6 +167,9 @@ db_error_from_result(PGconn *pg, const PGresult *res, struct error *err)
         error_set(err, 503, "database-unavailable", "the database is unavailable; try again");
         return;
     }
+    const char *constraint = PQresultErrorField(res, PG_DIAG_CONSTRAINT_NAME);
+    if (constraint != NULL)
+        snprintf(err->constraint, sizeof(err->constraint), "%s", constraint);
     for (size_t i = 0; i < ARRAY_LEN(sqlstate_map); i++) {
         const char *s = sqlstate_map[i].sqlstate;
         size_t n = strlen(s);
@@ -165,6 +189,55 @@ db_exec(struct db_conn *c, const char *name, int nparams, const char *const *val
         struct error *err)
 {
     PGresult *res = PQexecPrepared(c->pg, name, nparams, values, NULL, NULL, 0);
+    ExecStatusType st = PQresultStatus(res);
+    if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK)
+        return res;
+    db_error_from_result(c->pg, res, err);
+    PQclear(res);
+    return NULL;
+}
+
+/* FNV-1a: the cache key of a statement text. */
+static uint64_t
+hash_text(const char *s)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ull;
+    return h;
+}
+
+PGresult *
+db_exec_sql(struct db_conn *c, const char *sql, int nparams, const char *const *values,
+            struct error *err)
+{
+    uint64_t h = hash_text(sql);
+    int slot = (int)(h % DB_CACHE_SLOTS);
+    char name[16];
+
+    /* Open addressing; a full cache runs the statement unnamed (still one round trip). */
+    for (int probe = 0; probe < 8; probe++, slot = (slot + 1) % DB_CACHE_SLOTS) {
+        struct cached_statement *e = &c->cache[slot];
+        snprintf(name, sizeof(name), "c%d", slot);
+        if (e->sql != NULL && e->hash == h && strcmp(e->sql, sql) == 0)
+            return db_exec(c, name, nparams, values, err);
+        if (e->sql == NULL) {
+            PGresult *res = PQprepare(c->pg, name, sql, 0, NULL);
+            if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+                db_error_from_result(c->pg, res, err);
+                if (err->status == 500)
+                    log_error("preparing failed: %s in %s", PQresultErrorMessage(res), sql);
+                PQclear(res);
+                return NULL;
+            }
+            PQclear(res);
+            e->sql = xstrdup(sql);
+            e->hash = h;
+            c->cached++;
+            return db_exec(c, name, nparams, values, err);
+        }
+    }
+    PGresult *res = PQexecParams(c->pg, sql, nparams, NULL, values, NULL, NULL, 0);
     ExecStatusType st = PQresultStatus(res);
     if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK)
         return res;
@@ -193,6 +266,7 @@ db_close_all(void)
         struct db_conn *next = c->next;
         if (c->pg)
             PQfinish(c->pg);
+        cache_clear(c);
         free(c);
         c = next;
     }

@@ -71,6 +71,8 @@ error_clear(struct error *err)
 {
     if (err->errors)
         json_decref(err->errors);
+    if (err->extra)
+        json_decref(err->extra);
     memset(err, 0, sizeof(*err));
 }
 
@@ -166,6 +168,34 @@ http_pgresult(struct request *r, int status, const char *ctype, PGresult *res)
     queue_buffer(r, status, ctype, resp, len);
 }
 
+struct iov_owner {
+    PGresult *res;
+    char *owned;
+};
+
+static void
+free_iov_owner(void *cls)
+{
+    struct iov_owner *o = cls;
+    PQclear(o->res);
+    free(o->owned);
+    free(o);
+}
+
+void
+http_iov(struct request *r, int status, const char *ctype, const struct MHD_IoVec *iov,
+         unsigned int n, PGresult *res, char *owned)
+{
+    struct iov_owner *o = xmalloc(sizeof(*o));
+    size_t len = 0;
+    o->res = res;
+    o->owned = owned;
+    for (unsigned int i = 0; i < n; i++)
+        len += iov[i].iov_len;
+    struct MHD_Response *resp = MHD_create_response_from_iovec(iov, n, free_iov_owner, o);
+    queue_buffer(r, status, ctype, resp, len);
+}
+
 void
 http_empty(struct request *r, int status)
 {
@@ -196,9 +226,10 @@ http_error(struct request *r, struct error *err)
     json_object_set_new(body, "detail", json_string(err->detail));
     json_object_set_new(body, "instance", json_string(r->path));
     json_object_set_new(body, "request_id", json_string(r->request_id));
-    if (err->errors != NULL) {
+    if (err->errors != NULL)
         json_object_set(body, "errors", err->errors);
-    }
+    if (err->extra != NULL)
+        json_object_update_missing(body, err->extra);
     if (err->www_authenticate != NULL)
         http_add_header(r, "WWW-Authenticate", err->www_authenticate);
     if (err->allow != NULL)

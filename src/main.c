@@ -12,6 +12,7 @@
 #include "sharaka/handlers.h"
 #include "sharaka/log.h"
 #include "sharaka/migrate.h"
+#include "sharaka/resource.h"
 #include "sharaka/server.h"
 #include "sharaka/users.h"
 
@@ -34,6 +35,7 @@ struct command {
 static int cmd_serve(int argc, char **argv);
 static int cmd_migrate(int argc, char **argv);
 static int cmd_user_add(int argc, char **argv);
+static int cmd_seed_demo(int argc, char **argv);
 static int cmd_version(int argc, char **argv);
 static int cmd_help(int argc, char **argv);
 
@@ -49,6 +51,11 @@ static const struct command commands[] = {
      "Creates a user who signs in with POST /v1/auth/token. Roles: analyst, editor, admin.\n"
      "An editor is bound to exactly one organization or ministry. The password is the first\n"
      "line of standard input."},
+    {"seed", "demo", cmd_seed_demo, "sharaka seed demo",
+     "Loads the demo data: the AFKAR programme office, the Ministry of Social Affairs, the\n"
+     "Economic and Social Council, five organizations, the five partnership types, the citizen\n"
+     "and partnership charters with their signatories, partnerships and monitoring records.\n"
+     "Running it again changes nothing."},
     {"version", NULL, cmd_version, "sharaka version", "Prints the version."},
     {"help", NULL, cmd_help, "sharaka help [COMMAND | settings]",
      "Shows help for a command, or every setting with its default."},
@@ -143,6 +150,7 @@ cmd_serve(int argc, char **argv)
         return 1;
     service_init();
     users_init();
+    resource_init();
     return server_run();
 }
 
@@ -198,6 +206,18 @@ cmd_user_add(int argc, char **argv)
         return 1;
     }
     return 0;
+}
+
+static int
+cmd_seed_demo(int argc, char **argv)
+{
+    if (!parse_flags(argc, argv, NULL, 0))
+        return EXIT_USAGE;
+    if (!load_settings(false))
+        return EXIT_USAGE;
+    if (migrate_check() != 0)
+        return 1;
+    return resource_seed_demo();
 }
 
 static int

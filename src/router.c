@@ -4,6 +4,17 @@
 #include <string.h>
 
 #include "sharaka/handlers.h"
+#include "sharaka/resource.h"
+
+/* The five routes of a top-level resource; reads are public unless read_access says otherwise. */
+#define RESOURCE_ROUTES(path, desc, read_access)                                                   \
+    {"GET", path, resource_list, read_access, &desc},                                              \
+        {"POST", path, resource_create, ACCESS_ADMIN, &desc},                                      \
+        {"GET", path "/{id}", resource_get, read_access, &desc},                                   \
+        {"PATCH", path "/{id}", resource_patch, ACCESS_ADMIN, &desc},                              \
+    {                                                                                              \
+        "DELETE", path "/{id}", resource_delete, ACCESS_ADMIN, &desc                               \
+    }
 
 const struct route router_routes[] = {
     {"GET", "/healthz", service_healthz, ACCESS_PUBLIC, NULL},
@@ -13,6 +24,18 @@ const struct route router_routes[] = {
     {"GET", "/docs", service_docs, ACCESS_PUBLIC, NULL},
     {"POST", "/v1/auth/token", auth_token_create, ACCESS_PUBLIC, NULL},
     {"GET", "/v1/auth/me", auth_me_get, ACCESS_LOGIN, NULL},
+    RESOURCE_ROUTES("/v1/organizations", organizations_resource, ACCESS_PUBLIC),
+    RESOURCE_ROUTES("/v1/ministries", ministries_resource, ACCESS_PUBLIC),
+    RESOURCE_ROUTES("/v1/partnership-types", partnership_types_resource, ACCESS_PUBLIC),
+    RESOURCE_ROUTES("/v1/partnerships", partnerships_resource, ACCESS_PUBLIC),
+    RESOURCE_ROUTES("/v1/charters", charters_resource, ACCESS_PUBLIC),
+    {"GET", "/v1/charters/{id}/signatories", resource_list, ACCESS_PUBLIC, &signatories_resource},
+    {"POST", "/v1/charters/{id}/signatories", resource_create, ACCESS_ADMIN, &signatories_resource},
+    {"GET", "/v1/charters/{id}/signatories/{sid}", resource_get, ACCESS_PUBLIC,
+     &signatories_resource},
+    {"PATCH", "/v1/charters/{id}/signatories/{sid}", resource_patch, ACCESS_ADMIN,
+     &signatories_resource},
+    RESOURCE_ROUTES("/v1/monitoring-records", monitoring_records_resource, ACCESS_LOGIN),
 };
 const size_t router_nroutes = ARRAY_LEN(router_routes);
 

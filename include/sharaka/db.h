@@ -32,6 +32,13 @@ struct db_conn *db_thread_conn(struct error *err);
 PGresult *db_exec(struct db_conn *c, const char *name, int nparams, const char *const *values,
                   struct error *err);
 
+/*
+ * Runs sql (built from descriptors, values only as $n parameters), preparing it on first use on
+ * this connection and reusing the prepared statement afterwards. Ownership as db_exec.
+ */
+PGresult *db_exec_sql(struct db_conn *c, const char *sql, int nparams, const char *const *values,
+                      struct error *err);
+
 /* Runs plain SQL (no parameters) on c, for BEGIN/COMMIT/ROLLBACK. Returns false with err set. */
 bool db_command(struct db_conn *c, const char *sql, struct error *err) MUSTCHECK;
 

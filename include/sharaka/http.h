@@ -36,6 +36,8 @@ struct error {
     json_t *errors;
     const char *www_authenticate;
     const char *allow;
+    char constraint[64]; /* the violated constraint, when the database reported one */
+    json_t *extra;       /* extension members merged into the problem body, owned */
 };
 
 #define HTTP_MAX_PARAMS        4
@@ -92,6 +94,13 @@ void http_pgresult(struct request *r, int status, const char *ctype, PGresult *r
 void http_empty(struct request *r, int status);
 void http_problem(struct request *r, int status, const char *code, const char *fmt, ...)
     PRINTF_LIKE(4, 5);
+/*
+ * Queues a body made of n pieces sent in order without copying them. res (may be NULL) and owned
+ * (may be NULL) are released when the response is done with them.
+ */
+void http_iov(struct request *r, int status, const char *ctype, const struct MHD_IoVec *iov,
+              unsigned int n, PGresult *res, char *owned);
+
 /* Answers with the problem described by err and clears it. */
 void http_error(struct request *r, struct error *err);
 

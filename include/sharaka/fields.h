@@ -1,0 +1,39 @@
+/* fields.h - building blocks shared by the resource descriptors in src/resources/. */
+#ifndef SHARAKA_FIELDS_H
+#define SHARAKA_FIELDS_H
+
+#include "sharaka/resource.h"
+
+extern const char *const governorate_values[];
+extern const char *const body_status_values[];
+
+/* The fields every record has: id first (the engine relies on it), then the rest at the end. */
+#define FIELD_ID                                                                                   \
+    {                                                                                              \
+        "id", FT_UUID, F_CREATE_ONLY | F_FILTER | F_NOTNULL, NULL, 0, NULL, NULL                   \
+    }
+#define FIELDS_COMMON                                                                              \
+    {"source", FT_TEXT, F_READONLY | F_FILTER | F_NOTNULL, NULL, 64, NULL, NULL},                  \
+        {"version", FT_NUMBER, F_READONLY | F_NOTNULL, NULL, 0, NULL, NULL},                       \
+        {"created_at", FT_TIMESTAMP, F_READONLY | F_FILTER | F_SORT | F_NOTNULL, NULL, 0,          \
+         NULL,         NULL},                                                                      \
+    {                                                                                              \
+        "updated_at", FT_TIMESTAMP, F_READONLY | F_FILTER | F_SORT | F_NOTNULL, NULL, 0, NULL,     \
+            NULL                                                                                   \
+    }
+
+/* The multilingual names: name as registered (required), then Arabic, English, French. */
+#define FIELDS_NAMES                                                                               \
+    {"name", FT_TEXT, F_REQUIRED | F_FILTER | F_SORT, NULL, 300, NULL, NULL},                      \
+        {"name_ar", FT_TEXT, 0, NULL, 300, NULL, NULL},                                            \
+        {"name_en", FT_TEXT, 0, NULL, 300, NULL, NULL},                                            \
+    {                                                                                              \
+        "name_fr", FT_TEXT, 0, NULL, 300, NULL, NULL                                               \
+    }
+
+#define FIELD_GOVERNORATE                                                                          \
+    {                                                                                              \
+        "governorate", FT_ENUM, F_FILTER | F_SORT, governorate_values, 0, NULL, "governorate"      \
+    }
+
+#endif

@@ -1,0 +1,899 @@
+/* resource.c - one engine for list, get, create, patch and delete, driven by descriptors. */
+#include "sharaka/resource.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sharaka/config.h"
+#include "sharaka/db.h"
+#include "sharaka/fields.h"
+#include "sharaka/log.h"
+#include "sharaka/query.h"
+#include "sharaka/router.h"
+#include "sharaka/validate.h"
+
+#define MAX_ARGS 48
+#define MAX_REFS 64
+
+const char *const governorate_values[] = {
+    "beirut",         "mount-lebanon", "north",    "akkar",          "beqaa",
+    "baalbek-hermel", "south",         "nabatieh", "keserwan-jbeil", NULL,
+};
+const char *const body_status_values[] = {"active", "inactive", "dissolved", NULL};
+
+const struct resource *const resources_all[] = {
+    &organizations_resource,      &ministries_resource, &partnership_types_resource,
+    &partnerships_resource,       &charters_resource,   &signatories_resource,
+    &monitoring_records_resource,
+};
+const size_t resources_count = ARRAY_LEN(resources_all);
+
+static const char PARTIES_DELETE[] =
+    "DELETE FROM partnership_organizations WHERE partnership_id = $1::uuid";
+static const char PARTIES_INSERT[] =
+    "INSERT INTO partnership_organizations (partnership_id, organization_id, role, position) "
+    "SELECT $1::uuid, (x.e->>'organization_id')::uuid, x.e->>'role', (x.o - 1)::int "
+    "FROM json_array_elements($2::json) WITH ORDINALITY AS x(e, o)";
+
+const struct field *
+resource_field(const struct resource *res, const char *name)
+{
+    for (size_t i = 0; i < res->nfields; i++)
+        if (strcmp(res->fields[i].name, name) == 0)
+            return &res->fields[i];
+    return NULL;
+}
+
+void
+resource_init(void)
+{
+    query_cursor_init(cfg.jwt_secret);
+}
+
+/* ---------------------------------------------------------------- request helpers */
+
+static const struct resource *
+resource_of(struct request *r)
+{
+    return r->route->arg;
+}
+
+static bool
+sees_internal(struct request *r)
+{
+    return r->who.role != ROLE_ANONYMOUS;
+}
+
+/* The record id: the last path parameter. */
+static const char *
+record_id(struct request *r)
+{
+    return r->nparams > 0 ? r->params[r->nparams - 1] : NULL;
+}
+
+/* A sub-collection's parent id: the first path parameter. */
+static const char *
+parent_id(struct request *r, const struct resource *res)
+{
+    return res->parent_path != NULL && r->nparams > 0 ? r->params[0] : NULL;
+}
+
+struct arg_list {
+    struct arena *arena;
+    struct query_arg args[MAX_ARGS];
+    int n;
+    bool overflow;
+};
+
+static enum MHD_Result
+collect_arg(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+    struct arg_list *l = cls;
+    if (l->n == MAX_ARGS) {
+        l->overflow = true;
+        return MHD_NO;
+    }
+    l->args[l->n].key = key;
+    l->args[l->n].value = value ? value : "";
+    l->n++;
+    return MHD_YES;
+}
+
+static bool
+collect_args(struct request *r, struct arg_list *l, struct error *err)
+{
+    l->arena = &r->arena;
+    l->n = 0;
+    l->overflow = false;
+    MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, collect_arg, l);
+    if (l->overflow)
+        return error_set(err, 400, "invalid-parameter", "at most %d query parameters", MAX_ARGS);
+    return true;
+}
+
+static void
+not_found(struct error *err, const struct resource *res, const char *id)
+{
+    error_set(err, 404, "not-found", "no %s with id %s", res->singular, id ? id : "");
+}
+
+static const char *
+etag_of(struct request *r, const char *version)
+{
+    return arena_printf(&r->arena, "\"%s\"", version);
+}
+
+/* True when an If-Match / If-None-Match list names etag (or is "*"). */
+static bool
+etag_listed(const char *header, const char *etag)
+{
+    size_t n = strlen(etag);
+    for (const char *p = header; *p;) {
+        while (*p == ' ' || *p == ',')
+            p++;
+        if (*p == '*')
+            return true;
+        if (strncmp(p, "W/", 2) == 0)
+            p += 2;
+        if (strncmp(p, etag, n) == 0 && (p[n] == '\0' || p[n] == ',' || p[n] == ' '))
+            return true;
+        while (*p && *p != ',')
+            p++;
+    }
+    return false;
+}
+
+/* Checks the sub-collection's parent exists; 404 otherwise. */
+static bool
+parent_exists(struct db_conn *c, const struct resource *res, const char *pid, struct error *err)
+{
+    if (pid == NULL)
+        return true;
+    if (!query_is_uuid(pid)) {
+        error_set(err, 404, "not-found", "no charter with id %s", pid);
+        return false;
+    }
+    PGresult *res_pg = db_exec_sql(
+        c, "SELECT 1 FROM charters WHERE id = $1::uuid AND deleted_at IS NULL", 1, &pid, err);
+    if (res_pg == NULL)
+        return false;
+    bool found = PQntuples(res_pg) == 1;
+    PQclear(res_pg);
+    if (!found)
+        error_set(err, 404, "not-found", "no charter with id %s", pid);
+    (void)res;
+    return found;
+}
+
+/* ---------------------------------------------------------------- reads */
+
+static void
+url_encode(struct buf *b, const char *s)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+            c == '-' || c == '_' || c == '.' || c == '~' || c == ',')
+            buf_putc(b, (char)c);
+        else
+            buf_printf(b, "%%%c%c", hex[c >> 4], hex[c & 15]);
+    }
+}
+
+static const char *
+next_link(struct request *r, const struct arg_list *l, const char *cursor)
+{
+    struct buf b = {0};
+    buf_printf(&b, "<%s?", r->path);
+    for (int i = 0; i < l->n; i++) {
+        if (strcmp(l->args[i].key, "cursor") == 0)
+            continue;
+        url_encode(&b, l->args[i].key);
+        buf_putc(&b, '=');
+        url_encode(&b, l->args[i].value);
+        buf_putc(&b, '&');
+    }
+    buf_puts(&b, "cursor=");
+    url_encode(&b, cursor);
+    buf_puts(&b, ">; rel=\"next\"");
+    const char *out = arena_strdup(&r->arena, b.data);
+    buf_free(&b);
+    return out;
+}
+
+void
+resource_list(struct request *r)
+{
+    const struct resource *res = resource_of(r);
+    struct error err = {0};
+    struct arg_list args;
+    struct list_query q;
+    struct sql s = {0};
+    PGresult *pg = NULL;
+    bool internal = sees_internal(r);
+
+    if (!collect_args(r, &args, &err) ||
+        !query_parse(&r->arena, res, args.args, args.n, internal, false, &q, &err))
+        goto out;
+    bool format_given = false;
+    for (int i = 0; i < args.n; i++)
+        format_given |= strcmp(args.args[i].key, "format") == 0;
+    const char *accept = http_header(r, MHD_HTTP_HEADER_ACCEPT);
+    if (!format_given && accept != NULL) {
+        if (strstr(accept, "text/csv") != NULL)
+            q.format = FORMAT_CSV;
+        else if (strstr(accept, "application/x-ndjson") != NULL)
+            q.format = FORMAT_NDJSON;
+    }
+    q.parent_id = parent_id(r, res);
+    struct db_conn *c = db_thread_conn(&err);
+    if (c == NULL || !parent_exists(c, res, q.parent_id, &err))
+        goto out;
+    query_build_list(&s, &r->arena, res, internal, &q);
+    pg = db_exec_sql(c, s.text.data, s.nparams, s.params, &err);
+    if (pg == NULL)
+        goto out;
+
+    const char *cursor = NULL;
+    if (!PQgetisnull(pg, 0, 1)) {
+        cursor = query_cursor_encode(&r->arena, q.sort_spec, PQgetvalue(pg, 0, 1));
+        http_add_header(r, "Link", next_link(r, &args, cursor));
+    }
+    const char *total = PQgetisnull(pg, 0, 2) ? NULL : PQgetvalue(pg, 0, 2);
+    struct buf tail = {0};
+    struct MHD_IoVec iov[3];
+    if (q.format == FORMAT_JSON) {
+        if (cursor != NULL)
+            buf_printf(&tail, ",\"next_cursor\":\"%s\"", cursor);
+        else
+            buf_puts(&tail, ",\"next_cursor\":null");
+        if (total != NULL)
+            buf_printf(&tail, ",\"total\":%s", total);
+        buf_putc(&tail, '}');
+        iov[0] = (struct MHD_IoVec){"{\"data\":", 8};
+        iov[1] = (struct MHD_IoVec){PQgetvalue(pg, 0, 0), (size_t)PQgetlength(pg, 0, 0)};
+        iov[2] = (struct MHD_IoVec){tail.data, tail.len};
+        http_iov(r, 200, "application/json", iov, 3, pg, buf_take(&tail));
+    } else {
+        if (total != NULL)
+            http_add_header(r, "X-Total-Count", arena_strdup(&r->arena, total));
+        unsigned int n = 0;
+        if (q.format == FORMAT_CSV) {
+            query_csv_header(&tail, res, internal, &q);
+            buf_puts(&tail, "\r\n");
+            iov[n++] = (struct MHD_IoVec){tail.data, tail.len};
+        }
+        iov[n++] = (struct MHD_IoVec){PQgetvalue(pg, 0, 0), (size_t)PQgetlength(pg, 0, 0)};
+        http_iov(r, 200,
+                 q.format == FORMAT_CSV ? "text/csv; charset=utf-8" : "application/x-ndjson", iov,
+                 n, pg, buf_take(&tail));
+    }
+    pg = NULL;
+out:
+    if (!r->responded)
+        http_error(r, &err);
+    PQclear(pg);
+    sql_free(&s);
+}
+
+void
+resource_get(struct request *r)
+{
+    const struct resource *res = resource_of(r);
+    struct error err = {0};
+    struct arg_list args;
+    struct list_query q;
+    struct sql s = {0};
+    PGresult *pg = NULL;
+    const char *id = record_id(r);
+    bool internal = sees_internal(r);
+
+    if (!collect_args(r, &args, &err) ||
+        !query_parse(&r->arena, res, args.args, args.n, internal, true, &q, &err))
+        goto out;
+    if (!query_is_uuid(id)) {
+        not_found(&err, res, id);
+        goto out;
+    }
+    q.parent_id = parent_id(r, res);
+    if (q.parent_id != NULL && !query_is_uuid(q.parent_id)) {
+        not_found(&err, res, id);
+        goto out;
+    }
+    struct db_conn *c = db_thread_conn(&err);
+    if (c == NULL)
+        goto out;
+    query_build_get(&s, res, internal, &q);
+    s.params[0] = id;
+    pg = db_exec_sql(c, s.text.data, s.nparams, s.params, &err);
+    if (pg == NULL)
+        goto out;
+    if (PQntuples(pg) != 1) {
+        not_found(&err, res, id);
+        goto out;
+    }
+    const char *etag = etag_of(r, PQgetvalue(pg, 0, 1));
+    http_add_header(r, "ETag", etag);
+    const char *inm = http_header(r, MHD_HTTP_HEADER_IF_NONE_MATCH);
+    if (inm != NULL && etag_listed(inm, etag)) {
+        http_empty(r, 304);
+        goto out;
+    }
+    http_pgresult(r, 200, "application/json", pg);
+    pg = NULL;
+out:
+    if (!r->responded)
+        http_error(r, &err);
+    PQclear(pg);
+    sql_free(&s);
+}
+
+/* ---------------------------------------------------------------- writes */
+
+/* The text a JSON value travels as; NULL for null. Arrays and objects go as JSON text. */
+static const char *
+value_text(struct arena *a, json_t *v)
+{
+    if (v == NULL || json_is_null(v))
+        return NULL;
+    if (json_is_string(v))
+        return json_string_value(v);
+    if (json_is_true(v))
+        return "true";
+    if (json_is_false(v))
+        return "false";
+    char *t = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+    char *out = arena_strdup(a, t);
+    free(t);
+    return out;
+}
+
+/* Appends the SQL expression that turns parameter value into the column's type. */
+static void
+value_expr(struct sql *s, const struct field *f, const char *value)
+{
+    switch (f->type) {
+    case FT_TAGS:
+    case FT_URLS:
+    case FT_ENUMS:
+        buf_puts(&s->text, "ARRAY(SELECT json_array_elements_text(");
+        sql_param(s, value);
+        buf_printf(&s->text, "::json))::%s[]", query_pg_type(f));
+        break;
+    case FT_STRMAP:
+    case FT_SECTIONS:
+        sql_param(s, value);
+        buf_puts(&s->text, "::jsonb");
+        break;
+    default:
+        sql_param(s, value);
+        buf_printf(&s->text, "::%s", query_pg_type(f));
+    }
+}
+
+/* The table a reference names: its field's ref, or the value of the field "@name" points at. */
+static const char *
+ref_table(const struct field *f, json_t *record)
+{
+    if (f->ref == NULL || f->ref[0] != '@')
+        return f->ref;
+    const char *kind = json_string_value(json_object_get(record, f->ref + 1));
+    if (kind == NULL)
+        return NULL;
+    if (strcmp(kind, "organization") == 0)
+        return "organizations";
+    if (strcmp(kind, "ministry") == 0)
+        return "ministries";
+    return NULL;
+}
+
+struct ref {
+    const char *path;
+    const char *table;
+    const char *id;
+};
+
+static void
+add_ref(struct ref *refs, int *n, const char *path, const char *table, const char *id)
+{
+    if (*n < MAX_REFS && table != NULL && id != NULL && query_is_uuid(id))
+        refs[(*n)++] = (struct ref){path, table, id};
+}
+
+/* Checks that every record the body refers to exists and is not deleted: 422 naming each. */
+static bool
+check_references(struct request *r, struct db_conn *c, const struct resource *res, json_t *record,
+                 json_t *changed, struct error *err)
+{
+    struct ref refs[MAX_REFS];
+    int n = 0;
+    struct sql s = {0};
+
+    for (size_t i = 0; i < res->nfields; i++) {
+        const struct field *f = &res->fields[i];
+        json_t *v = json_object_get(record, f->name);
+        if (f->ref == NULL || v == NULL ||
+            (changed && !json_object_get(changed, f->name) && !(f->ref[0] == '@')))
+            continue;
+        if (f->type == FT_PARTIES) {
+            size_t k;
+            json_t *item;
+            json_array_foreach(v, k, item)
+            {
+                add_ref(refs, &n, arena_printf(&r->arena, "%s[%zu].organization_id", f->name, k),
+                        f->ref, json_string_value(json_object_get(item, "organization_id")));
+            }
+        } else if (json_is_string(v)) {
+            add_ref(refs, &n, f->name, ref_table(f, record), json_string_value(v));
+        }
+    }
+    if (n == 0)
+        return true;
+    buf_puts(&s.text, "SELECT ARRAY[");
+    for (int i = 0; i < n; i++) {
+        buf_printf(&s.text, "%sEXISTS (SELECT 1 FROM %s WHERE id = ", i ? ", " : "", refs[i].table);
+        sql_param(&s, refs[i].id);
+        buf_puts(&s.text, "::uuid AND deleted_at IS NULL)");
+    }
+    buf_puts(&s.text, "]::text");
+    PGresult *pg = db_exec_sql(c, s.text.data, s.nparams, s.params, err);
+    sql_free(&s);
+    if (pg == NULL)
+        return false;
+    const char *flags = PQgetvalue(pg, 0, 0); /* "{t,f,...}" */
+    json_t *errors = json_array();
+    for (int i = 0, k = 0; flags[k] && i < n; k++) {
+        if (flags[k] == 't')
+            i++;
+        else if (flags[k] == 'f') {
+            validate_add(errors, refs[i].path, "invalid-reference", "no %s with id %s",
+                         refs[i].table, refs[i].id);
+            i++;
+        }
+    }
+    PQclear(pg);
+    if (json_array_size(errors) == 0) {
+        json_decref(errors);
+        return true;
+    }
+    error_set(err, 422, "invalid-reference", "the body refers to %zu record(s) that do not exist",
+              json_array_size(errors));
+    err->errors = errors;
+    return false;
+}
+
+/* Names the field behind a database constraint (table_field_key, _fkey, _check), if any. */
+static const struct field *
+constraint_field(const struct resource *res, const char *constraint)
+{
+    static const char *const suffixes[] = {"_key", "_fkey", "_check", "_pkey"};
+    size_t tl = strlen(res->table);
+    if (strncmp(constraint, res->table, tl) != 0 || constraint[tl] != '_')
+        return NULL;
+    const char *rest = constraint + tl + 1;
+    for (size_t i = 0; i < ARRAY_LEN(suffixes); i++) {
+        size_t rl = strlen(rest), sl = strlen(suffixes[i]);
+        if (rl > sl && strcmp(rest + rl - sl, suffixes[i]) == 0) {
+            char name[64];
+            snprintf(name, sizeof(name), "%.*s", (int)(rl - sl), rest);
+            if (strcmp(name, "p") == 0 || strcmp(suffixes[i], "_pkey") == 0)
+                return resource_field(res, "id");
+            return resource_field(res, name);
+        }
+    }
+    return NULL;
+}
+
+/* Makes a database error speak of the resource's fields. */
+static void
+explain_db_error(const struct resource *res, struct error *err)
+{
+    if (err->constraint[0] == '\0')
+        return;
+    if (strcmp(err->constraint, "charter_signatories_active_key") == 0) {
+        error_set(err, 409, "duplicate",
+                  "this party already has an active signature on this charter; withdraw it first");
+        return;
+    }
+    const struct field *f = constraint_field(res, err->constraint);
+    if (err->status == 409) {
+        error_set(err, 409, "duplicate", "a %s with this %s already exists", res->singular,
+                  f ? f->name : "value");
+    } else if (err->status == 422 && f != NULL && err->errors == NULL) {
+        err->errors = json_array();
+        validate_add(err->errors, f->name, err->code, "%s", err->detail);
+    }
+}
+
+static bool
+rollback(struct db_conn *c)
+{
+    struct error ignored = {0};
+    bool ok = db_command(c, "ROLLBACK", &ignored);
+    error_clear(&ignored);
+    return ok;
+}
+
+/* Replaces a partnership's organizations inside the open transaction. */
+static bool
+write_parties(struct db_conn *c, const char *id, json_t *parties, bool replace, struct error *err)
+{
+    const char *values[2] = {id, NULL};
+    PGresult *pg;
+    if (replace) {
+        pg = db_exec_sql(c, PARTIES_DELETE, 1, values, err);
+        if (pg == NULL)
+            return false;
+        PQclear(pg);
+    }
+    char *text = json_dumps(parties, JSON_COMPACT);
+    values[1] = text;
+    pg = db_exec_sql(c, PARTIES_INSERT, 2, values, err);
+    free(text);
+    if (pg == NULL)
+        return false;
+    PQclear(pg);
+    return true;
+}
+
+/* Reads the record as the caller sees it, inside the open transaction. */
+static PGresult *
+read_back(struct request *r, struct db_conn *c, const struct resource *res, const char *id,
+          struct error *err)
+{
+    struct sql s = {0};
+    query_build_get(&s, res, sees_internal(r), NULL);
+    s.params[0] = id;
+    PGresult *pg = db_exec_sql(c, s.text.data, s.nparams, s.params, err);
+    sql_free(&s);
+    if (pg != NULL && PQntuples(pg) != 1) {
+        PQclear(pg);
+        error_set(err, 500, "internal-error", "the record vanished while it was written");
+        return NULL;
+    }
+    return pg;
+}
+
+static json_t *
+parse_body(struct request *r, bool patch, const struct resource *res, struct error *err)
+{
+    json_t *body = http_body_json(r, patch, err);
+    if (body == NULL)
+        return NULL;
+    json_t *errors = json_array();
+    validate_keys(res, body, !patch, errors);
+    if (!patch)
+        validate_values(res, body, NULL, true, errors);
+    if (json_array_size(errors) > 0) {
+        error_set(err, 422, "validation-failed", "the request body has %zu error(s)",
+                  json_array_size(errors));
+        err->errors = errors;
+        json_decref(body);
+        return NULL;
+    }
+    json_decref(errors);
+    return body;
+}
+
+static void
+location(struct request *r, const struct resource *res, const char *pid, const char *id)
+{
+    const char *loc =
+        pid ? arena_printf(&r->arena, "%s%s/%s/%s", res->parent_path, pid, res->name, id)
+            : arena_printf(&r->arena, "/v1/%s/%s", res->name, id);
+    http_add_header(r, "Location", loc);
+}
+
+void
+resource_create(struct request *r)
+{
+    const struct resource *res = resource_of(r);
+    struct error err = {0};
+    struct sql s = {0};
+    PGresult *pg = NULL;
+    json_t *body = NULL;
+    struct db_conn *c = NULL;
+    bool in_tx = false;
+    const char *pid = parent_id(r, res);
+    json_t *parties = NULL;
+
+    body = parse_body(r, false, res, &err);
+    if (body == NULL)
+        goto out;
+    c = db_thread_conn(&err);
+    if (c == NULL || !parent_exists(c, res, pid, &err) || !db_command(c, "BEGIN", &err))
+        goto out;
+    in_tx = true;
+    if (!check_references(r, c, res, body, NULL, &err))
+        goto out;
+
+    /* The values go into s (with their parameters); the statement is assembled after. */
+    struct buf cols = {0};
+    for (size_t i = 0; i < res->nfields; i++) {
+        const struct field *f = &res->fields[i];
+        json_t *v = json_object_get(body, f->name);
+        if (f->type == FT_PARTIES) {
+            parties = v;
+            continue;
+        }
+        const char *text = (f->flags & F_PARENT) ? pid : value_text(&r->arena, v);
+        if (text == NULL)
+            continue;
+        buf_printf(&cols, "%s%s", cols.len ? ", " : "", f->name);
+        buf_puts(&s.text, s.text.len ? ", " : "");
+        value_expr(&s, f, text);
+    }
+    char *insert = arena_printf(&r->arena, "INSERT INTO %s (%s) VALUES (%s) RETURNING id::text",
+                                res->table, cols.data, s.text.data);
+    buf_free(&cols);
+    buf_reset(&s.text);
+    buf_puts(&s.text, insert);
+    pg = db_exec_sql(c, s.text.data, s.nparams, s.params, &err);
+    if (pg == NULL)
+        goto out;
+    const char *id = arena_strdup(&r->arena, PQgetvalue(pg, 0, 0));
+    PQclear(pg);
+    pg = NULL;
+    if (parties != NULL && !write_parties(c, id, parties, false, &err))
+        goto out;
+    pg = read_back(r, c, res, id, &err);
+    if (pg == NULL || !db_command(c, "COMMIT", &err))
+        goto out;
+    in_tx = false;
+    location(r, res, pid, id);
+    http_add_header(r, "ETag", etag_of(r, PQgetvalue(pg, 0, 1)));
+    http_pgresult(r, 201, "application/json", pg);
+    pg = NULL;
+out:
+    if (in_tx)
+        rollback(c);
+    if (!r->responded) {
+        explain_db_error(res, &err);
+        http_error(r, &err);
+    }
+    PQclear(pg);
+    sql_free(&s);
+    json_decref(body);
+}
+
+/* Locks the live record for a write and checks If-Match. Returns its row (JSON, version). */
+static PGresult *
+lock_record(struct request *r, struct db_conn *c, const struct resource *res, const char *id,
+            const char *pid, struct error *err)
+{
+    struct sql s = {0};
+    struct list_query q;
+    memset(&q, 0, sizeof(q));
+    for (size_t i = 0; i < res->nfields && i < QUERY_MAX_FIELDS; i++)
+        q.selected[i] = true;
+    q.parent_id = pid;
+    query_build_get(&s, res, true, &q);
+    buf_puts(&s.text, " FOR UPDATE");
+    s.params[0] = id;
+    PGresult *pg = db_exec_sql(c, s.text.data, s.nparams, s.params, err);
+    sql_free(&s);
+    if (pg == NULL)
+        return NULL;
+    if (PQntuples(pg) != 1) {
+        PQclear(pg);
+        not_found(err, res, id);
+        return NULL;
+    }
+    const char *im = http_header(r, MHD_HTTP_HEADER_IF_MATCH);
+    if (im != NULL && !etag_listed(im, etag_of(r, PQgetvalue(pg, 0, 1)))) {
+        error_set(err, 412, "precondition-failed",
+                  "the %s changed since you read it: it is now at version %s; read it again",
+                  res->singular, PQgetvalue(pg, 0, 1));
+        PQclear(pg);
+        return NULL;
+    }
+    return pg;
+}
+
+void
+resource_patch(struct request *r)
+{
+    const struct resource *res = resource_of(r);
+    struct error err = {0};
+    struct sql s = {0};
+    PGresult *pg = NULL;
+    json_t *body = NULL, *record = NULL;
+    struct db_conn *c = NULL;
+    bool in_tx = false;
+    const char *id = record_id(r);
+    const char *pid = parent_id(r, res);
+
+    body = parse_body(r, true, res, &err);
+    if (body == NULL)
+        goto out;
+    if (!query_is_uuid(id) || (pid != NULL && !query_is_uuid(pid))) {
+        not_found(&err, res, id);
+        goto out;
+    }
+    c = db_thread_conn(&err);
+    if (c == NULL || !db_command(c, "BEGIN", &err))
+        goto out;
+    in_tx = true;
+    pg = lock_record(r, c, res, id, pid, &err);
+    if (pg == NULL)
+        goto out;
+    record = json_loads(PQgetvalue(pg, 0, 0), 0, NULL);
+    PQclear(pg);
+    pg = NULL;
+    validate_merge_patch(record, body);
+    json_t *errors = json_array();
+    validate_values(res, record, body, false, errors);
+    if (json_array_size(errors) > 0) {
+        error_set(&err, 422, "validation-failed", "the request body has %zu error(s)",
+                  json_array_size(errors));
+        err.errors = errors;
+        goto out;
+    }
+    json_decref(errors);
+    if (!check_references(r, c, res, record, body, &err))
+        goto out;
+
+    buf_printf(&s.text, "UPDATE %s a SET ", res->table);
+    int nset = 0;
+    json_t *parties = NULL;
+    s.params[0] = id; /* $1 in the WHERE clause */
+    s.nparams = 1;
+    for (size_t i = 0; i < res->nfields; i++) {
+        const struct field *f = &res->fields[i];
+        if (json_object_get(body, f->name) == NULL)
+            continue;
+        json_t *v = json_object_get(record, f->name);
+        if (f->type == FT_PARTIES) {
+            parties = v;
+            continue;
+        }
+        buf_printf(&s.text, "%s%s = ", nset ? ", " : "", f->name);
+        const char *text = value_text(&r->arena, v);
+        if (text == NULL)
+            buf_puts(&s.text, "NULL");
+        else
+            value_expr(&s, f, text);
+        nset++;
+    }
+    if (parties != NULL) {
+        if (!write_parties(c, id, parties, true, &err))
+            goto out;
+        /* A change of parties is a change of the partnership: bump its version. */
+        buf_printf(&s.text, "%supdated_at = clock_timestamp()", nset ? ", " : "");
+        nset++;
+    }
+    if (nset > 0) {
+        buf_puts(&s.text, " WHERE a.id = $1::uuid");
+        pg = db_exec_sql(c, s.text.data, s.nparams, s.params, &err);
+        if (pg == NULL)
+            goto out;
+        PQclear(pg);
+    }
+    pg = read_back(r, c, res, id, &err);
+    if (pg == NULL || !db_command(c, "COMMIT", &err))
+        goto out;
+    in_tx = false;
+    http_add_header(r, "ETag", etag_of(r, PQgetvalue(pg, 0, 1)));
+    http_pgresult(r, 200, "application/json", pg);
+    pg = NULL;
+out:
+    if (in_tx)
+        rollback(c);
+    if (!r->responded) {
+        explain_db_error(res, &err);
+        http_error(r, &err);
+    }
+    PQclear(pg);
+    sql_free(&s);
+    json_decref(body);
+    json_decref(record);
+}
+
+/* Lists who still refers to id; returns false with a 409 naming them. */
+static bool
+check_referrers(struct db_conn *c, const struct resource *res, const char *id, struct error *err)
+{
+    json_t *refs = json_array();
+    struct buf names = {0};
+    for (size_t i = 0; i < res->nreferrers; i++) {
+        PGresult *pg = db_exec_sql(c, res->referrers[i].sql, 1, &id, err);
+        if (pg == NULL) {
+            json_decref(refs);
+            buf_free(&names);
+            return false;
+        }
+        for (int row = 0; row < PQntuples(pg); row++) {
+            json_array_append_new(refs,
+                                  json_pack("{s:s, s:s}", "resource", res->referrers[i].resource,
+                                            "id", PQgetvalue(pg, row, 0)));
+            buf_printf(&names, "%s%s %s", names.len ? ", " : "", res->referrers[i].resource,
+                       PQgetvalue(pg, row, 0));
+        }
+        PQclear(pg);
+    }
+    if (json_array_size(refs) == 0) {
+        json_decref(refs);
+        buf_free(&names);
+        return true;
+    }
+    error_set(err, 409, "still-referenced",
+              "the %s is still referenced by %s; delete or change those first", res->singular,
+              names.data);
+    err->extra = json_pack("{s:o}", "referenced_by", refs);
+    buf_free(&names);
+    return false;
+}
+
+void
+resource_delete(struct request *r)
+{
+    const struct resource *res = resource_of(r);
+    struct error err = {0};
+    PGresult *pg = NULL;
+    struct db_conn *c = NULL;
+    bool in_tx = false;
+    const char *id = record_id(r);
+    const char *pid = parent_id(r, res);
+    char sql[160];
+
+    if (!query_is_uuid(id) || (pid != NULL && !query_is_uuid(pid))) {
+        not_found(&err, res, id);
+        goto out;
+    }
+    c = db_thread_conn(&err);
+    if (c == NULL || !db_command(c, "BEGIN", &err))
+        goto out;
+    in_tx = true;
+    pg = lock_record(r, c, res, id, pid, &err);
+    if (pg == NULL)
+        goto out;
+    PQclear(pg);
+    pg = NULL;
+    if (!check_referrers(c, res, id, &err))
+        goto out;
+    snprintf(sql, sizeof(sql), "UPDATE %s SET deleted_at = clock_timestamp() WHERE id = $1::uuid",
+             res->table);
+    pg = db_exec_sql(c, sql, 1, &id, &err);
+    if (pg == NULL || !db_command(c, "COMMIT", &err))
+        goto out;
+    in_tx = false;
+    http_empty(r, 204);
+out:
+    if (in_tx)
+        rollback(c);
+    if (!r->responded)
+        http_error(r, &err);
+    PQclear(pg);
+}
+
+/* ---------------------------------------------------------------- demo data */
+
+/* Generated from src/seed/demo.sql at build time. */
+extern const char seed_demo_sql[];
+
+int
+resource_seed_demo(void)
+{
+    struct error err = {0};
+    PGconn *pg = db_connect(&err);
+    if (pg == NULL) {
+        fprintf(stderr, "sharaka: cannot connect to the database (SHARAKA_DATABASE_URL)\n");
+        return 1;
+    }
+    PGresult *res = PQexec(pg, "BEGIN");
+    PQclear(res);
+    res = PQexec(pg, seed_demo_sql);
+    bool ok = PQresultStatus(res) == PGRES_COMMAND_OK || PQresultStatus(res) == PGRES_TUPLES_OK;
+    if (!ok)
+        fprintf(stderr, "sharaka: loading the demo data failed: %s", PQresultErrorMessage(res));
+    PQclear(res);
+    res = PQexec(pg, ok ? "COMMIT" : "ROLLBACK");
+    ok = ok && PQresultStatus(res) == PGRES_COMMAND_OK;
+    PQclear(res);
+    PQfinish(pg);
+    if (ok)
+        printf("demo data loaded\n");
+    return ok ? 0 : 1;
+}

@@ -1,0 +1,68 @@
+/* charters.c - the citizen and partnership charters, and the parties who signed them. */
+#include "sharaka/fields.h"
+
+static const char *const kinds[] = {"citizen", "partnership", "other", NULL};
+static const char *const statuses[] = {"draft", "adopted", "revised", "retired", NULL};
+static const char *const party_types[] = {"organization", "ministry", NULL};
+
+static const struct field charter_fields[] = {
+    FIELD_ID,
+    {"kind", FT_ENUM, F_REQUIRED | F_FILTER | F_SORT, kinds, 0, NULL, NULL},
+    {"title", FT_TEXT, F_REQUIRED | F_FILTER | F_SORT, NULL, 500, NULL, NULL},
+    {"title_ar", FT_TEXT, 0, NULL, 500, NULL, NULL},
+    {"version_label", FT_TEXT, 0, NULL, 50, NULL, NULL},
+    {"adopted_on", FT_DATE, F_FILTER | F_SORT, NULL, 0, NULL, NULL},
+    {"status", FT_ENUM, F_FILTER | F_SORT | F_NOTNULL, statuses, 0, NULL, NULL},
+    {"summary", FT_TEXT, 0, NULL, 10000, NULL, NULL},
+    {"sections", FT_SECTIONS, F_NOTNULL, NULL, 200, NULL, NULL},
+    {"document_url", FT_URL, 0, NULL, 500, NULL, NULL},
+    FIELDS_COMMON,
+};
+
+static const struct referrer charter_referrers[] = {
+    {"signatories", "SELECT s.id::text FROM charter_signatories s WHERE s.charter_id = $1::uuid "
+                    "AND s.deleted_at IS NULL AND s.withdrawn_on IS NULL ORDER BY s.id LIMIT 20"},
+};
+
+const struct resource charters_resource = {
+    .name = "charters",
+    .table = "charters",
+    .singular = "charter",
+    .fields = charter_fields,
+    .nfields = ARRAY_LEN(charter_fields),
+    .searchable = true,
+    .default_sort = "created_at",
+    .referrers = charter_referrers,
+    .nreferrers = ARRAY_LEN(charter_referrers),
+};
+
+static const struct field signatory_fields[] = {
+    FIELD_ID,
+    {"charter_id", FT_UUID, F_PARENT | F_READONLY | F_NOTNULL, NULL, 0, "charters", NULL},
+    {"party_type", FT_ENUM, F_REQUIRED | F_CREATE_ONLY | F_FILTER, party_types, 0, NULL, NULL},
+    {"party_id", FT_UUID, F_REQUIRED | F_CREATE_ONLY | F_FILTER, NULL, 0, "@party_type", NULL},
+    {"signed_on", FT_DATE, F_REQUIRED | F_CREATE_ONLY | F_FILTER | F_SORT, NULL, 0, NULL, NULL},
+    {"signed_by", FT_TEXT, 0, NULL, 200, NULL, NULL},
+    {"withdrawn_on", FT_DATE, F_FILTER | F_SORT, NULL, 0, NULL, NULL},
+    FIELDS_COMMON,
+};
+
+static const struct include signatory_includes[] = {
+    {"charter", &charters_resource, "charter_id"},
+};
+
+static const struct field_pair signatory_dates[] = {{"signed_on", "withdrawn_on"}};
+
+const struct resource signatories_resource = {
+    .name = "signatories",
+    .table = "charter_signatories",
+    .singular = "signatory",
+    .fields = signatory_fields,
+    .nfields = ARRAY_LEN(signatory_fields),
+    .default_sort = "signed_on",
+    .includes = signatory_includes,
+    .nincludes = ARRAY_LEN(signatory_includes),
+    .date_order = signatory_dates,
+    .ndate_order = ARRAY_LEN(signatory_dates),
+    .parent_path = "/v1/charters/",
+};

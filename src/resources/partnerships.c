@@ -1,0 +1,60 @@
+/* partnerships.c - a ministry or public body and organizations working together. */
+#include "sharaka/fields.h"
+
+static const char *const instruments[] = {"contract",        "mou",      "decree",
+                                          "grant-agreement", "informal", NULL};
+static const char *const statuses[] = {"planned",   "active",     "completed",
+                                       "suspended", "terminated", NULL};
+
+static const struct field fields[] = {
+    FIELD_ID,
+    {"title", FT_TEXT, F_REQUIRED | F_FILTER | F_SORT, NULL, 500, NULL, NULL},
+    {"title_ar", FT_TEXT, 0, NULL, 500, NULL, NULL},
+    {"type_id", FT_UUID, F_REQUIRED | F_FILTER, NULL, 0, "partnership_types", NULL},
+    {"ministry_id", FT_UUID, F_REQUIRED | F_FILTER, NULL, 0, "ministries", NULL},
+    {"organizations", FT_PARTIES, F_REQUIRED | F_FILTER, NULL, 50, "organizations", NULL},
+    {"programme", FT_TEXT, F_FILTER | F_SORT, NULL, 200, NULL, NULL},
+    {"instrument", FT_ENUM, F_FILTER, instruments, 0, NULL, NULL},
+    {"instrument_reference", FT_TEXT, 0, NULL, 200, NULL, NULL},
+    {"legal_basis", FT_TEXT, 0, NULL, 2000, NULL, NULL},
+    {"start_date", FT_DATE, F_FILTER | F_SORT, NULL, 0, NULL, NULL},
+    {"end_date", FT_DATE, F_FILTER | F_SORT, NULL, 0, NULL, NULL},
+    {"amount", FT_DECIMAL, F_FILTER | F_SORT, NULL, 0, NULL, NULL},
+    {"currency", FT_CURRENCY, F_FILTER, NULL, 3, NULL, NULL},
+    {"status", FT_ENUM, F_FILTER | F_SORT | F_NOTNULL, statuses, 0, NULL, NULL},
+    {"governorates", FT_ENUMS, F_FILTER | F_NOTNULL, governorate_values, 9, NULL, "governorate"},
+    {"description", FT_TEXT, 0, NULL, 10000, NULL, NULL},
+    FIELDS_COMMON,
+};
+
+static const struct include includes[] = {
+    {"ministry", &ministries_resource, "ministry_id"},
+    {"type", &partnership_types_resource, "type_id"},
+    {"organizations", &organizations_resource, NULL},
+};
+
+static const struct referrer referrers[] = {
+    {"monitoring-records", "SELECT m.id::text FROM monitoring_records m WHERE m.partnership_id = "
+                           "$1::uuid AND m.deleted_at IS NULL ORDER BY m.id LIMIT 20"},
+};
+
+static const struct field_pair date_order[] = {{"start_date", "end_date"}};
+static const struct field_pair together[] = {{"amount", "currency"}};
+
+const struct resource partnerships_resource = {
+    .name = "partnerships",
+    .table = "partnerships",
+    .singular = "partnership",
+    .fields = fields,
+    .nfields = ARRAY_LEN(fields),
+    .searchable = true,
+    .default_sort = "created_at",
+    .includes = includes,
+    .nincludes = ARRAY_LEN(includes),
+    .referrers = referrers,
+    .nreferrers = ARRAY_LEN(referrers),
+    .date_order = date_order,
+    .ndate_order = ARRAY_LEN(date_order),
+    .together = together,
+    .ntogether = ARRAY_LEN(together),
+};

@@ -1,0 +1,475 @@
+/* validate.c - request bodies checked against a descriptor: every error of a body at once. */
+#include "sharaka/validate.h"
+
+#include <ctype.h>
+#include <math.h>
+#include <string.h>
+
+#include "sharaka/query.h"
+
+#define TAG_MAX             100
+#define STRMAP_KEY_MAX      50
+#define STRMAP_VALUE_MAX    200
+#define SECTION_HEADING_MAX 300
+#define SECTION_BODY_MAX    20000
+#define NUMBER_MAX          1e15
+
+static const char *const party_roles[] = {"lead", "partner", "implementer", "funder", NULL};
+
+/* ISO 4217 active currency codes. */
+static const char *const currencies[] = {
+    "AED", "AFN", "ALL", "AMD", "ANG", "AOA", "ARS", "AUD", "AWG", "AZN", "BAM", "BBD", "BDT",
+    "BGN", "BHD", "BIF", "BMD", "BND", "BOB", "BRL", "BSD", "BTN", "BWP", "BYN", "BZD", "CAD",
+    "CDF", "CHF", "CLP", "CNY", "COP", "CRC", "CUP", "CVE", "CZK", "DJF", "DKK", "DOP", "DZD",
+    "EGP", "ERN", "ETB", "EUR", "FJD", "FKP", "GBP", "GEL", "GHS", "GIP", "GMD", "GNF", "GTQ",
+    "GYD", "HKD", "HNL", "HTG", "HUF", "IDR", "ILS", "INR", "IQD", "IRR", "ISK", "JMD", "JOD",
+    "JPY", "KES", "KGS", "KHR", "KMF", "KPW", "KRW", "KWD", "KYD", "KZT", "LAK", "LBP", "LKR",
+    "LRD", "LSL", "LYD", "MAD", "MDL", "MGA", "MKD", "MMK", "MNT", "MOP", "MRU", "MUR", "MVR",
+    "MWK", "MXN", "MYR", "MZN", "NAD", "NGN", "NIO", "NOK", "NPR", "NZD", "OMR", "PAB", "PEN",
+    "PGK", "PHP", "PKR", "PLN", "PYG", "QAR", "RON", "RSD", "RUB", "RWF", "SAR", "SBD", "SCR",
+    "SDG", "SEK", "SGD", "SHP", "SLE", "SOS", "SRD", "SSP", "STN", "SVC", "SYP", "SZL", "THB",
+    "TJS", "TMT", "TND", "TOP", "TRY", "TTD", "TWD", "TZS", "UAH", "UGX", "USD", "UYU", "UZS",
+    "VES", "VND", "VUV", "WST", "XAF", "XCD", "XOF", "XPF", "YER", "ZAR", "ZMW", "ZWL", NULL,
+};
+
+void
+validate_add(json_t *errors, const char *field, const char *code, const char *fmt, ...)
+{
+    char message[300];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(message, sizeof(message), fmt, ap);
+    va_end(ap);
+    json_array_append_new(
+        errors, json_pack("{s:s, s:s, s:s}", "field", field, "code", code, "message", message));
+}
+
+static bool
+in_list(const char *const *values, const char *v)
+{
+    for (; values && *values; values++)
+        if (strcmp(*values, v) == 0)
+            return true;
+    return false;
+}
+
+static void
+list_text(char *out, size_t len, const char *const *values)
+{
+    size_t o = 0;
+    out[0] = '\0';
+    for (int i = 0; values && values[i] && o < len; i++) {
+        int w = snprintf(out + o, len - o, "%s%s", i ? ", " : "", values[i]);
+        if (w < 0)
+            break;
+        o += (size_t)w;
+    }
+}
+
+/* Characters (not bytes) of a UTF-8 string; jansson guarantees valid UTF-8. */
+static size_t
+utf8_len(const char *s)
+{
+    size_t n = 0;
+    for (; *s; s++)
+        if (((unsigned char)*s & 0xC0) != 0x80)
+            n++;
+    return n;
+}
+
+static bool
+text_ok(json_t *v, size_t max)
+{
+    if (!json_is_string(v))
+        return false;
+    size_t n = utf8_len(json_string_value(v));
+    return n >= 1 && n <= max && strlen(json_string_value(v)) == json_string_length(v);
+}
+
+static bool
+url_ok(const char *s, size_t max)
+{
+    const char *host;
+    if (strlen(s) > max)
+        return false;
+    if (strncmp(s, "https://", 8) == 0)
+        host = s + 8;
+    else if (strncmp(s, "http://", 7) == 0)
+        host = s + 7;
+    else
+        return false;
+    if (*host == '\0' || *host == '/' || *host == '?' || *host == '#')
+        return false;
+    for (const char *p = s; *p; p++)
+        if ((unsigned char)*p <= 0x20 || *p == 0x7f)
+            return false;
+    return true;
+}
+
+static bool
+email_ok(const char *s)
+{
+    const char *at = strchr(s, '@');
+    if (at == NULL || at == s || at[1] == '\0' || strchr(at + 1, '@') != NULL ||
+        strchr(at + 1, '.') == NULL || strlen(s) > 320)
+        return false;
+    for (const char *p = s; *p; p++)
+        if ((unsigned char)*p <= 0x20)
+            return false;
+    return true;
+}
+
+static bool
+slug_ok(const char *s, size_t max)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > max || s[0] == '-' || s[n - 1] == '-')
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        if (!(islower((unsigned char)s[i]) || isdigit((unsigned char)s[i]) || s[i] == '-'))
+            return false;
+        if (s[i] == '-' && s[i + 1] == '-')
+            return false;
+    }
+    return true;
+}
+
+/* A non-negative decimal with at most 16 integer and 2 fractional digits, e.g. "1500.00". */
+static bool
+decimal_ok(const char *s)
+{
+    int intd = 0, fracd = 0;
+    const char *p = s;
+    while (isdigit((unsigned char)*p)) {
+        p++;
+        intd++;
+    }
+    if (*p == '.') {
+        p++;
+        while (isdigit((unsigned char)*p)) {
+            p++;
+            fracd++;
+        }
+        if (fracd == 0)
+            return false;
+    }
+    return *p == '\0' && intd >= 1 && intd <= 16 && fracd <= 2;
+}
+
+/* Checks an array of items with check_item; path is field[i]. */
+static void
+check_parties(const struct field *f, json_t *v, json_t *errors)
+{
+    size_t i;
+    json_t *item;
+    char path[80], roles[100];
+
+    if (!json_is_array(v)) {
+        validate_add(errors, f->name, "type",
+                     "must be an array of {organization_id, role} objects");
+        return;
+    }
+    if (json_array_size(v) < 1 || json_array_size(v) > (size_t)f->max_len) {
+        validate_add(errors, f->name, "length", "must hold 1 to %d organizations", f->max_len);
+        return;
+    }
+    list_text(roles, sizeof(roles), party_roles);
+    json_array_foreach(v, i, item)
+    {
+        snprintf(path, sizeof(path), "%s[%zu]", f->name, i);
+        if (!json_is_object(item)) {
+            validate_add(errors, path, "type", "must be an object {organization_id, role}");
+            continue;
+        }
+        const char *k;
+        json_t *x;
+        json_object_foreach(item, k, x)
+        {
+            if (strcmp(k, "organization_id") != 0 && strcmp(k, "role") != 0) {
+                char sub[160];
+                snprintf(sub, sizeof(sub), "%s.%s", path, k);
+                validate_add(errors, sub, "unknown-field",
+                             "unknown field; allowed: organization_id, role");
+            }
+        }
+        json_t *org = json_object_get(item, "organization_id");
+        json_t *role = json_object_get(item, "role");
+        char sub[160];
+        snprintf(sub, sizeof(sub), "%s.organization_id", path);
+        if (!json_is_string(org) || !query_is_uuid(json_string_value(org)))
+            validate_add(errors, sub, org ? "format" : "required", "must be an organization id");
+        else {
+            for (size_t j = 0; j < i; j++) {
+                json_t *prev = json_object_get(json_array_get(v, j), "organization_id");
+                if (json_is_string(prev) &&
+                    strcasecmp(json_string_value(prev), json_string_value(org)) == 0)
+                    validate_add(errors, sub, "duplicate", "organization listed twice");
+            }
+        }
+        snprintf(sub, sizeof(sub), "%s.role", path);
+        if (!json_is_string(role) || !in_list(party_roles, json_string_value(role)))
+            validate_add(errors, sub, role ? "enum" : "required", "must be one of: %s", roles);
+    }
+}
+
+static void
+check_sections(const struct field *f, json_t *v, json_t *errors)
+{
+    size_t i;
+    json_t *item;
+    if (!json_is_array(v) || json_array_size(v) > (size_t)f->max_len) {
+        validate_add(errors, f->name, "type", "must be an array of at most %d {heading, body}",
+                     f->max_len);
+        return;
+    }
+    json_array_foreach(v, i, item)
+    {
+        char path[80];
+        snprintf(path, sizeof(path), "%s[%zu]", f->name, i);
+        if (!json_is_object(item) || json_object_size(item) != 2 ||
+            !text_ok(json_object_get(item, "heading"), SECTION_HEADING_MAX) ||
+            !text_ok(json_object_get(item, "body"), SECTION_BODY_MAX))
+            validate_add(errors, path, "format",
+                         "must be exactly {heading (1-%d characters), body (1-%d characters)}",
+                         SECTION_HEADING_MAX, SECTION_BODY_MAX);
+    }
+}
+
+static void
+check_strmap(const struct field *f, json_t *v, json_t *errors)
+{
+    const char *k;
+    json_t *x;
+    if (!json_is_object(v) || json_object_size(v) > (size_t)f->max_len) {
+        validate_add(errors, f->name, "type", "must be an object of at most %d scheme: id pairs",
+                     f->max_len);
+        return;
+    }
+    json_object_foreach(v, k, x)
+    {
+        size_t kl = strlen(k);
+        if (kl == 0 || kl > STRMAP_KEY_MAX || strchr(k, ':') != NULL ||
+            !text_ok(x, STRMAP_VALUE_MAX)) {
+            char path[120];
+            snprintf(path, sizeof(path), "%s.%.60s", f->name, k);
+            validate_add(errors, path, "format",
+                         "scheme must be 1-%d characters without ':', id a string of 1-%d",
+                         STRMAP_KEY_MAX, STRMAP_VALUE_MAX);
+        }
+    }
+}
+
+static void
+check_array(const struct field *f, json_t *v, json_t *errors)
+{
+    size_t i;
+    json_t *item;
+    char allowed[300];
+
+    if (!json_is_array(v)) {
+        validate_add(errors, f->name, "type", "must be an array");
+        return;
+    }
+    if (json_array_size(v) > (size_t)f->max_len) {
+        validate_add(errors, f->name, "length", "must hold at most %d items", f->max_len);
+        return;
+    }
+    list_text(allowed, sizeof(allowed), f->values);
+    json_array_foreach(v, i, item)
+    {
+        char path[80];
+        snprintf(path, sizeof(path), "%s[%zu]", f->name, i);
+        const char *s = json_is_string(item) ? json_string_value(item) : NULL;
+        if (f->type == FT_TAGS && !text_ok(item, TAG_MAX))
+            validate_add(errors, path, "type", "must be a string of 1 to %d characters", TAG_MAX);
+        else if (f->type == FT_ENUMS && (s == NULL || !in_list(f->values, s)))
+            validate_add(errors, path, "enum", "must be one of: %s", allowed);
+        else if (f->type == FT_URLS && (s == NULL || !url_ok(s, 500)))
+            validate_add(errors, path, "format", "must be an http or https URL");
+        else {
+            for (size_t j = 0; j < i; j++)
+                if (json_equal(json_array_get(v, j), item)) {
+                    validate_add(errors, path, "duplicate", "listed twice");
+                    break;
+                }
+        }
+    }
+}
+
+/* Checks one non-null value against its field. */
+static void
+check_value(const struct field *f, json_t *v, json_t *errors)
+{
+    char allowed[300];
+    const char *s = json_is_string(v) ? json_string_value(v) : NULL;
+
+    switch (f->type) {
+    case FT_UUID:
+        if (s == NULL || !query_is_uuid(s))
+            validate_add(errors, f->name, "format", "must be a UUID");
+        break;
+    case FT_TEXT:
+        if (!text_ok(v, (size_t)f->max_len))
+            validate_add(errors, f->name, s ? "length" : "type",
+                         "must be a string of 1 to %d characters", f->max_len);
+        break;
+    case FT_ENUM:
+        list_text(allowed, sizeof(allowed), f->values);
+        if (s == NULL || !in_list(f->values, s))
+            validate_add(errors, f->name, "enum", "must be one of: %s", allowed);
+        break;
+    case FT_DATE:
+        if (s == NULL || !query_is_date(s))
+            validate_add(errors, f->name, "format", "must be a date, YYYY-MM-DD");
+        break;
+    case FT_TIMESTAMP:
+        validate_add(errors, f->name, "read-only", "is set by the server");
+        break;
+    case FT_BOOL:
+        if (!json_is_boolean(v))
+            validate_add(errors, f->name, "type", "must be true or false");
+        break;
+    case FT_NUMBER:
+        if (!json_is_number(v) || !isfinite(json_number_value(v)) ||
+            fabs(json_number_value(v)) > NUMBER_MAX)
+            validate_add(errors, f->name, "type", "must be a number between -1e15 and 1e15");
+        break;
+    case FT_DECIMAL:
+        if (s == NULL || !decimal_ok(s))
+            validate_add(errors, f->name, "format",
+                         "must be a decimal string >= 0 with at most 2 decimals, e.g. \"1500.00\"");
+        break;
+    case FT_URL:
+        if (s == NULL || !url_ok(s, (size_t)f->max_len))
+            validate_add(errors, f->name, "format",
+                         "must be an http or https URL of at most %d characters", f->max_len);
+        break;
+    case FT_EMAIL:
+        if (s == NULL || !email_ok(s))
+            validate_add(errors, f->name, "format", "must be an email address");
+        break;
+    case FT_CURRENCY:
+        if (s == NULL || !in_list(currencies, s))
+            validate_add(errors, f->name, "format", "must be an ISO 4217 currency code, e.g. LBP");
+        break;
+    case FT_SLUG:
+        if (s == NULL || !slug_ok(s, (size_t)f->max_len))
+            validate_add(errors, f->name, "format",
+                         "must be lowercase letters and digits joined by '-', at most %d",
+                         f->max_len);
+        break;
+    case FT_TAGS:
+    case FT_ENUMS:
+    case FT_URLS:
+        check_array(f, v, errors);
+        break;
+    case FT_STRMAP:
+        check_strmap(f, v, errors);
+        break;
+    case FT_SECTIONS:
+        check_sections(f, v, errors);
+        break;
+    case FT_PARTIES:
+        check_parties(f, v, errors);
+        break;
+    }
+}
+
+static bool
+writable(const struct field *f, bool create)
+{
+    if (f->flags & (F_READONLY | F_PARENT))
+        return false;
+    return create || !(f->flags & F_CREATE_ONLY);
+}
+
+void
+validate_keys(const struct resource *res, json_t *body, bool create, json_t *errors)
+{
+    const char *k;
+    json_t *v;
+    json_object_foreach(body, k, v)
+    {
+        const struct field *f = resource_field(res, k);
+        if (f == NULL) {
+            struct buf allowed = {0};
+            for (size_t i = 0; i < res->nfields; i++)
+                if (writable(&res->fields[i], create))
+                    buf_printf(&allowed, "%s%s", allowed.len ? ", " : "", res->fields[i].name);
+            validate_add(errors, k, "unknown-field", "unknown field; allowed: %s", allowed.data);
+            buf_free(&allowed);
+        } else if (!writable(f, create)) {
+            validate_add(errors, k, "read-only",
+                         create ? "is set by the server" : "cannot be changed after creation");
+        }
+    }
+}
+
+void
+validate_values(const struct resource *res, json_t *record, json_t *changed, bool create,
+                json_t *errors)
+{
+    for (size_t i = 0; i < res->nfields; i++) {
+        const struct field *f = &res->fields[i];
+        if (!writable(f, create))
+            continue;
+        json_t *v = json_object_get(record, f->name);
+        bool touched = create || json_object_get(changed, f->name) != NULL;
+        if (v == NULL || json_is_null(v)) {
+            if ((f->flags & F_REQUIRED) && touched)
+                validate_add(errors, f->name, "required", "is required");
+            else if ((f->flags & F_NOTNULL) && json_is_null(v) && touched)
+                validate_add(errors, f->name, "required", "cannot be null");
+            continue;
+        }
+        if (touched)
+            check_value(f, v, errors);
+    }
+    for (size_t i = 0; i < res->ndate_order; i++) {
+        json_t *a = json_object_get(record, res->date_order[i].first);
+        json_t *b = json_object_get(record, res->date_order[i].second);
+        if (json_is_string(a) && json_is_string(b) && query_is_date(json_string_value(a)) &&
+            query_is_date(json_string_value(b)) &&
+            strcmp(json_string_value(b), json_string_value(a)) < 0)
+            validate_add(errors, res->date_order[i].second, "date-order",
+                         "must not be before %s (%s)", res->date_order[i].first,
+                         json_string_value(a));
+    }
+    for (size_t i = 0; i < res->ntogether; i++) {
+        json_t *a = json_object_get(record, res->together[i].first);
+        json_t *b = json_object_get(record, res->together[i].second);
+        bool has_a = a != NULL && !json_is_null(a), has_b = b != NULL && !json_is_null(b);
+        if (has_a != has_b)
+            validate_add(errors, has_a ? res->together[i].second : res->together[i].first,
+                         "required", "%s and %s go together: give both or neither",
+                         res->together[i].first, res->together[i].second);
+    }
+}
+
+static void
+merge(json_t *target, json_t *patch, bool top)
+{
+    const char *k;
+    json_t *v;
+    json_object_foreach(patch, k, v)
+    {
+        json_t *cur = json_object_get(target, k);
+        if (json_is_null(v) && !top) {
+            json_object_del(target, k);
+        } else if (json_is_object(v)) {
+            json_t *base = json_is_object(cur) ? json_deep_copy(cur) : json_object();
+            merge(base, v, false);
+            json_object_set_new(target, k, base);
+        } else {
+            json_object_set(target, k, v);
+        }
+    }
+}
+
+/* RFC 7386: objects merge recursively, null removes a member, anything else replaces. At the top
+ * level a null is kept, meaning "set this field to null". */
+void
+validate_merge_patch(json_t *target, json_t *patch)
+{
+    merge(target, patch, true);
+}

@@ -843,6 +843,19 @@ query_build_list(struct sql *s, struct arena *a, const struct resource *res, boo
     } else {
         buf_puts(&s->text, "NULL::bigint");
     }
+    /* A sub-collection answers whether its parent exists in the same round trip. */
+    buf_puts(&s->text, ", ");
+    const struct field *parent = NULL;
+    for (size_t i = 0; i < res->nfields; i++)
+        if (res->fields[i].flags & F_PARENT)
+            parent = &res->fields[i];
+    if (parent != NULL && q->parent_id != NULL) {
+        buf_printf(&s->text, "EXISTS (SELECT 1 FROM %s pa WHERE pa.id = ", parent->ref);
+        sql_param(s, q->parent_id);
+        buf_puts(&s->text, "::uuid AND pa.deleted_at IS NULL)");
+    } else {
+        buf_puts(&s->text, "true");
+    }
     buf_puts(&s->text, " FROM (SELECT t.j, t.k, t.lim, row_number() OVER () AS rn FROM (SELECT ");
     if (q->format == FORMAT_CSV)
         row_csv(s, res, internal, q);

@@ -228,13 +228,21 @@ resource_list(struct request *r)
             q.format = FORMAT_NDJSON;
     }
     q.parent_id = parent_id(r, res);
+    if (q.parent_id != NULL && !query_is_uuid(q.parent_id)) {
+        error_set(&err, 404, "not-found", "no charter with id %s", q.parent_id);
+        goto out;
+    }
     struct db_conn *c = db_thread_conn(&err);
-    if (c == NULL || !parent_exists(c, res, q.parent_id, &err))
+    if (c == NULL)
         goto out;
     query_build_list(&s, &r->arena, res, internal, &q);
     pg = db_exec_sql(c, s.text.data, s.nparams, s.params, &err);
     if (pg == NULL)
         goto out;
+    if (strcmp(PQgetvalue(pg, 0, 3), "t") != 0) {
+        error_set(&err, 404, "not-found", "no charter with id %s", q.parent_id);
+        goto out;
+    }
 
     const char *cursor = NULL;
     if (!PQgetisnull(pg, 0, 1)) {

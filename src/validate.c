@@ -400,7 +400,8 @@ validate_keys(const struct resource *res, json_t *body, bool create, json_t *err
             buf_free(&allowed);
         } else if (!writable(f, create)) {
             validate_add(errors, k, "read-only",
-                         create ? "is set by the server" : "cannot be changed after creation");
+                         (f->flags & (F_READONLY | F_PARENT)) ? "is set by the server"
+                                                              : "cannot be changed after creation");
         }
     }
 }

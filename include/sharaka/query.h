@@ -81,8 +81,8 @@ void query_row_json(struct sql *s, const struct resource *res, const char *alias
 
 /*
  * Builds the list statement. It returns one row: the page (JSON array text, CSV lines or NDJSON
- * lines), the keyset of the last row as JSON text when there is a next page (else NULL), and the
- * total when q->count (else NULL).
+ * lines), the keyset of the last row as JSON text when there is a next page (else NULL), the
+ * total when q->count (else NULL), and whether the sub-collection's parent exists ("t"/"f").
  */
 void query_build_list(struct sql *s, struct arena *a, const struct resource *res, bool internal,
                       const struct list_query *q);

@@ -6,6 +6,8 @@
 #include <string.h>
 
 #include "sharaka/config.h"
+#include "sharaka/db.h"
+#include "sharaka/query.h"
 #include "sharaka/log.h"
 
 #define TOKEN_MAX_LEN 4096
@@ -213,6 +215,83 @@ out:
     return ok;
 }
 
+/* Hex SHA-256 of an API key: how keys are stored and looked up. */
+void
+auth_key_hash(const char *key, char out[AUTH_KEY_HASH_LEN])
+{
+    unsigned char digest[crypto_hash_sha256_BYTES];
+    crypto_hash_sha256(digest, (const unsigned char *)key, strlen(key));
+    sodium_bin2hex(out, AUTH_KEY_HASH_LEN, digest, sizeof(digest));
+}
+
+/* Finds a live API key; last_used_at is refreshed at most once a minute. */
+static bool
+authenticate_key(struct request *r, const char *key, struct error *err)
+{
+    char hash[AUTH_KEY_HASH_LEN];
+    struct db_conn *c = db_thread_conn(err);
+    if (c == NULL)
+        return false;
+    auth_key_hash(key, hash);
+    const char *values[] = {hash};
+    PGresult *res = db_exec(c, "auth_api_key", 1, values, err);
+    if (res == NULL)
+        return false;
+    bool ok = PQntuples(res) == 1 && auth_role_parse(PQgetvalue(res, 0, 1), &r->who.role);
+    if (ok) {
+        snprintf(r->who.sub, sizeof(r->who.sub), "%s", PQgetvalue(res, 0, 0));
+        snprintf(r->who.source, sizeof(r->who.source), "%s", PQgetvalue(res, 0, 2));
+        r->who.api_key = true;
+    }
+    PQclear(res);
+    if (!ok) {
+        memset(&r->who, 0, sizeof(r->who));
+        return invalid(err, "the API key is unknown or revoked");
+    }
+    return true;
+}
+
+/* Re-reads a token's user: a deactivated user is refused and a changed role applies at once. */
+static bool
+refresh_user(struct request *r, struct error *err)
+{
+    struct db_conn *c = db_thread_conn(err);
+    if (c == NULL)
+        return false;
+    const char *values[] = {r->who.sub};
+    if (!query_is_uuid(r->who.sub))
+        return invalid(err, "its subject is not a user");
+    PGresult *res = db_exec(c, "auth_user", 1, values, err);
+    if (res == NULL)
+        return false;
+    bool ok = PQntuples(res) == 1 && auth_role_parse(PQgetvalue(res, 0, 0), &r->who.role);
+    if (ok) {
+        snprintf(r->who.org, sizeof(r->who.org), "%s", PQgetvalue(res, 0, 1));
+        snprintf(r->who.ministry, sizeof(r->who.ministry), "%s", PQgetvalue(res, 0, 2));
+    }
+    PQclear(res);
+    if (!ok) {
+        memset(&r->who, 0, sizeof(r->who));
+        return invalid(err, "its user is deactivated or gone");
+    }
+    return true;
+}
+
+void
+auth_register_statements(void)
+{
+    db_register("auth_api_key",
+                "WITH k AS (SELECT id, role, source, last_used_at FROM api_keys "
+                "WHERE key_hash = $1 AND revoked_at IS NULL), "
+                "touched AS (UPDATE api_keys SET last_used_at = clock_timestamp() FROM k "
+                "WHERE api_keys.id = k.id AND (k.last_used_at IS NULL OR "
+                "k.last_used_at < clock_timestamp() - interval '60 seconds')) "
+                "SELECT id::text, role, source FROM k");
+    db_register("auth_user", "SELECT role, coalesce(organization_id::text, ''), "
+                             "coalesce(ministry_id::text, '') FROM users "
+                             "WHERE id = $1::uuid AND active");
+}
+
 bool
 auth_authenticate(struct request *r, struct error *err)
 {
@@ -230,6 +309,8 @@ auth_authenticate(struct request *r, struct error *err)
     while (*token == ' ')
         token++;
     if (str_has_prefix(token, "sk_"))
-        return invalid(err, "API keys are not accepted on this server yet");
-    return auth_token_verify(token, &r->who, err);
+        return authenticate_key(r, token, err);
+    if (!auth_token_verify(token, &r->who, err))
+        return false;
+    return refresh_user(r, err);
 }

@@ -9,6 +9,7 @@
 #include "build_config.h"
 #include "sharaka/auth.h"
 #include "sharaka/config.h"
+#include "sharaka/db.h"
 #include "sharaka/handlers.h"
 #include "sharaka/log.h"
 #include "sharaka/migrate.h"
@@ -36,6 +37,7 @@ static int cmd_serve(int argc, char **argv);
 static int cmd_migrate(int argc, char **argv);
 static int cmd_user_add(int argc, char **argv);
 static int cmd_seed_demo(int argc, char **argv);
+static int cmd_apikey_create(int argc, char **argv);
 static int cmd_version(int argc, char **argv);
 static int cmd_help(int argc, char **argv);
 
@@ -51,6 +53,9 @@ static const struct command commands[] = {
      "Creates a user who signs in with POST /v1/auth/token. Roles: analyst, editor, admin.\n"
      "An editor is bound to exactly one organization or ministry. The password is the first\n"
      "line of standard input."},
+    {"apikey", "create", cmd_apikey_create, "sharaka apikey create --name N --role R --source S",
+     "Creates an API key and prints it once; only its hash is stored. Roles: partner, analyst,\n"
+     "admin. A partner's writes are stamped with its source name (e.g. annd)."},
     {"seed", "demo", cmd_seed_demo, "sharaka seed demo",
      "Loads the demo data: the AFKAR programme office, the Ministry of Social Affairs, the\n"
      "Economic and Social Council, five organizations, the five partnership types, the citizen\n"
@@ -148,6 +153,7 @@ cmd_serve(int argc, char **argv)
     }
     if (migrate_check() != 0)
         return 1;
+    auth_register_statements();
     service_init();
     users_init();
     resource_init();
@@ -205,6 +211,46 @@ cmd_user_add(int argc, char **argv)
         error_clear(&err);
         return 1;
     }
+    return 0;
+}
+
+static int
+cmd_apikey_create(int argc, char **argv)
+{
+    struct flag flags[] = {
+        {"--name", true, NULL}, {"--role", true, NULL}, {"--source", true, NULL}};
+    enum role role;
+    struct error err = {0};
+    char key[USERS_KEY_LEN];
+    char *record = NULL;
+
+    if (!parse_flags(argc, argv, flags, ARRAY_LEN(flags)))
+        return EXIT_USAGE;
+    if (flags[0].value == NULL || flags[1].value == NULL || flags[2].value == NULL)
+        return usage_error("%s", "apikey create needs --name, --role and --source");
+    if (!auth_role_parse(flags[1].value, &role) || role == ROLE_EDITOR)
+        return usage_error("unknown role '%s': allowed partner, analyst, admin", flags[1].value);
+    if (!load_settings(false))
+        return EXIT_USAGE;
+    if (migrate_check() != 0)
+        return 1;
+    PGconn *pg = db_connect(&err);
+    if (pg == NULL) {
+        fprintf(stderr, "sharaka: cannot connect to the database (SHARAKA_DATABASE_URL)\n");
+        return 1;
+    }
+    bool ok = users_create_key(pg, flags[0].value, flags[1].value, flags[2].value, NULL, NULL,
+                               &record, key, &err);
+    PQfinish(pg);
+    if (!ok) {
+        fprintf(stderr, "sharaka: %s\n", err.detail);
+        error_clear(&err);
+        return 1;
+    }
+    printf("%s\n", key);
+    fprintf(stderr, "API key created: %s\nIt is shown only this once; store it now.\n", record);
+    sodium_memzero(key, sizeof(key));
+    free(record);
     return 0;
 }
 

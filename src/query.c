@@ -37,7 +37,7 @@ static bool
 is_json_valued(const struct field *f)
 {
     return query_field_is_array(f) || f->type == FT_STRMAP || f->type == FT_SECTIONS ||
-           f->type == FT_PARTIES;
+           f->type == FT_PARTIES || f->type == FT_JSON;
 }
 
 static bool
@@ -51,13 +51,14 @@ static bool
 is_nullable(const struct field *f)
 {
     return !(f->flags & F_REQUIRED) && !query_field_is_array(f) && f->type != FT_STRMAP &&
-           f->type != FT_SECTIONS && f->type != FT_PARTIES && !(f->flags & F_NOTNULL);
+           f->type != FT_SECTIONS && f->type != FT_PARTIES && f->type != FT_JSON &&
+           !(f->flags & F_NOTNULL);
 }
 
 static bool
 is_visible(const struct field *f, bool internal)
 {
-    return internal || !(f->flags & F_INTERNAL);
+    return f->type != FT_PASSWORD && (internal || !(f->flags & F_INTERNAL));
 }
 
 const char *
@@ -687,7 +688,7 @@ static void
 where_filters(struct sql *s, struct arena *a, const struct resource *res,
               const struct list_query *q)
 {
-    buf_puts(&s->text, " WHERE a.deleted_at IS NULL");
+    buf_puts(&s->text, res->no_soft_delete ? " WHERE true" : " WHERE a.deleted_at IS NULL");
     for (size_t i = 0; i < res->nfields; i++) {
         if ((res->fields[i].flags & F_PARENT) && q->parent_id != NULL) {
             buf_printf(&s->text, " AND a.%s = ", res->fields[i].name);
@@ -882,10 +883,9 @@ query_build_get(struct sql *s, const struct resource *res, bool internal,
 {
     buf_puts(&s->text, "SELECT ");
     row_json(s, res, "a", internal, q, 0);
-    buf_printf(&s->text,
-               "::text, a.version FROM %s a WHERE a.id = $1::uuid AND a.deleted_at IS "
-               "NULL",
-               res->table);
+    buf_printf(&s->text, "::text, %s FROM %s a WHERE a.id = $1::uuid%s",
+               res->unversioned ? "1" : "a.version", res->table,
+               res->no_soft_delete ? "" : " AND a.deleted_at IS NULL");
     s->nparams = 1;
     if (q != NULL && q->parent_id != NULL) {
         for (size_t i = 0; i < res->nfields; i++)

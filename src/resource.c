@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sharaka/access.h"
+#include "sharaka/auth.h"
 #include "sharaka/config.h"
 #include "sharaka/db.h"
 #include "sharaka/fields.h"
@@ -29,6 +31,9 @@ const struct resource *const resources_all[] = {
 };
 const size_t resources_count = ARRAY_LEN(resources_all);
 
+static const char AUDIT_INSERT[] =
+    "INSERT INTO audit_log (actor_type, actor_id, actor_role, action, resource, record_id, before, "
+    "after, request_id) VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8::jsonb, $9)";
 static const char PARTIES_DELETE[] =
     "DELETE FROM partnership_organizations WHERE partnership_id = $1::uuid";
 static const char PARTIES_INSERT[] =
@@ -62,7 +67,7 @@ resource_of(struct request *r)
 static bool
 sees_internal(struct request *r)
 {
-    return r->who.role != ROLE_ANONYMOUS;
+    return access_sees_internal(&r->who);
 }
 
 /* The record id: the last path parameter. */
@@ -500,6 +505,19 @@ explain_db_error(const struct resource *res, struct error *err)
 {
     if (err->constraint[0] == '\0')
         return;
+    for (size_t i = 0; i < res->nmessages; i++) {
+        if (strcmp(err->constraint, res->messages[i].constraint) == 0) {
+            int status = err->status == 409 ? 409 : 422;
+            error_set(err, status, status == 409 ? "duplicate" : "invalid-value", "%s",
+                      res->messages[i].message);
+            if (status == 422) {
+                err->errors = json_array();
+                validate_add(err->errors, res->messages[i].field, "invalid-value", "%s",
+                             res->messages[i].message);
+            }
+            return;
+        }
+    }
     if (strcmp(err->constraint, "charter_signatories_active_key") == 0) {
         error_set(err, 409, "duplicate",
                   "this party already has an active signature on this charter; withdraw it first");
@@ -594,6 +612,79 @@ location(struct request *r, const struct resource *res, const char *pid, const c
     http_add_header(r, "Location", loc);
 }
 
+/* Adds the audit row of a write, inside the write's transaction. */
+static bool
+write_audit(struct request *r, struct db_conn *c, const struct resource *res, const char *action,
+            const char *id, const char *before, const char *after, struct error *err)
+{
+    const char *values[] = {
+        r->who.api_key ? "api_key" : "user",
+        r->who.sub,
+        auth_role_name(r->who.role),
+        action,
+        res->name,
+        id,
+        before,
+        after,
+        r->request_id,
+    };
+    PGresult *pg = db_exec_sql(c, AUDIT_INSERT, (int)ARRAY_LEN(values), values, err);
+    if (pg == NULL)
+        return false;
+    PQclear(pg);
+    return true;
+}
+
+/* The value a column receives: the JSON value's text, or a password's hash. */
+static const char *
+column_value(struct request *r, const struct field *f, json_t *v, struct error *err)
+{
+    if (f->type != FT_PASSWORD)
+        return value_text(&r->arena, v);
+    char *hash = arena_alloc(&r->arena, AUTH_HASH_LEN);
+    if (!auth_password_hash(json_string_value(v), hash)) {
+        error_set(err, 500, "internal-error", "hashing the password failed");
+        return NULL;
+    }
+    return hash;
+}
+
+static const char *
+column_name(const struct field *f)
+{
+    return f->type == FT_PASSWORD ? "password_hash" : f->name;
+}
+
+/* A monitoring record moving to "verified" needs a verifier; true when it does. */
+static bool
+becomes_verified(const struct resource *res, json_t *before, json_t *after)
+{
+    if (!res->verifiable)
+        return false;
+    const char *now = json_string_value(json_object_get(after, "status"));
+    const char *was = before ? json_string_value(json_object_get(before, "status")) : NULL;
+    return now != NULL && strcmp(now, "verified") == 0 && (was == NULL || strcmp(was, "verified"));
+}
+
+/* The record as the policy sees it on create: the body with the parent id from the path. */
+static json_t *
+candidate(json_t *body, const struct resource *res, const char *pid, const char *source)
+{
+    json_t *rec = json_deep_copy(body);
+    for (size_t i = 0; i < res->nfields; i++)
+        if ((res->fields[i].flags & F_PARENT) && pid != NULL)
+            json_object_set_new(rec, res->fields[i].name, json_string(pid));
+    if (resource_field(res, "source") != NULL)
+        json_object_set_new(rec, "source", json_string(source));
+    return rec;
+}
+
+static const char *
+write_source(struct request *r)
+{
+    return r->who.role == ROLE_PARTNER && r->who.source[0] ? r->who.source : "sharaka";
+}
+
 void
 resource_create(struct request *r)
 {
@@ -601,7 +692,7 @@ resource_create(struct request *r)
     struct error err = {0};
     struct sql s = {0};
     PGresult *pg = NULL;
-    json_t *body = NULL;
+    json_t *body = NULL, *after = NULL;
     struct db_conn *c = NULL;
     bool in_tx = false;
     const char *pid = parent_id(r, res);
@@ -610,8 +701,19 @@ resource_create(struct request *r)
     body = parse_body(r, false, res, &err);
     if (body == NULL)
         goto out;
+    if (pid != NULL && !query_is_uuid(pid)) {
+        error_set(&err, 404, "not-found", "no charter with id %s", pid);
+        goto out;
+    }
+    after = candidate(body, res, pid, write_source(r));
     c = db_thread_conn(&err);
-    if (c == NULL || !parent_exists(c, res, pid, &err) || !db_command(c, "BEGIN", &err))
+    if (c == NULL || !parent_exists(c, res, pid, &err) ||
+        !access_record(&r->who, c, res, ACT_CREATE, NULL, after, &err))
+        goto out;
+    if (becomes_verified(res, NULL, after) &&
+        !access_record(&r->who, c, res, ACT_VERIFY, NULL, after, &err))
+        goto out;
+    if (!db_command(c, "BEGIN", &err))
         goto out;
     in_tx = true;
     if (!check_references(r, c, res, body, NULL, &err))
@@ -626,16 +728,32 @@ resource_create(struct request *r)
             parties = v;
             continue;
         }
-        const char *text = (f->flags & F_PARENT) ? pid : value_text(&r->arena, v);
-        if (text == NULL)
+        const char *text = (f->flags & F_PARENT) ? pid : v ? column_value(r, f, v, &err) : NULL;
+        if (text == NULL) {
+            if (err.status)
+                break;
             continue;
-        buf_printf(&cols, "%s%s", cols.len ? ", " : "", f->name);
+        }
+        buf_printf(&cols, "%s%s", cols.len ? ", " : "", column_name(f));
         buf_puts(&s.text, s.text.len ? ", " : "");
         value_expr(&s, f, text);
+    }
+    if (resource_field(res, "source") != NULL) {
+        buf_puts(&cols, ", source");
+        buf_puts(&s.text, ", ");
+        sql_param(&s, write_source(r));
+    }
+    if (becomes_verified(res, NULL, after)) {
+        buf_puts(&cols, ", verified_by, verified_at");
+        buf_puts(&s.text, ", ");
+        sql_param(&s, r->who.sub);
+        buf_puts(&s.text, "::uuid, clock_timestamp()");
     }
     char *insert = arena_printf(&r->arena, "INSERT INTO %s (%s) VALUES (%s) RETURNING id::text",
                                 res->table, cols.data, s.text.data);
     buf_free(&cols);
+    if (err.status)
+        goto out;
     buf_reset(&s.text);
     buf_puts(&s.text, insert);
     pg = db_exec_sql(c, s.text.data, s.nparams, s.params, &err);
@@ -647,11 +765,13 @@ resource_create(struct request *r)
     if (parties != NULL && !write_parties(c, id, parties, false, &err))
         goto out;
     pg = read_back(r, c, res, id, &err);
-    if (pg == NULL || !db_command(c, "COMMIT", &err))
+    if (pg == NULL || !write_audit(r, c, res, "create", id, NULL, PQgetvalue(pg, 0, 0), &err) ||
+        !db_command(c, "COMMIT", &err))
         goto out;
     in_tx = false;
     location(r, res, pid, id);
-    http_add_header(r, "ETag", etag_of(r, PQgetvalue(pg, 0, 1)));
+    if (!res->unversioned)
+        http_add_header(r, "ETag", etag_of(r, PQgetvalue(pg, 0, 1)));
     http_pgresult(r, 201, "application/json", pg);
     pg = NULL;
 out:
@@ -664,6 +784,7 @@ out:
     PQclear(pg);
     sql_free(&s);
     json_decref(body);
+    json_decref(after);
 }
 
 /* Locks the live record for a write and checks If-Match. Returns its row (JSON, version). */
@@ -678,6 +799,8 @@ lock_record(struct request *r, struct db_conn *c, const struct resource *res, co
         q.selected[i] = true;
     q.parent_id = pid;
     query_build_get(&s, res, true, &q);
+    if (res->delete_column != NULL)
+        buf_printf(&s.text, " AND a.%s IS NULL", res->delete_column);
     buf_puts(&s.text, " FOR UPDATE");
     s.params[0] = id;
     PGresult *pg = db_exec_sql(c, s.text.data, s.nparams, s.params, err);
@@ -707,11 +830,12 @@ resource_patch(struct request *r)
     struct error err = {0};
     struct sql s = {0};
     PGresult *pg = NULL;
-    json_t *body = NULL, *record = NULL;
+    json_t *body = NULL, *record = NULL, *before = NULL;
     struct db_conn *c = NULL;
     bool in_tx = false;
     const char *id = record_id(r);
     const char *pid = parent_id(r, res);
+    const char *before_text = NULL;
 
     body = parse_body(r, true, res, &err);
     if (body == NULL)
@@ -727,9 +851,11 @@ resource_patch(struct request *r)
     pg = lock_record(r, c, res, id, pid, &err);
     if (pg == NULL)
         goto out;
-    record = json_loads(PQgetvalue(pg, 0, 0), 0, NULL);
+    before_text = arena_strdup(&r->arena, PQgetvalue(pg, 0, 0));
     PQclear(pg);
     pg = NULL;
+    before = json_loads(before_text, 0, NULL);
+    record = json_deep_copy(before);
     validate_merge_patch(record, body);
     json_t *errors = json_array();
     validate_values(res, record, body, false, errors);
@@ -740,6 +866,11 @@ resource_patch(struct request *r)
         goto out;
     }
     json_decref(errors);
+    if (!access_record(&r->who, c, res, ACT_UPDATE, before, record, &err))
+        goto out;
+    bool verifying = becomes_verified(res, before, record);
+    if (verifying && !access_record(&r->who, c, res, ACT_VERIFY, before, record, &err))
+        goto out;
     if (!check_references(r, c, res, record, body, &err))
         goto out;
 
@@ -757,13 +888,29 @@ resource_patch(struct request *r)
             parties = v;
             continue;
         }
-        buf_printf(&s.text, "%s%s = ", nset ? ", " : "", f->name);
-        const char *text = value_text(&r->arena, v);
+        buf_printf(&s.text, "%s%s = ", nset ? ", " : "", column_name(f));
+        const char *text = json_is_null(v) ? NULL : column_value(r, f, v, &err);
+        if (err.status)
+            goto out;
         if (text == NULL)
             buf_puts(&s.text, "NULL");
         else
             value_expr(&s, f, text);
         nset++;
+    }
+    if (res->verifiable && json_object_get(body, "status") != NULL) {
+        /* Who verified and when follow the status: set on verification, cleared when it goes. */
+        const char *status = json_string_value(json_object_get(record, "status"));
+        bool verified = status != NULL && strcmp(status, "verified") == 0;
+        if (verifying) {
+            buf_printf(&s.text, "%sverified_by = ", nset ? ", " : "");
+            sql_param(&s, r->who.sub);
+            buf_puts(&s.text, "::uuid, verified_at = clock_timestamp()");
+            nset++;
+        } else if (!verified) {
+            buf_printf(&s.text, "%sverified_by = NULL, verified_at = NULL", nset ? ", " : "");
+            nset++;
+        }
     }
     if (parties != NULL) {
         if (!write_parties(c, id, parties, true, &err))
@@ -780,10 +927,16 @@ resource_patch(struct request *r)
         PQclear(pg);
     }
     pg = read_back(r, c, res, id, &err);
-    if (pg == NULL || !db_command(c, "COMMIT", &err))
+    if (pg == NULL)
+        goto out;
+    if (strcmp(before_text, PQgetvalue(pg, 0, 0)) != 0 &&
+        !write_audit(r, c, res, "update", id, before_text, PQgetvalue(pg, 0, 0), &err))
+        goto out;
+    if (!db_command(c, "COMMIT", &err))
         goto out;
     in_tx = false;
-    http_add_header(r, "ETag", etag_of(r, PQgetvalue(pg, 0, 1)));
+    if (!res->unversioned)
+        http_add_header(r, "ETag", etag_of(r, PQgetvalue(pg, 0, 1)));
     http_pgresult(r, 200, "application/json", pg);
     pg = NULL;
 out:
@@ -797,6 +950,7 @@ out:
     sql_free(&s);
     json_decref(body);
     json_decref(record);
+    json_decref(before);
 }
 
 /* Lists who still refers to id; returns false with a 409 naming them. */
@@ -844,7 +998,8 @@ resource_delete(struct request *r)
     bool in_tx = false;
     const char *id = record_id(r);
     const char *pid = parent_id(r, res);
-    char sql[160];
+    json_t *before = NULL;
+    char sql[200];
 
     if (!query_is_uuid(id) || (pid != NULL && !query_is_uuid(pid))) {
         not_found(&err, res, id);
@@ -857,14 +1012,18 @@ resource_delete(struct request *r)
     pg = lock_record(r, c, res, id, pid, &err);
     if (pg == NULL)
         goto out;
+    const char *before_text = arena_strdup(&r->arena, PQgetvalue(pg, 0, 0));
     PQclear(pg);
     pg = NULL;
-    if (!check_referrers(c, res, id, &err))
+    before = json_loads(before_text, 0, NULL);
+    if (!access_record(&r->who, c, res, ACT_DELETE, before, NULL, &err) ||
+        !check_referrers(c, res, id, &err))
         goto out;
-    snprintf(sql, sizeof(sql), "UPDATE %s SET deleted_at = clock_timestamp() WHERE id = $1::uuid",
-             res->table);
+    snprintf(sql, sizeof(sql), "UPDATE %s SET %s = clock_timestamp() WHERE id = $1::uuid",
+             res->table, res->delete_column ? res->delete_column : "deleted_at");
     pg = db_exec_sql(c, sql, 1, &id, &err);
-    if (pg == NULL || !db_command(c, "COMMIT", &err))
+    if (pg == NULL || !write_audit(r, c, res, "delete", id, before_text, NULL, &err) ||
+        !db_command(c, "COMMIT", &err))
         goto out;
     in_tx = false;
     http_empty(r, 204);
@@ -874,6 +1033,7 @@ out:
     if (!r->responded)
         http_error(r, &err);
     PQclear(pg);
+    json_decref(before);
 }
 
 /* ---------------------------------------------------------------- demo data */

@@ -6,36 +6,48 @@
 #include "sharaka/handlers.h"
 #include "sharaka/resource.h"
 
-/* The five routes of a top-level resource; reads are public unless read_access says otherwise. */
-#define RESOURCE_ROUTES(path, desc, read_access)                                                   \
-    {"GET", path, resource_list, read_access, &desc},                                              \
-        {"POST", path, resource_create, ACCESS_ADMIN, &desc},                                      \
-        {"GET", path "/{id}", resource_get, read_access, &desc},                                   \
-        {"PATCH", path "/{id}", resource_patch, ACCESS_ADMIN, &desc},                              \
-    {                                                                                              \
-        "DELETE", path "/{id}", resource_delete, ACCESS_ADMIN, &desc                               \
-    }
+/* The five routes of a top-level resource; the policy in access.c says who may use them. */
+// clang-format off
+#define RESOURCE_ROUTES(path, area, desc)                                   \
+    {"GET", path, resource_list, area, ACT_READ, &desc},                    \
+    {"POST", path, resource_create, area, ACT_CREATE, &desc},               \
+    {"GET", path "/{id}", resource_get, area, ACT_READ, &desc},             \
+    {"PATCH", path "/{id}", resource_patch, area, ACT_UPDATE, &desc},       \
+    {"DELETE", path "/{id}", resource_delete, area, ACT_DELETE, &desc}
+// clang-format on
 
 const struct route router_routes[] = {
-    {"GET", "/healthz", service_healthz, ACCESS_PUBLIC, NULL},
-    {"GET", "/readyz", service_readyz, ACCESS_PUBLIC, NULL},
-    {"GET", "/metrics", service_metrics, ACCESS_PUBLIC, NULL},
-    {"GET", "/openapi.json", service_openapi, ACCESS_PUBLIC, NULL},
-    {"GET", "/docs", service_docs, ACCESS_PUBLIC, NULL},
-    {"POST", "/v1/auth/token", auth_token_create, ACCESS_PUBLIC, NULL},
-    {"GET", "/v1/auth/me", auth_me_get, ACCESS_LOGIN, NULL},
-    RESOURCE_ROUTES("/v1/organizations", organizations_resource, ACCESS_PUBLIC),
-    RESOURCE_ROUTES("/v1/ministries", ministries_resource, ACCESS_PUBLIC),
-    RESOURCE_ROUTES("/v1/partnership-types", partnership_types_resource, ACCESS_PUBLIC),
-    RESOURCE_ROUTES("/v1/partnerships", partnerships_resource, ACCESS_PUBLIC),
-    RESOURCE_ROUTES("/v1/charters", charters_resource, ACCESS_PUBLIC),
-    {"GET", "/v1/charters/{id}/signatories", resource_list, ACCESS_PUBLIC, &signatories_resource},
-    {"POST", "/v1/charters/{id}/signatories", resource_create, ACCESS_ADMIN, &signatories_resource},
-    {"GET", "/v1/charters/{id}/signatories/{sid}", resource_get, ACCESS_PUBLIC,
+    {"GET", "/healthz", service_healthz, NULL, ACT_READ, NULL},
+    {"GET", "/readyz", service_readyz, NULL, ACT_READ, NULL},
+    {"GET", "/metrics", service_metrics, NULL, ACT_READ, NULL},
+    {"GET", "/openapi.json", service_openapi, NULL, ACT_READ, NULL},
+    {"GET", "/docs", service_docs, NULL, ACT_READ, NULL},
+    {"POST", "/v1/auth/token", auth_token_create, NULL, ACT_CREATE, NULL},
+    {"GET", "/v1/auth/me", auth_me_get, "me", ACT_READ, NULL},
+    RESOURCE_ROUTES("/v1/organizations", "organizations", organizations_resource),
+    RESOURCE_ROUTES("/v1/ministries", "ministries", ministries_resource),
+    RESOURCE_ROUTES("/v1/partnership-types", "partnership-types", partnership_types_resource),
+    RESOURCE_ROUTES("/v1/partnerships", "partnerships", partnerships_resource),
+    RESOURCE_ROUTES("/v1/charters", "charters", charters_resource),
+    {"GET", "/v1/charters/{id}/signatories", resource_list, "signatories", ACT_READ,
      &signatories_resource},
-    {"PATCH", "/v1/charters/{id}/signatories/{sid}", resource_patch, ACCESS_ADMIN,
+    {"POST", "/v1/charters/{id}/signatories", resource_create, "signatories", ACT_CREATE,
      &signatories_resource},
-    RESOURCE_ROUTES("/v1/monitoring-records", monitoring_records_resource, ACCESS_LOGIN),
+    {"GET", "/v1/charters/{id}/signatories/{sid}", resource_get, "signatories", ACT_READ,
+     &signatories_resource},
+    {"PATCH", "/v1/charters/{id}/signatories/{sid}", resource_patch, "signatories", ACT_UPDATE,
+     &signatories_resource},
+    RESOURCE_ROUTES("/v1/monitoring-records", "monitoring-records", monitoring_records_resource),
+    {"GET", "/v1/users", resource_list, "users", ACT_READ, &users_resource},
+    {"POST", "/v1/users", resource_create, "users", ACT_CREATE, &users_resource},
+    {"GET", "/v1/users/{id}", resource_get, "users", ACT_READ, &users_resource},
+    {"PATCH", "/v1/users/{id}", resource_patch, "users", ACT_UPDATE, &users_resource},
+    {"GET", "/v1/api-keys", resource_list, "api-keys", ACT_READ, &api_keys_resource},
+    {"POST", "/v1/api-keys", apikeys_create, "api-keys", ACT_CREATE, &api_keys_resource},
+    {"GET", "/v1/api-keys/{id}", resource_get, "api-keys", ACT_READ, &api_keys_resource},
+    {"DELETE", "/v1/api-keys/{id}", resource_delete, "api-keys", ACT_DELETE, &api_keys_resource},
+    {"GET", "/v1/audit-log", resource_list, "audit-log", ACT_READ, &audit_log_resource},
+    {"GET", "/v1/audit-log/{id}", resource_get, "audit-log", ACT_READ, &audit_log_resource},
 };
 const size_t router_nroutes = ARRAY_LEN(router_routes);
 

@@ -14,6 +14,7 @@
 #include <microhttpd.h>
 #include <sodium.h>
 
+#include "sharaka/access.h"
 #include "sharaka/auth.h"
 #include "sharaka/config.h"
 #include "sharaka/db.h"
@@ -188,15 +189,8 @@ dispatch(struct request *r)
         http_error(r, &err);
         return;
     }
-    if (r->route->access != ACCESS_PUBLIC && r->who.role == ROLE_ANONYMOUS) {
-        error_set(&err, 401, "unauthorized", "%s %s needs an access token or API key", r->method,
-                  r->path);
-        err.www_authenticate = "Bearer";
+    if (r->route->area != NULL && !access_route(&r->who, r->route->area, r->route->action, &err)) {
         http_error(r, &err);
-        return;
-    }
-    if (r->route->access == ACCESS_ADMIN && r->who.role != ROLE_ADMIN) {
-        http_problem(r, 403, "forbidden", "%s %s is for administrators", r->method, r->path);
         return;
     }
     r->route->handler(r);

@@ -8,6 +8,9 @@
 #include "sharaka/db.h"
 #include "sharaka/handlers.h"
 #include "sharaka/log.h"
+#include "sharaka/query.h"
+#include "sharaka/resource.h"
+#include "sharaka/validate.h"
 
 #define EMAIL_MAX    320
 #define PASSWORD_MAX 1024
@@ -170,4 +173,125 @@ users_add(const char *email, enum role role, const char *org, const char *minist
     PQclear(res);
     PQfinish(pg);
     return ok;
+}
+
+/* ---------------------------------------------------------------- API keys */
+
+static const char KEY_INSERT[] =
+    "INSERT INTO api_keys (name, role, source, prefix, key_hash) VALUES ($1, $2, $3, $4, $5) "
+    "RETURNING id::text, ";
+static const char KEY_AUDIT[] =
+    "INSERT INTO audit_log (actor_type, actor_id, actor_role, action, resource, record_id, after, "
+    "request_id) VALUES ($1, $2, $3, 'create', 'api-keys', $4, $5::jsonb, $6)";
+
+/* Makes a new key: "sk_" and 43 URL-safe random characters (256 bits). */
+static void
+new_key(char *out, size_t len)
+{
+    unsigned char raw[32];
+    randombytes_buf(raw, sizeof(raw));
+    memcpy(out, "sk_", 3);
+    sodium_bin2base64(out + 3, len - 3, raw, sizeof(raw), sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+    sodium_memzero(raw, sizeof(raw));
+}
+
+bool
+users_create_key(PGconn *pg, const char *name, const char *role, const char *source,
+                 const struct principal *actor, const char *request_id, char **record_json,
+                 char key[USERS_KEY_LEN], struct error *err)
+{
+    char hash[AUTH_KEY_HASH_LEN];
+    char prefix[12];
+    struct sql s = {0};
+    bool ok = false;
+
+    new_key(key, USERS_KEY_LEN);
+    auth_key_hash(key, hash);
+    snprintf(prefix, sizeof(prefix), "%.10s", key);
+    buf_puts(&s.text, KEY_INSERT);
+    query_row_json(&s, &api_keys_resource, "api_keys", true, NULL);
+    buf_puts(&s.text, "::text");
+    const char *values[] = {name, role, source, prefix, hash};
+    PGresult *res = PQexec(pg, "BEGIN");
+    PQclear(res);
+    res = PQexecParams(pg, s.text.data, 5, NULL, values, NULL, NULL, 0);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        db_error_from_result(pg, res, err);
+        goto out;
+    }
+    const char *audit[] = {actor ? (actor->api_key ? "api_key" : "user") : "system",
+                           actor ? actor->sub : "command-line",
+                           actor ? auth_role_name(actor->role) : "admin",
+                           PQgetvalue(res, 0, 0),
+                           PQgetvalue(res, 0, 1),
+                           request_id ? request_id : "command-line"};
+    PGresult *ares = PQexecParams(pg, KEY_AUDIT, 6, NULL, audit, NULL, NULL, 0);
+    bool audited = PQresultStatus(ares) == PGRES_COMMAND_OK;
+    if (!audited)
+        db_error_from_result(pg, ares, err);
+    PQclear(ares);
+    if (!audited)
+        goto out;
+    PGresult *cres = PQexec(pg, "COMMIT");
+    ok = PQresultStatus(cres) == PGRES_COMMAND_OK;
+    if (!ok)
+        db_error_from_result(pg, cres, err);
+    PQclear(cres);
+    if (ok)
+        *record_json = xstrdup(PQgetvalue(res, 0, 1));
+out:
+    if (!ok) {
+        PGresult *rb = PQexec(pg, "ROLLBACK");
+        PQclear(rb);
+        sodium_memzero(key, USERS_KEY_LEN);
+    }
+    PQclear(res);
+    sql_free(&s);
+    return ok;
+}
+
+void
+apikeys_create(struct request *r)
+{
+    struct error err = {0};
+    json_t *body = http_body_json(r, false, &err);
+    char key[USERS_KEY_LEN];
+    char *record = NULL;
+
+    if (body == NULL)
+        goto out;
+    json_t *errors = json_array();
+    validate_keys(&api_keys_resource, body, true, errors);
+    validate_values(&api_keys_resource, body, NULL, true, errors);
+    if (json_array_size(errors) > 0) {
+        error_set(&err, 422, "validation-failed", "the request body has %zu error(s)",
+                  json_array_size(errors));
+        err.errors = errors;
+        goto out;
+    }
+    json_decref(errors);
+    struct db_conn *c = db_thread_conn(&err);
+    if (c == NULL || !users_create_key(db_pg(c), json_string_value(json_object_get(body, "name")),
+                                       json_string_value(json_object_get(body, "role")),
+                                       json_string_value(json_object_get(body, "source")), &r->who,
+                                       r->request_id, &record, key, &err))
+        goto out;
+    /* The key is shown this once: the record plus "key". */
+    size_t n = strlen(record);
+    struct buf b = {0};
+    buf_append(&b, record, n - 1);
+    buf_printf(&b, ", \"key\" : \"%s\"}", key);
+    sodium_memzero(key, sizeof(key));
+    json_t *parsed = json_loads(record, 0, NULL);
+    const char *id = json_string_value(json_object_get(parsed, "id"));
+    http_add_header(r, "Location", arena_printf(&r->arena, "/v1/api-keys/%s", id ? id : ""));
+    http_add_header(r, "Cache-Control", "no-store");
+    json_decref(parsed);
+    size_t len = b.len;
+    http_owned(r, 201, "application/json", buf_take(&b), len);
+out:
+    if (!r->responded)
+        http_error(r, &err);
+    free(record);
+    json_decref(body);
 }

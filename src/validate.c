@@ -372,6 +372,13 @@ check_value(const struct field *f, json_t *v, json_t *errors)
     case FT_PARTIES:
         check_parties(f, v, errors);
         break;
+    case FT_JSON:
+        validate_add(errors, f->name, "read-only", "is set by the server");
+        break;
+    case FT_PASSWORD:
+        if (!text_ok(v, 1024) || utf8_len(s) < 8)
+            validate_add(errors, f->name, "length", "must be a string of 8 to 1024 characters");
+        break;
     }
 }
 

@@ -7,11 +7,18 @@
 
 #include "sharaka/http.h"
 
-#define AUTH_LEEWAY   60
-#define AUTH_HASH_LEN crypto_pwhash_STRBYTES
+#define AUTH_LEEWAY       60
+#define AUTH_HASH_LEN     crypto_pwhash_STRBYTES
+#define AUTH_KEY_HASH_LEN (2 * crypto_hash_sha256_BYTES + 1)
 
 /* Prepares what verification needs; call once before serving. Returns false on failure. */
 bool auth_init(void) MUSTCHECK;
+
+/* Registers the statements authentication runs (API keys, users); call before serving. */
+void auth_register_statements(void);
+
+/* Writes the hex SHA-256 of an API key into out: the form keys are stored in. */
+void auth_key_hash(const char *key, char out[AUTH_KEY_HASH_LEN]);
 
 /* Role names as they appear in tokens, the users table and the command line. */
 const char *auth_role_name(enum role role);

@@ -18,5 +18,6 @@ void service_docs(struct request *r);
 /* users.c */
 void auth_token_create(struct request *r);
 void auth_me_get(struct request *r);
+void apikeys_create(struct request *r);
 
 #endif

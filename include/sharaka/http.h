@@ -22,6 +22,7 @@ struct principal {
     char org[40];      /* organization scope of an editor, or empty */
     char ministry[40]; /* ministry scope of an editor, or empty */
     char source[64];   /* partner source name, or empty */
+    bool api_key;      /* authenticated by an API key rather than a token */
     int64_t iat, exp;
 };
 

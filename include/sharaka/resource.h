@@ -26,6 +26,8 @@ enum field_type {
     FT_STRMAP,   /* object of string to string, jsonb */
     FT_SECTIONS, /* array of {heading, body}, jsonb */
     FT_PARTIES,  /* a partnership's [{organization_id, role}], kept in partnership_organizations */
+    FT_JSON,     /* any JSON, stored as jsonb (read-only: the audit trail) */
+    FT_PASSWORD, /* write-only: stored as an argon2id hash in the column password_hash */
 };
 
 enum {
@@ -65,6 +67,13 @@ struct referrer {
     const char *sql;      /* SELECT id::text ... WHERE <col> = $1::uuid AND live LIMIT 20 */
 };
 
+/* A database constraint whose violation is reported on a field with a message. */
+struct constraint_message {
+    const char *constraint;
+    const char *field;
+    const char *message;
+};
+
 /* Two fields bound by a rule: {earlier, later} dates, or both-or-neither. */
 struct field_pair {
     const char *first;
@@ -87,8 +96,13 @@ struct resource {
     size_t ndate_order;
     const struct field_pair *together; /* both set or both null */
     size_t ntogether;
-    bool monitoring;         /* reads need a login */
-    const char *parent_path; /* sub-collection: "/v1/charters/" prefix; NULL otherwise */
+    const char *parent_path;   /* sub-collection: "/v1/charters/" prefix; NULL otherwise */
+    bool no_soft_delete;       /* rows are never hidden by deleted_at (users, keys, audit) */
+    const char *delete_column; /* DELETE sets this timestamp; NULL means deleted_at */
+    bool unversioned;          /* no version column: the ETag is constant */
+    bool verifiable;           /* status "verified" stamps verified_by and verified_at */
+    const struct constraint_message *messages; /* database rules explained in the caller's terms */
+    size_t nmessages;
 };
 
 extern const struct resource organizations_resource;
@@ -98,6 +112,9 @@ extern const struct resource partnerships_resource;
 extern const struct resource charters_resource;
 extern const struct resource signatories_resource;
 extern const struct resource monitoring_records_resource;
+extern const struct resource users_resource;
+extern const struct resource api_keys_resource;
+extern const struct resource audit_log_resource;
 
 /* Every top-level resource, for listings. */
 extern const struct resource *const resources_all[];

@@ -4,23 +4,18 @@
 
 #include <stddef.h>
 
+#include "sharaka/access.h"
 #include "sharaka/http.h"
 
 typedef void (*handler_fn)(struct request *r);
-
-/* Who may call a route at all; finer object-level checks happen in the handler's policy. */
-enum access_rule {
-    ACCESS_PUBLIC, /* anyone, anonymous included */
-    ACCESS_LOGIN,  /* any authenticated principal */
-    ACCESS_ADMIN,  /* the admin role */
-};
 
 struct route {
     const char *method;  /* "GET", "POST", ... */
     const char *pattern; /* "/v1/organizations/{id}": {name} matches one non-empty segment */
     handler_fn handler;
-    enum access_rule access;
-    const void *arg; /* handler data, e.g. a resource descriptor */
+    const char *area;   /* the policy's name for what the route touches; NULL: open to all */
+    enum action action; /* what the route does there, for the policy */
+    const void *arg;    /* handler data, e.g. a resource descriptor */
 };
 
 enum route_match { ROUTE_FOUND, ROUTE_NOT_FOUND, ROUTE_BAD_METHOD };

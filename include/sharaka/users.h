@@ -13,4 +13,15 @@
 bool users_add(const char *email, enum role role, const char *org, const char *ministry,
                const char *password, struct error *err) MUSTCHECK;
 
+#define USERS_KEY_LEN 64
+
+/*
+ * Creates an API key and its audit row in one transaction on pg. actor is NULL from the command
+ * line. On success key holds the secret (shown once) and *record_json the new record (new
+ * memory). Returns false with err set.
+ */
+bool users_create_key(PGconn *pg, const char *name, const char *role, const char *source,
+                      const struct principal *actor, const char *request_id, char **record_json,
+                      char key[USERS_KEY_LEN], struct error *err) MUSTCHECK;
+
 #endif

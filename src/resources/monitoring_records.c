@@ -42,5 +42,5 @@ const struct resource monitoring_records_resource = {
     .nincludes = ARRAY_LEN(includes),
     .date_order = date_order,
     .ndate_order = ARRAY_LEN(date_order),
-    .monitoring = true,
+    .verifiable = true,
 };

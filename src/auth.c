@@ -47,9 +47,63 @@ auth_password_hash(const char *password, char out[AUTH_HASH_LEN])
 /* A hash verified for unknown emails, so that a login takes as long whether or not it exists. */
 static char dummy_hash[AUTH_HASH_LEN];
 
+/* The pinned algorithm and its keys: the HS256 secret, or the PEM key files' contents. */
+static jwt_alg_t pinned_alg = JWT_ALG_HS256;
+static const unsigned char *verify_key, *sign_key;
+static size_t verify_key_len, sign_key_len;
+
+static unsigned char *
+read_key_file(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    struct buf b = {0};
+    char chunk[4096];
+    size_t n;
+    if (f == NULL)
+        return NULL;
+    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0 && b.len < 65536)
+        buf_append(&b, chunk, n);
+    fclose(f);
+    *len = b.len;
+    return (unsigned char *)buf_take(&b);
+}
+
+static bool
+load_keys(void)
+{
+    if (strcmp(cfg.jwt_algorithm, "HS256") == 0) {
+        pinned_alg = JWT_ALG_HS256;
+        verify_key = sign_key = (const unsigned char *)cfg.jwt_secret;
+        verify_key_len = sign_key_len = strlen(cfg.jwt_secret);
+        return true;
+    }
+    pinned_alg = strcmp(cfg.jwt_algorithm, "RS256") == 0 ? JWT_ALG_RS256 : JWT_ALG_ES256;
+    verify_key = read_key_file(cfg.jwt_public_key, &verify_key_len);
+    if (verify_key == NULL) {
+        log_error("cannot read SHARAKA_JWT_PUBLIC_KEY %s", cfg.jwt_public_key);
+        return false;
+    }
+    if (cfg.jwt_private_key[0] != '\0') {
+        sign_key = read_key_file(cfg.jwt_private_key, &sign_key_len);
+        if (sign_key == NULL) {
+            log_error("cannot read SHARAKA_JWT_PRIVATE_KEY %s", cfg.jwt_private_key);
+            return false;
+        }
+    }
+    return true;
+}
+
+bool
+auth_can_issue(void)
+{
+    return sign_key != NULL;
+}
+
 bool
 auth_init(void)
 {
+    if (!load_keys())
+        return false;
     unsigned char random[24];
     char secret[2 * sizeof(random) + 1];
     randombytes_buf(random, sizeof(random));
@@ -79,8 +133,11 @@ auth_token_issue(const struct principal *p, int64_t *expires_in)
 
     if (jwt_new(&jwt) != 0)
         return NULL;
-    int rc = jwt_set_alg(jwt, JWT_ALG_HS256, (const unsigned char *)cfg.jwt_secret,
-                         (int)strlen(cfg.jwt_secret));
+    if (sign_key == NULL) {
+        jwt_free(jwt);
+        return NULL;
+    }
+    int rc = jwt_set_alg(jwt, pinned_alg, sign_key, (int)sign_key_len);
     rc |= jwt_add_grant(jwt, "sub", p->sub);
     rc |= jwt_add_grant(jwt, "role", auth_role_name(p->role));
     if (p->org[0])
@@ -188,13 +245,11 @@ auth_token_verify(const char *token, struct principal *p, struct error *err)
     if (strlen(token) > TOKEN_MAX_LEN)
         return invalid(err, "it is too long");
     /* A key is always given: with a NULL key libjwt would skip the signature check. */
-    if (jwt_decode(&jwt, token, (const unsigned char *)cfg.jwt_secret,
-                   (int)strlen(cfg.jwt_secret)) != 0 ||
-        jwt == NULL)
+    if (jwt_decode(&jwt, token, verify_key, (int)verify_key_len) != 0 || jwt == NULL)
         return invalid(err, "its signature or format is wrong");
     /* Pin the algorithm after decoding: the header's alg is the attacker's choice. */
-    if (jwt_get_alg(jwt) != JWT_ALG_HS256) {
-        invalid(err, "it is not signed with HS256");
+    if (jwt_get_alg(jwt) != pinned_alg) {
+        invalid(err, "it is not signed with the algorithm this server accepts");
         goto out;
     }
     char *grants = jwt_get_grants_json(jwt, NULL);

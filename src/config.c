@@ -11,7 +11,16 @@
 
 struct config cfg;
 
-enum setting_kind { SET_STRING, SET_INT, SET_LISTEN, SET_SECRET, SET_LOGLEVEL, SET_ORIGINS };
+enum setting_kind {
+    SET_STRING,
+    SET_INT,
+    SET_LISTEN,
+    SET_SECRET,
+    SET_LOGLEVEL,
+    SET_ORIGINS,
+    SET_ALGORITHM,
+    SET_FILE,
+};
 
 struct setting {
     const char *name;
@@ -41,7 +50,7 @@ static const struct setting settings[] = {
     {"SHARAKA_CORS_ORIGINS", SET_ORIGINS, "", "-", 0, 0, offsetof(struct config, cors_origins),
      "comma-separated origins allowed to call cross-origin, or *"},
     {"SHARAKA_JWT_SECRET", SET_SECRET, NULL, "-", 32, 4096, offsetof(struct config, jwt_secret),
-     "HS256 signing secret, at least 32 bytes; required by serve"},
+     "secret of at least 32 bytes that signs HS256 tokens and list cursors; required by serve"},
     {"SHARAKA_TOKEN_TTL", SET_INT, "900", "900", 60, 3600, offsetof(struct config, token_ttl),
      "access-token lifetime in seconds, at most 3600"},
     {"SHARAKA_JWT_ISSUER", SET_STRING, "sharaka", "sharaka", 0, 0,
@@ -62,6 +71,22 @@ static const struct setting settings[] = {
     {"SHARAKA_SHUTDOWN_TIMEOUT", SET_INT, "30", "30", 0, 3600,
      offsetof(struct config, shutdown_timeout),
      "seconds in-flight requests get to finish after SIGTERM or SIGINT"},
+    {"SHARAKA_RATE_LIMIT", SET_INT, "1200", "1200", 0, 1000000, offsetof(struct config, rate_limit),
+     "requests a minute per signed-in user or API key (0: no limit)"},
+    {"SHARAKA_RATE_LIMIT_ANONYMOUS", SET_INT, "600", "600", 0, 1000000,
+     offsetof(struct config, rate_limit_anonymous),
+     "requests a minute per client address for anonymous callers (0: no limit)"},
+    {"SHARAKA_LOGIN_RATE_LIMIT", SET_INT, "10", "10", 0, 100000,
+     offsetof(struct config, login_rate_limit),
+     "login attempts a minute per email and per client address (0: no limit)"},
+    {"SHARAKA_JWT_ALGORITHM", SET_ALGORITHM, "HS256", "HS256", 0, 0,
+     offsetof(struct config, jwt_algorithm),
+     "the only algorithm tokens may use: HS256, RS256 or ES256"},
+    {"SHARAKA_JWT_PUBLIC_KEY", SET_FILE, "", "-", 0, 0, offsetof(struct config, jwt_public_key),
+     "PEM file of the public key that verifies RS256 or ES256 tokens"},
+    {"SHARAKA_JWT_PRIVATE_KEY", SET_FILE, "", "-", 0, 0, offsetof(struct config, jwt_private_key),
+     "PEM file of the private key that signs RS256 or ES256 tokens (optional: without it, "
+     "tokens come from another issuer)"},
 };
 
 static bool
@@ -199,6 +224,20 @@ load_one(const struct setting *s, bool need_secret, char *err, size_t errlen)
             break;
         *STR_AT(s->offset) = v;
         return true;
+    case SET_ALGORITHM:
+        if (strcmp(v, "HS256") != 0 && strcmp(v, "RS256") != 0 && strcmp(v, "ES256") != 0) {
+            snprintf(why, sizeof(why), "'%s' is not allowed: HS256, RS256 or ES256", v);
+            break;
+        }
+        *STR_AT(s->offset) = v;
+        return true;
+    case SET_FILE:
+        if (*v != '\0' && access(v, R_OK) != 0) {
+            snprintf(why, sizeof(why), "cannot read the file %s", v);
+            break;
+        }
+        *STR_AT(s->offset) = v;
+        return true;
     }
     snprintf(err, errlen, "%s: %s", s->name, why);
     return false;
@@ -210,6 +249,12 @@ config_load(bool need_secret, char *err, size_t errlen)
     for (size_t i = 0; i < ARRAY_LEN(settings); i++) {
         if (!load_one(&settings[i], need_secret, err, errlen))
             return false;
+    }
+    if (need_secret && strcmp(cfg.jwt_algorithm, "HS256") != 0 && cfg.jwt_public_key[0] == '\0') {
+        snprintf(err, errlen,
+                 "SHARAKA_JWT_PUBLIC_KEY: is required when SHARAKA_JWT_ALGORITHM is %s",
+                 cfg.jwt_algorithm);
+        return false;
     }
     if (cfg.threads == 0) {
         long n = sysconf(_SC_NPROCESSORS_ONLN);

@@ -1,6 +1,7 @@
 /* server.c - the libmicrohttpd daemon: limits, request lifecycle, access log, shutdown. */
 #include "sharaka/server.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -20,6 +21,7 @@
 #include "sharaka/db.h"
 #include "sharaka/http.h"
 #include "sharaka/log.h"
+#include "sharaka/ratelimit.h"
 #include "sharaka/router.h"
 
 #define CONNECTION_MEMORY_LIMIT (128 * 1024)
@@ -67,6 +69,17 @@ request_new(struct MHD_Connection *conn, const char *url, const char *method)
     r->method = arena_strdup(&r->arena, method);
     r->path = arena_strdup(&r->arena, url);
     r->body_limit = (size_t)cfg.max_body;
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    if (ci != NULL && ci->client_addr != NULL) {
+        const struct sockaddr *sa = ci->client_addr;
+        if (sa->sa_family == AF_INET)
+            inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr,
+                      r->client_ip, sizeof(r->client_ip));
+        else if (sa->sa_family == AF_INET6)
+            inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr,
+                      r->client_ip, sizeof(r->client_ip));
+    }
     const char *id = http_header(r, "X-Request-Id");
     if (id != NULL && request_id_sane(id)) {
         memcpy(r->request_id, id, strlen(id) + 1);
@@ -153,6 +166,15 @@ answer_preflight(struct request *r)
     http_empty(r, 204);
 }
 
+/* One bucket per signed-in principal, or per client address for anonymous callers. */
+static bool
+rate_limit(struct request *r, struct error *err)
+{
+    if (r->who.role == ROLE_ANONYMOUS)
+        return ratelimit_take(r, "anonymous", r->client_ip, cfg.rate_limit_anonymous, err);
+    return ratelimit_take(r, r->who.api_key ? "api-key" : "user", r->who.sub, cfg.rate_limit, err);
+}
+
 static void
 dispatch(struct request *r)
 {
@@ -186,6 +208,10 @@ dispatch(struct request *r)
         break;
     }
     if (!auth_authenticate(r, &err)) {
+        http_error(r, &err);
+        return;
+    }
+    if (r->route->area != NULL && !rate_limit(r, &err)) {
         http_error(r, &err);
         return;
     }

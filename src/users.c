@@ -1,6 +1,7 @@
 /* users.c - signing in: POST /v1/auth/token, GET /v1/auth/me, and `sharaka user add`. */
 #include "sharaka/users.h"
 
+#include <ctype.h>
 #include <string.h>
 
 #include "sharaka/auth.h"
@@ -9,6 +10,7 @@
 #include "sharaka/handlers.h"
 #include "sharaka/log.h"
 #include "sharaka/query.h"
+#include "sharaka/ratelimit.h"
 #include "sharaka/resource.h"
 #include "sharaka/validate.h"
 
@@ -79,11 +81,25 @@ auth_token_create(struct request *r)
     PGresult *res = NULL;
     char *token = NULL;
 
+    if (!auth_can_issue()) {
+        error_set(&err, 503, "not-issuing",
+                  "this server verifies %s tokens but does not issue them: get a token from "
+                  "your identity provider",
+                  cfg.jwt_algorithm);
+        goto out;
+    }
     body = http_body_json(r, false, &err);
     if (body == NULL || !check_login_body(body, &err))
         goto out;
     const char *email = json_string_value(json_object_get(body, "email"));
     const char *password = json_string_value(json_object_get(body, "password"));
+    char lowered[EMAIL_MAX + 1];
+    size_t n = strlen(email);
+    for (size_t i = 0; i <= n; i++)
+        lowered[i] = (char)tolower((unsigned char)email[i]);
+    if (!ratelimit_take(r, "login-address", r->client_ip, cfg.login_rate_limit, &err) ||
+        !ratelimit_take(r, "login-email", lowered, cfg.login_rate_limit, &err))
+        goto out;
     struct db_conn *c = db_thread_conn(&err);
     if (c == NULL)
         goto out;

@@ -20,6 +20,9 @@ void auth_register_statements(void);
 /* Writes the hex SHA-256 of an API key into out: the form keys are stored in. */
 void auth_key_hash(const char *key, char out[AUTH_KEY_HASH_LEN]);
 
+/* True when this server signs tokens itself (HS256, or a configured private key). */
+bool auth_can_issue(void);
+
 /* Role names as they appear in tokens, the users table and the command line. */
 const char *auth_role_name(enum role role);
 /* Parses a role name; returns false when name is not one. */

@@ -29,6 +29,12 @@ struct config {
     int64_t max_connections_per_ip;
     int64_t connection_timeout;
     int64_t shutdown_timeout;
+    int64_t rate_limit;
+    int64_t rate_limit_anonymous;
+    int64_t login_rate_limit;
+    const char *jwt_algorithm;
+    const char *jwt_public_key;
+    const char *jwt_private_key;
 };
 
 extern struct config cfg;

@@ -50,6 +50,7 @@ struct request {
     const char *method;
     const char *path;
     char request_id[65];
+    char client_ip[48];
     uint64_t start_us;
     struct buf body;
     size_t body_limit;

@@ -157,6 +157,7 @@ cmd_serve(int argc, char **argv)
     service_init();
     users_init();
     resource_init();
+    changes_init();
     return server_run();
 }
 

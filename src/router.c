@@ -47,6 +47,7 @@ const struct route router_routes[] = {
     {"GET", "/v1/api-keys/{id}", resource_get, "api-keys", ACT_READ, &api_keys_resource},
     {"DELETE", "/v1/api-keys/{id}", resource_delete, "api-keys", ACT_DELETE, &api_keys_resource},
     {"GET", "/v1/audit-log", resource_list, "audit-log", ACT_READ, &audit_log_resource},
+    {"GET", "/v1/changes", changes_list, "changes", ACT_READ, NULL},
     {"GET", "/v1/audit-log/{id}", resource_get, "audit-log", ACT_READ, &audit_log_resource},
 };
 const size_t router_nroutes = ARRAY_LEN(router_routes);

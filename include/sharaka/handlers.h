@@ -7,6 +7,10 @@
 /* Registers each module's prepared statements; called once before serving. */
 void service_init(void);
 void users_init(void);
+void changes_init(void);
+
+/* changes.c */
+void changes_list(struct request *r);
 
 /* service.c */
 void service_healthz(struct request *r);

@@ -35,13 +35,14 @@ $$;
 CREATE FUNCTION sharaka_touch() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
-    IF NEW IS DISTINCT FROM OLD THEN
-        NEW.version := OLD.version + 1;
-        NEW.updated_at := clock_timestamp();
-        NEW.created_at := OLD.created_at;
-    ELSE
-        RETURN NULL;
+    -- Generated columns are not computed yet in a BEFORE trigger: compare without them.
+    IF to_jsonb(NEW) - 'search' - 'version' - 'updated_at'
+       IS NOT DISTINCT FROM to_jsonb(OLD) - 'search' - 'version' - 'updated_at' THEN
+        RETURN NULL; -- nothing changed: no new version
     END IF;
+    NEW.version := OLD.version + 1;
+    NEW.updated_at := clock_timestamp();
+    NEW.created_at := OLD.created_at;
     RETURN NEW;
 END
 $$;

@@ -226,6 +226,13 @@ http_error(struct request *r, struct error *err)
     json_object_set_new(body, "detail", json_string(err->detail));
     json_object_set_new(body, "instance", json_string(r->path));
     json_object_set_new(body, "request_id", json_string(r->request_id));
+    if (status == 422 && err->errors == NULL) {
+        /* A 422 always lists what was wrong, even when it is the request as a whole. */
+        err->errors = json_array();
+        json_array_append_new(err->errors,
+                              json_pack("{s:s, s:s, s:s}", "field", "", "code",
+                                        err->code ? err->code : "invalid", "message", err->detail));
+    }
     if (err->errors != NULL)
         json_object_set(body, "errors", err->errors);
     if (err->extra != NULL)

@@ -1,6 +1,7 @@
 /* resource.c - one engine for list, get, create, patch and delete, driven by descriptors. */
 #include "sharaka/resource.h"
 
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -582,36 +583,6 @@ read_back(struct request *r, struct db_conn *c, const struct resource *res, cons
     return pg;
 }
 
-static json_t *
-parse_body(struct request *r, bool patch, const struct resource *res, struct error *err)
-{
-    json_t *body = http_body_json(r, patch, err);
-    if (body == NULL)
-        return NULL;
-    json_t *errors = json_array();
-    validate_keys(res, body, !patch, errors);
-    if (!patch)
-        validate_values(res, body, NULL, true, errors);
-    if (json_array_size(errors) > 0) {
-        error_set(err, 422, "validation-failed", "the request body has %zu error(s)",
-                  json_array_size(errors));
-        err->errors = errors;
-        json_decref(body);
-        return NULL;
-    }
-    json_decref(errors);
-    return body;
-}
-
-static void
-location(struct request *r, const struct resource *res, const char *pid, const char *id)
-{
-    const char *loc =
-        pid ? arena_printf(&r->arena, "%s%s/%s/%s", res->parent_path, pid, res->name, id)
-            : arena_printf(&r->arena, "/v1/%s/%s", res->name, id);
-    http_add_header(r, "Location", loc);
-}
-
 /* Adds the audit row of a write, inside the write's transaction. */
 static bool
 write_audit(struct request *r, struct db_conn *c, const struct resource *res, const char *action,
@@ -685,112 +656,10 @@ write_source(struct request *r)
     return r->who.role == ROLE_PARTNER && r->who.source[0] ? r->who.source : "sharaka";
 }
 
-void
-resource_create(struct request *r)
-{
-    const struct resource *res = resource_of(r);
-    struct error err = {0};
-    struct sql s = {0};
-    PGresult *pg = NULL;
-    json_t *body = NULL, *after = NULL;
-    struct db_conn *c = NULL;
-    bool in_tx = false;
-    const char *pid = parent_id(r, res);
-    json_t *parties = NULL;
-
-    body = parse_body(r, false, res, &err);
-    if (body == NULL)
-        goto out;
-    if (pid != NULL && !query_is_uuid(pid)) {
-        error_set(&err, 404, "not-found", "no charter with id %s", pid);
-        goto out;
-    }
-    after = candidate(body, res, pid, write_source(r));
-    c = db_thread_conn(&err);
-    if (c == NULL || !parent_exists(c, res, pid, &err) ||
-        !access_record(&r->who, c, res, ACT_CREATE, NULL, after, &err))
-        goto out;
-    if (becomes_verified(res, NULL, after) &&
-        !access_record(&r->who, c, res, ACT_VERIFY, NULL, after, &err))
-        goto out;
-    if (!db_command(c, "BEGIN", &err))
-        goto out;
-    in_tx = true;
-    if (!check_references(r, c, res, body, NULL, &err))
-        goto out;
-
-    /* The values go into s (with their parameters); the statement is assembled after. */
-    struct buf cols = {0};
-    for (size_t i = 0; i < res->nfields; i++) {
-        const struct field *f = &res->fields[i];
-        json_t *v = json_object_get(body, f->name);
-        if (f->type == FT_PARTIES) {
-            parties = v;
-            continue;
-        }
-        const char *text = (f->flags & F_PARENT) ? pid : v ? column_value(r, f, v, &err) : NULL;
-        if (text == NULL) {
-            if (err.status)
-                break;
-            continue;
-        }
-        buf_printf(&cols, "%s%s", cols.len ? ", " : "", column_name(f));
-        buf_puts(&s.text, s.text.len ? ", " : "");
-        value_expr(&s, f, text);
-    }
-    if (resource_field(res, "source") != NULL) {
-        buf_puts(&cols, ", source");
-        buf_puts(&s.text, ", ");
-        sql_param(&s, write_source(r));
-    }
-    if (becomes_verified(res, NULL, after)) {
-        buf_puts(&cols, ", verified_by, verified_at");
-        buf_puts(&s.text, ", ");
-        sql_param(&s, r->who.sub);
-        buf_puts(&s.text, "::uuid, clock_timestamp()");
-    }
-    char *insert = arena_printf(&r->arena, "INSERT INTO %s (%s) VALUES (%s) RETURNING id::text",
-                                res->table, cols.data, s.text.data);
-    buf_free(&cols);
-    if (err.status)
-        goto out;
-    buf_reset(&s.text);
-    buf_puts(&s.text, insert);
-    pg = db_exec_sql(c, s.text.data, s.nparams, s.params, &err);
-    if (pg == NULL)
-        goto out;
-    const char *id = arena_strdup(&r->arena, PQgetvalue(pg, 0, 0));
-    PQclear(pg);
-    pg = NULL;
-    if (parties != NULL && !write_parties(c, id, parties, false, &err))
-        goto out;
-    pg = read_back(r, c, res, id, &err);
-    if (pg == NULL || !write_audit(r, c, res, "create", id, NULL, PQgetvalue(pg, 0, 0), &err) ||
-        !db_command(c, "COMMIT", &err))
-        goto out;
-    in_tx = false;
-    location(r, res, pid, id);
-    if (!res->unversioned)
-        http_add_header(r, "ETag", etag_of(r, PQgetvalue(pg, 0, 1)));
-    http_pgresult(r, 201, "application/json", pg);
-    pg = NULL;
-out:
-    if (in_tx)
-        rollback(c);
-    if (!r->responded) {
-        explain_db_error(res, &err);
-        http_error(r, &err);
-    }
-    PQclear(pg);
-    sql_free(&s);
-    json_decref(body);
-    json_decref(after);
-}
-
-/* Locks the live record for a write and checks If-Match. Returns its row (JSON, version). */
+/* Locks the live record for a write. Returns its row (JSON, version), or NULL with err. */
 static PGresult *
-lock_record(struct request *r, struct db_conn *c, const struct resource *res, const char *id,
-            const char *pid, struct error *err)
+lock_record(struct db_conn *c, const struct resource *res, const char *id, const char *pid,
+            struct error *err)
 {
     struct sql s = {0};
     struct list_query q;
@@ -812,85 +681,191 @@ lock_record(struct request *r, struct db_conn *c, const struct resource *res, co
         not_found(err, res, id);
         return NULL;
     }
-    const char *im = http_header(r, MHD_HTTP_HEADER_IF_MATCH);
-    if (im != NULL && !etag_listed(im, etag_of(r, PQgetvalue(pg, 0, 1)))) {
-        error_set(err, 412, "precondition-failed",
-                  "the %s changed since you read it: it is now at version %s; read it again",
-                  res->singular, PQgetvalue(pg, 0, 1));
-        PQclear(pg);
-        return NULL;
-    }
     return pg;
 }
 
-void
-resource_patch(struct request *r)
+/* Checks a body's keys and, on create, its values: 422 with every error at once. */
+static bool
+check_body(const struct resource *res, json_t *body, bool create, struct error *err)
 {
-    const struct resource *res = resource_of(r);
-    struct error err = {0};
-    struct sql s = {0};
-    PGresult *pg = NULL;
-    json_t *body = NULL, *record = NULL, *before = NULL;
-    struct db_conn *c = NULL;
-    bool in_tx = false;
-    const char *id = record_id(r);
-    const char *pid = parent_id(r, res);
-    const char *before_text = NULL;
-
-    body = parse_body(r, true, res, &err);
-    if (body == NULL)
-        goto out;
-    if (!query_is_uuid(id) || (pid != NULL && !query_is_uuid(pid))) {
-        not_found(&err, res, id);
-        goto out;
-    }
-    c = db_thread_conn(&err);
-    if (c == NULL || !db_command(c, "BEGIN", &err))
-        goto out;
-    in_tx = true;
-    pg = lock_record(r, c, res, id, pid, &err);
-    if (pg == NULL)
-        goto out;
-    before_text = arena_strdup(&r->arena, PQgetvalue(pg, 0, 0));
-    PQclear(pg);
-    pg = NULL;
-    before = json_loads(before_text, 0, NULL);
-    record = json_deep_copy(before);
-    validate_merge_patch(record, body);
     json_t *errors = json_array();
-    validate_values(res, record, body, false, errors);
-    if (json_array_size(errors) > 0) {
-        error_set(&err, 422, "validation-failed", "the request body has %zu error(s)",
-                  json_array_size(errors));
-        err.errors = errors;
-        goto out;
+    validate_keys(res, body, create, errors);
+    if (create)
+        validate_values(res, body, NULL, true, errors);
+    if (json_array_size(errors) == 0) {
+        json_decref(errors);
+        return true;
     }
-    json_decref(errors);
-    if (!access_record(&r->who, c, res, ACT_UPDATE, before, record, &err))
-        goto out;
-    bool verifying = becomes_verified(res, before, record);
-    if (verifying && !access_record(&r->who, c, res, ACT_VERIFY, before, record, &err))
-        goto out;
-    if (!check_references(r, c, res, record, body, &err))
-        goto out;
+    error_set(err, 422, "validation-failed", "the request body has %zu error(s)",
+              json_array_size(errors));
+    err->errors = errors;
+    return false;
+}
 
-    buf_printf(&s.text, "UPDATE %s a SET ", res->table);
-    int nset = 0;
-    json_t *parties = NULL;
-    s.params[0] = id; /* $1 in the WHERE clause */
-    s.nparams = 1;
+/* What one write did, for the answer and for batch results. */
+enum write_kind { WRITE_CREATED, WRITE_UPDATED, WRITE_UNCHANGED };
+
+struct write_result {
+    enum write_kind kind;
+    const char *id;
+    PGresult *row; /* the record as the caller sees it: JSON text, version */
+};
+
+static const char *const write_kind_names[] = {"created", "updated", "unchanged"};
+
+/*
+ * Creates a record from body inside the open transaction: checks, policy, references, the row,
+ * a partnership's organizations, the audit row. Fills out on success; err otherwise.
+ */
+static bool
+write_create(struct request *r, struct db_conn *c, const struct resource *res, json_t *body,
+             const char *pid, struct write_result *out, struct error *err)
+{
+    struct sql s = {0};
+    struct buf cols = {0};
+    json_t *after = NULL, *parties = NULL;
+    PGresult *pg = NULL;
+    bool ok = false;
+
+    if (!check_body(res, body, true, err))
+        goto out;
+    after = candidate(body, res, pid, write_source(r));
+    if (!access_record(&r->who, c, res, ACT_CREATE, NULL, after, err))
+        goto out;
+    if (becomes_verified(res, NULL, after) &&
+        !access_record(&r->who, c, res, ACT_VERIFY, NULL, after, err))
+        goto out;
+    if (!check_references(r, c, res, body, NULL, err))
+        goto out;
+    /* The values go into s (with their parameters); the statement is assembled after. */
     for (size_t i = 0; i < res->nfields; i++) {
         const struct field *f = &res->fields[i];
-        if (json_object_get(body, f->name) == NULL)
-            continue;
-        json_t *v = json_object_get(record, f->name);
+        json_t *v = json_object_get(body, f->name);
         if (f->type == FT_PARTIES) {
             parties = v;
             continue;
         }
+        const char *text = (f->flags & F_PARENT) ? pid : v ? column_value(r, f, v, err) : NULL;
+        if (err->status)
+            goto out;
+        if (text == NULL)
+            continue;
+        buf_printf(&cols, "%s%s", cols.len ? ", " : "", column_name(f));
+        buf_puts(&s.text, s.text.len ? ", " : "");
+        value_expr(&s, f, text);
+    }
+    if (resource_field(res, "source") != NULL) {
+        buf_puts(&cols, ", source");
+        buf_puts(&s.text, ", ");
+        sql_param(&s, write_source(r));
+    }
+    if (becomes_verified(res, NULL, after)) {
+        buf_puts(&cols, ", verified_by, verified_at");
+        buf_puts(&s.text, ", ");
+        sql_param(&s, r->who.sub);
+        buf_puts(&s.text, "::uuid, clock_timestamp()");
+    }
+    char *insert = arena_printf(&r->arena, "INSERT INTO %s (%s) VALUES (%s) RETURNING id::text",
+                                res->table, cols.data, s.text.data);
+    buf_reset(&s.text);
+    buf_puts(&s.text, insert);
+    pg = db_exec_sql(c, s.text.data, s.nparams, s.params, err);
+    if (pg == NULL)
+        goto out;
+    out->id = arena_strdup(&r->arena, PQgetvalue(pg, 0, 0));
+    PQclear(pg);
+    pg = NULL;
+    if (parties != NULL && !write_parties(c, out->id, parties, false, err))
+        goto out;
+    out->row = read_back(r, c, res, out->id, err);
+    if (out->row == NULL ||
+        !write_audit(r, c, res, "create", out->id, NULL, PQgetvalue(out->row, 0, 0), err))
+        goto out;
+    out->kind = WRITE_CREATED;
+    ok = true;
+out:
+    if (!ok) {
+        PQclear(out->row);
+        out->row = NULL;
+        explain_db_error(res, err);
+    }
+    buf_free(&cols);
+    sql_free(&s);
+    json_decref(after);
+    return ok;
+}
+
+/*
+ * Applies patch (a JSON merge patch) to the record id inside the open transaction. if_match,
+ * when given, must name the stored version. Fills out on success (WRITE_UNCHANGED when nothing
+ * changed); err otherwise.
+ */
+static bool
+write_update(struct request *r, struct db_conn *c, const struct resource *res, const char *id,
+             const char *pid, json_t *patch, const char *if_match, struct write_result *out,
+             struct error *err)
+{
+    struct sql s = {0};
+    PGresult *pg = NULL;
+    json_t *before = NULL, *record = NULL, *parties = NULL;
+    bool ok = false;
+
+    if (!check_body(res, patch, false, err))
+        goto out;
+    if (!query_is_uuid(id) || (pid != NULL && !query_is_uuid(pid))) {
+        not_found(err, res, id);
+        goto out;
+    }
+    pg = lock_record(c, res, id, pid, err);
+    if (pg == NULL)
+        goto out;
+    if (if_match != NULL && !etag_listed(if_match, etag_of(r, PQgetvalue(pg, 0, 1)))) {
+        error_set(err, 412, "precondition-failed",
+                  "the %s changed since you read it: it is now at version %s; read it again",
+                  res->singular, PQgetvalue(pg, 0, 1));
+        goto out;
+    }
+    const char *before_text = arena_strdup(&r->arena, PQgetvalue(pg, 0, 0));
+    const char *before_version = arena_strdup(&r->arena, PQgetvalue(pg, 0, 1));
+    PQclear(pg);
+    pg = NULL;
+    before = json_loads(before_text, 0, NULL);
+    record = json_deep_copy(before);
+    validate_merge_patch(record, patch);
+    json_t *errors = json_array();
+    validate_values(res, record, patch, false, errors);
+    if (json_array_size(errors) > 0) {
+        error_set(err, 422, "validation-failed", "the request body has %zu error(s)",
+                  json_array_size(errors));
+        err->errors = errors;
+        goto out;
+    }
+    json_decref(errors);
+    if (!access_record(&r->who, c, res, ACT_UPDATE, before, record, err))
+        goto out;
+    bool verifying = becomes_verified(res, before, record);
+    if (verifying && !access_record(&r->who, c, res, ACT_VERIFY, before, record, err))
+        goto out;
+    if (!check_references(r, c, res, record, patch, err))
+        goto out;
+
+    buf_printf(&s.text, "UPDATE %s a SET ", res->table);
+    int nset = 0;
+    s.params[0] = id; /* $1 in the WHERE clause */
+    s.nparams = 1;
+    for (size_t i = 0; i < res->nfields; i++) {
+        const struct field *f = &res->fields[i];
+        if (json_object_get(patch, f->name) == NULL)
+            continue;
+        json_t *v = json_object_get(record, f->name);
+        if (f->type == FT_PARTIES) {
+            if (!json_equal(v, json_object_get(before, f->name)))
+                parties = v;
+            continue;
+        }
         buf_printf(&s.text, "%s%s = ", nset ? ", " : "", column_name(f));
-        const char *text = json_is_null(v) ? NULL : column_value(r, f, v, &err);
-        if (err.status)
+        const char *text = json_is_null(v) ? NULL : column_value(r, f, v, err);
+        if (err->status)
             goto out;
         if (text == NULL)
             buf_puts(&s.text, "NULL");
@@ -898,22 +873,21 @@ resource_patch(struct request *r)
             value_expr(&s, f, text);
         nset++;
     }
-    if (res->verifiable && json_object_get(body, "status") != NULL) {
+    if (res->verifiable && json_object_get(patch, "status") != NULL) {
         /* Who verified and when follow the status: set on verification, cleared when it goes. */
         const char *status = json_string_value(json_object_get(record, "status"));
-        bool verified = status != NULL && strcmp(status, "verified") == 0;
         if (verifying) {
             buf_printf(&s.text, "%sverified_by = ", nset ? ", " : "");
             sql_param(&s, r->who.sub);
             buf_puts(&s.text, "::uuid, verified_at = clock_timestamp()");
             nset++;
-        } else if (!verified) {
+        } else if (status == NULL || strcmp(status, "verified") != 0) {
             buf_printf(&s.text, "%sverified_by = NULL, verified_at = NULL", nset ? ", " : "");
             nset++;
         }
     }
     if (parties != NULL) {
-        if (!write_parties(c, id, parties, true, &err))
+        if (!write_parties(c, id, parties, true, err))
             goto out;
         /* A change of parties is a change of the partnership: bump its version. */
         buf_printf(&s.text, "%supdated_at = clock_timestamp()", nset ? ", " : "");
@@ -921,36 +895,277 @@ resource_patch(struct request *r)
     }
     if (nset > 0) {
         buf_puts(&s.text, " WHERE a.id = $1::uuid");
-        pg = db_exec_sql(c, s.text.data, s.nparams, s.params, &err);
+        pg = db_exec_sql(c, s.text.data, s.nparams, s.params, err);
         if (pg == NULL)
             goto out;
         PQclear(pg);
+        pg = NULL;
     }
-    pg = read_back(r, c, res, id, &err);
-    if (pg == NULL)
+    out->id = id;
+    out->row = read_back(r, c, res, id, err);
+    if (out->row == NULL)
         goto out;
-    if (strcmp(before_text, PQgetvalue(pg, 0, 0)) != 0 &&
-        !write_audit(r, c, res, "update", id, before_text, PQgetvalue(pg, 0, 0), &err))
+    /* The version moves only when the row really changed (the touch trigger skips no-ops). */
+    out->kind =
+        strcmp(before_version, PQgetvalue(out->row, 0, 1)) == 0 ? WRITE_UNCHANGED : WRITE_UPDATED;
+    if (out->kind == WRITE_UPDATED &&
+        !write_audit(r, c, res, "update", id, before_text, PQgetvalue(out->row, 0, 0), err))
         goto out;
-    if (!db_command(c, "COMMIT", &err))
-        goto out;
-    in_tx = false;
-    if (!res->unversioned)
-        http_add_header(r, "ETag", etag_of(r, PQgetvalue(pg, 0, 1)));
-    http_pgresult(r, 200, "application/json", pg);
-    pg = NULL;
+    ok = true;
 out:
-    if (in_tx)
-        rollback(c);
-    if (!r->responded) {
-        explain_db_error(res, &err);
-        http_error(r, &err);
+    if (!ok) {
+        PQclear(out->row);
+        out->row = NULL;
+        explain_db_error(res, err);
     }
     PQclear(pg);
     sql_free(&s);
-    json_decref(body);
-    json_decref(record);
     json_decref(before);
+    json_decref(record);
+    return ok;
+}
+
+/* ---------------------------------------------------------------- idempotency */
+
+#define IDEMPOTENCY_KEY_MAX 255
+
+static const char IDEM_CLAIM[] =
+    "INSERT INTO idempotency_keys (principal, key, request_hash, state) "
+    "VALUES ($1, $2, $3, 'running') ON CONFLICT DO NOTHING RETURNING 1";
+static const char IDEM_READ[] = "SELECT request_hash, state, status, location, etag, body, "
+                                "created_at < clock_timestamp() - interval '24 hours', "
+                                "created_at < clock_timestamp() - interval '10 minutes' "
+                                "FROM idempotency_keys WHERE principal = $1 AND key = $2";
+static const char IDEM_FORGET[] = "DELETE FROM idempotency_keys WHERE principal = $1 AND key = $2";
+static const char IDEM_SAVE[] =
+    "UPDATE idempotency_keys SET state = 'done', status = $3::int, location = $4, etag = $5, "
+    "body = $6 WHERE principal = $1 AND key = $2";
+
+enum idem_outcome { IDEM_PROCEED, IDEM_ANSWERED, IDEM_FAILED };
+
+static bool
+exec_simple(struct db_conn *c, const char *sql, int n, const char *const *values, struct error *err)
+{
+    PGresult *pg = db_exec_sql(c, sql, n, values, err);
+    PQclear(pg);
+    return pg != NULL;
+}
+
+/*
+ * Claims the request's Idempotency-Key for this principal, outside any transaction. The same key
+ * with the same request replays the stored answer; with another request it is a 422; while the
+ * first is still running, a 409.
+ */
+static enum idem_outcome
+idempotency_begin(struct request *r, struct db_conn *c, struct error *err)
+{
+    const char *key = http_header(r, "Idempotency-Key");
+    if (key == NULL)
+        return IDEM_PROCEED;
+    size_t n = strlen(key);
+    bool sane = n >= 1 && n <= IDEMPOTENCY_KEY_MAX;
+    for (size_t i = 0; sane && i < n; i++)
+        sane = (unsigned char)key[i] > 0x20 && (unsigned char)key[i] < 0x7f;
+    if (!sane) {
+        error_set(err, 400, "invalid-header",
+                  "Idempotency-Key must be 1 to %d visible ASCII characters", IDEMPOTENCY_KEY_MAX);
+        return IDEM_FAILED;
+    }
+    unsigned char digest[crypto_hash_sha256_BYTES];
+    crypto_hash_sha256_state st;
+    crypto_hash_sha256_init(&st);
+    crypto_hash_sha256_update(&st, (const unsigned char *)r->method, strlen(r->method) + 1);
+    crypto_hash_sha256_update(&st, (const unsigned char *)r->path, strlen(r->path) + 1);
+    const char *match = http_query(r, "match");
+    if (match != NULL)
+        crypto_hash_sha256_update(&st, (const unsigned char *)match, strlen(match) + 1);
+    if (r->body.len)
+        crypto_hash_sha256_update(&st, (const unsigned char *)r->body.data, r->body.len);
+    crypto_hash_sha256_final(&st, digest);
+    char *hash = arena_alloc(&r->arena, sizeof(digest) * 2 + 1);
+    sodium_bin2hex(hash, sizeof(digest) * 2 + 1, digest, sizeof(digest));
+
+    const char *values[] = {r->who.sub, key, hash};
+    for (int attempt = 0; attempt < 2; attempt++) {
+        PGresult *pg = db_exec_sql(c, IDEM_CLAIM, 3, values, err);
+        if (pg == NULL)
+            return IDEM_FAILED;
+        bool claimed = PQntuples(pg) == 1;
+        PQclear(pg);
+        if (claimed) {
+            r->idempotency_key = key;
+            return IDEM_PROCEED;
+        }
+        pg = db_exec_sql(c, IDEM_READ, 2, values, err);
+        if (pg == NULL)
+            return IDEM_FAILED;
+        if (PQntuples(pg) == 0) {
+            PQclear(pg);
+            continue; /* released meanwhile: claim again */
+        }
+        bool expired = strcmp(PQgetvalue(pg, 0, 6), "t") == 0;
+        bool abandoned = strcmp(PQgetvalue(pg, 0, 7), "t") == 0;
+        bool running = strcmp(PQgetvalue(pg, 0, 1), "running") == 0;
+        if (expired || (running && abandoned)) {
+            PQclear(pg);
+            if (!exec_simple(c, IDEM_FORGET, 2, values, err))
+                return IDEM_FAILED;
+            continue;
+        }
+        if (strcmp(PQgetvalue(pg, 0, 0), hash) != 0) {
+            PQclear(pg);
+            error_set(err, 422, "idempotency-key-reused",
+                      "this Idempotency-Key was used with another request; use a new key for a "
+                      "new request");
+            return IDEM_FAILED;
+        }
+        if (running) {
+            PQclear(pg);
+            error_set(err, 409, "request-in-progress",
+                      "the first request with this Idempotency-Key is still running; retry later");
+            return IDEM_FAILED;
+        }
+        /* Replay the first answer. */
+        int status = atoi(PQgetvalue(pg, 0, 2));
+        if (!PQgetisnull(pg, 0, 3))
+            http_add_header(r, "Location", arena_strdup(&r->arena, PQgetvalue(pg, 0, 3)));
+        if (!PQgetisnull(pg, 0, 4))
+            http_add_header(r, "ETag", arena_strdup(&r->arena, PQgetvalue(pg, 0, 4)));
+        http_add_header(r, "Idempotent-Replayed", "true");
+        char *body = xstrdup(PQgetvalue(pg, 0, 5));
+        size_t len = strlen(body);
+        PQclear(pg);
+        http_owned(r, status, "application/json", body, len);
+        return IDEM_ANSWERED;
+    }
+    error_set(err, 409, "request-in-progress", "the Idempotency-Key is contended; retry later");
+    return IDEM_FAILED;
+}
+
+/* Stores the answer inside the write's transaction, so that it commits with the write. */
+static bool
+idempotency_save(struct request *r, struct db_conn *c, int status, const char *location,
+                 const char *etag, const char *body, struct error *err)
+{
+    if (r->idempotency_key == NULL)
+        return true;
+    char code[8];
+    snprintf(code, sizeof(code), "%d", status);
+    const char *values[] = {r->who.sub, r->idempotency_key, code, location, etag, body};
+    return exec_simple(c, IDEM_SAVE, 6, values, err);
+}
+
+/* Releases the key of a request that failed, so that a retry runs again. */
+static void
+idempotency_release(struct request *r, struct db_conn *c)
+{
+    struct error ignored = {0};
+    if (r->idempotency_key == NULL || c == NULL)
+        return;
+    const char *values[] = {r->who.sub, r->idempotency_key};
+    if (!exec_simple(c, IDEM_FORGET, 2, values, &ignored))
+        rlog_warn(r->request_id, "could not release the idempotency key");
+    error_clear(&ignored);
+}
+
+/* ---------------------------------------------------------------- write handlers */
+
+/* Ends a write: commit, or roll back and release the idempotency key. */
+static bool
+finish(struct request *r, struct db_conn *c, bool ok, struct error *err)
+{
+    if (ok && db_command(c, "COMMIT", err))
+        return true;
+    if (c != NULL) {
+        rollback(c);
+        idempotency_release(r, c);
+    }
+    return false;
+}
+
+void
+resource_create(struct request *r)
+{
+    const struct resource *res = resource_of(r);
+    struct error err = {0};
+    struct write_result w = {0};
+    json_t *body = NULL;
+    struct db_conn *c = NULL;
+    const char *pid = parent_id(r, res);
+    bool ok = false;
+
+    c = db_thread_conn(&err);
+    if (c == NULL)
+        goto out;
+    switch (idempotency_begin(r, c, &err)) {
+    case IDEM_ANSWERED:
+        goto out;
+    case IDEM_FAILED:
+        c = NULL; /* nothing to release */
+        goto out;
+    case IDEM_PROCEED:
+        break;
+    }
+    body = http_body_json(r, false, &err);
+    if (body == NULL || !check_body(res, body, true, &err))
+        goto done;
+    if (pid != NULL && !query_is_uuid(pid)) {
+        error_set(&err, 404, "not-found", "no charter with id %s", pid);
+        goto done;
+    }
+    if (!parent_exists(c, res, pid, &err) || !db_command(c, "BEGIN", &err))
+        goto done;
+    ok = write_create(r, c, res, body, pid, &w, &err);
+    const char *loc =
+        !ok   ? NULL
+        : pid ? arena_printf(&r->arena, "%s%s/%s/%s", res->parent_path, pid, res->name, w.id)
+              : arena_printf(&r->arena, "/v1/%s/%s", res->name, w.id);
+    const char *etag = ok && !res->unversioned ? etag_of(r, PQgetvalue(w.row, 0, 1)) : NULL;
+    ok = ok && idempotency_save(r, c, 201, loc, etag, PQgetvalue(w.row, 0, 0), &err);
+done:
+    if (!finish(r, c, ok, &err))
+        goto out;
+    http_add_header(r, "Location", loc);
+    if (etag != NULL)
+        http_add_header(r, "ETag", etag);
+    http_pgresult(r, 201, "application/json", w.row);
+    w.row = NULL;
+out:
+    if (!r->responded)
+        http_error(r, &err);
+    PQclear(w.row);
+    json_decref(body);
+}
+
+void
+resource_patch(struct request *r)
+{
+    const struct resource *res = resource_of(r);
+    struct error err = {0};
+    struct write_result w = {0};
+    json_t *body = NULL;
+    struct db_conn *c = NULL;
+    bool ok = false;
+
+    body = http_body_json(r, true, &err);
+    if (body == NULL || !check_body(res, body, false, &err))
+        goto out;
+    c = db_thread_conn(&err);
+    if (c == NULL || !db_command(c, "BEGIN", &err))
+        goto out;
+    ok = write_update(r, c, res, record_id(r), parent_id(r, res), body,
+                      http_header(r, MHD_HTTP_HEADER_IF_MATCH), &w, &err);
+    if (!finish(r, c, ok, &err))
+        goto out;
+    if (!res->unversioned)
+        http_add_header(r, "ETag", etag_of(r, PQgetvalue(w.row, 0, 1)));
+    http_pgresult(r, 200, "application/json", w.row);
+    w.row = NULL;
+out:
+    if (!r->responded)
+        http_error(r, &err);
+    PQclear(w.row);
+    json_decref(body);
 }
 
 /* Lists who still refers to id; returns false with a 409 naming them. */
@@ -995,11 +1210,11 @@ resource_delete(struct request *r)
     struct error err = {0};
     PGresult *pg = NULL;
     struct db_conn *c = NULL;
-    bool in_tx = false;
     const char *id = record_id(r);
     const char *pid = parent_id(r, res);
     json_t *before = NULL;
     char sql[200];
+    bool ok = false;
 
     if (!query_is_uuid(id) || (pid != NULL && !query_is_uuid(pid))) {
         not_found(&err, res, id);
@@ -1008,32 +1223,238 @@ resource_delete(struct request *r)
     c = db_thread_conn(&err);
     if (c == NULL || !db_command(c, "BEGIN", &err))
         goto out;
-    in_tx = true;
-    pg = lock_record(r, c, res, id, pid, &err);
+    pg = lock_record(c, res, id, pid, &err);
     if (pg == NULL)
-        goto out;
+        goto done;
+    const char *im = http_header(r, MHD_HTTP_HEADER_IF_MATCH);
+    if (im != NULL && !etag_listed(im, etag_of(r, PQgetvalue(pg, 0, 1)))) {
+        error_set(&err, 412, "precondition-failed",
+                  "the %s changed since you read it: it is now at version %s; read it again",
+                  res->singular, PQgetvalue(pg, 0, 1));
+        goto done;
+    }
     const char *before_text = arena_strdup(&r->arena, PQgetvalue(pg, 0, 0));
     PQclear(pg);
     pg = NULL;
     before = json_loads(before_text, 0, NULL);
     if (!access_record(&r->who, c, res, ACT_DELETE, before, NULL, &err) ||
         !check_referrers(c, res, id, &err))
-        goto out;
+        goto done;
     snprintf(sql, sizeof(sql), "UPDATE %s SET %s = clock_timestamp() WHERE id = $1::uuid",
              res->table, res->delete_column ? res->delete_column : "deleted_at");
     pg = db_exec_sql(c, sql, 1, &id, &err);
-    if (pg == NULL || !write_audit(r, c, res, "delete", id, before_text, NULL, &err) ||
-        !db_command(c, "COMMIT", &err))
-        goto out;
-    in_tx = false;
-    http_empty(r, 204);
+    ok = pg != NULL && write_audit(r, c, res, "delete", id, before_text, NULL, &err);
+done:
+    if (finish(r, c, ok, &err))
+        http_empty(r, 204);
 out:
-    if (in_tx)
-        rollback(c);
     if (!r->responded)
         http_error(r, &err);
     PQclear(pg);
     json_decref(before);
+}
+
+/* ---------------------------------------------------------------- batch */
+
+#define BATCH_MAX_ITEMS 1000
+
+/* Copies err into errors as entries under items[index]. */
+static void
+item_errors(json_t *errors, size_t index, struct error *err)
+{
+    if (err->errors != NULL) {
+        size_t i;
+        json_t *e;
+        json_array_foreach(err->errors, i, e)
+        {
+            const char *field = json_string_value(json_object_get(e, "field"));
+            json_t *copy = json_deep_copy(e);
+            json_object_set_new(copy, "field", json_sprintf("items[%zu].%s", index, field));
+            json_array_append_new(errors, copy);
+        }
+    } else {
+        json_array_append_new(
+            errors, json_pack("{s:o, s:s, s:s}", "field", json_sprintf("items[%zu]", index), "code",
+                              err->code ? err->code : "error", "message", err->detail));
+    }
+    error_clear(err);
+}
+
+/* Finds the record an item updates: by id, or by one external identifier scheme. */
+static bool
+match_item(struct request *r, struct db_conn *c, const struct resource *res, json_t *item,
+           const char *scheme, const char **id, struct error *err)
+{
+    *id = NULL;
+    if (scheme == NULL) {
+        json_t *v = json_object_get(item, "id");
+        if (v == NULL)
+            return true;
+        if (!json_is_string(v) || !query_is_uuid(json_string_value(v))) {
+            err->errors = json_array();
+            validate_add(err->errors, "id", "format", "must be a UUID");
+            return error_set(err, 422, "validation-failed", "id must be a UUID");
+        }
+        const char *sql = arena_printf(&r->arena,
+                                       "SELECT id::text FROM %s WHERE id = $1::uuid AND "
+                                       "deleted_at IS NULL",
+                                       res->table);
+        const char *want = json_string_value(v);
+        PGresult *pg = db_exec_sql(c, sql, 1, &want, err);
+        if (pg == NULL)
+            return false;
+        if (PQntuples(pg) == 1)
+            *id = arena_strdup(&r->arena, PQgetvalue(pg, 0, 0));
+        PQclear(pg);
+        return true;
+    }
+    const char *value =
+        json_string_value(json_object_get(json_object_get(item, "external_ids"), scheme));
+    if (value == NULL) {
+        err->errors = json_array();
+        validate_add(err->errors, arena_printf(&r->arena, "external_ids.%s", scheme), "required",
+                     "the item needs an id under the scheme it is matched by");
+        return error_set(err, 422, "validation-failed", "external id missing");
+    }
+    const char *sql = arena_printf(&r->arena,
+                                   "SELECT id::text FROM %s WHERE external_ids @> "
+                                   "jsonb_build_object($1::text, $2::text) AND deleted_at IS NULL "
+                                   "ORDER BY created_at LIMIT 2",
+                                   res->table);
+    const char *values[] = {scheme, value};
+    PGresult *pg = db_exec_sql(c, sql, 2, values, err);
+    if (pg == NULL)
+        return false;
+    int n = PQntuples(pg);
+    if (n == 1)
+        *id = arena_strdup(&r->arena, PQgetvalue(pg, 0, 0));
+    PQclear(pg);
+    if (n > 1)
+        return error_set(err, 409, "ambiguous-match",
+                         "more than one %s has %s %s; match by id instead", res->singular, scheme,
+                         value);
+    return true;
+}
+
+void
+resource_batch(struct request *r)
+{
+    const struct resource *res = resource_of(r);
+    struct error err = {0};
+    json_t *body = NULL, *errors = json_array(), *results = json_array();
+    struct db_conn *c = NULL;
+    const char *scheme = NULL;
+    bool ok = false, in_tx = false;
+
+    const char *match = http_query(r, "match");
+    if (match != NULL) {
+        if (strncmp(match, "external_id:", 12) != 0 || match[12] == '\0' ||
+            resource_field(res, "external_ids") == NULL) {
+            error_set(&err, 400, "invalid-parameter",
+                      "match must be external_id:<scheme> (e.g. external_id:LB-MOI) on a "
+                      "resource with external_ids; without it, items are matched by id");
+            goto out;
+        }
+        scheme = match + 12;
+    }
+    c = db_thread_conn(&err);
+    if (c == NULL)
+        goto out;
+    switch (idempotency_begin(r, c, &err)) {
+    case IDEM_ANSWERED:
+        goto out;
+    case IDEM_FAILED:
+        c = NULL;
+        goto out;
+    case IDEM_PROCEED:
+        break;
+    }
+    body = http_body_json(r, false, &err);
+    if (body == NULL)
+        goto done;
+    json_t *items = json_object_get(body, "items");
+    if (json_object_size(body) != 1 || !json_is_array(items) || json_array_size(items) == 0 ||
+        json_array_size(items) > BATCH_MAX_ITEMS) {
+        err.errors = json_array();
+        validate_add(err.errors, "items", "type", "must be an array of 1 to %d records",
+                     BATCH_MAX_ITEMS);
+        error_set(&err, 422, "validation-failed", "the body must be {\"items\": [...]}");
+        goto done;
+    }
+    if (!db_command(c, "BEGIN", &err))
+        goto done;
+    in_tx = true;
+    size_t i;
+    json_t *item;
+    json_array_foreach(items, i, item)
+    {
+        struct write_result w = {0};
+        const char *id = NULL;
+        bool item_ok;
+        /* A savepoint per item: one item's database error does not end the others' checks. */
+        if (!db_command(c, "SAVEPOINT item", &err))
+            goto done;
+        if (!json_is_object(item)) {
+            error_set(&err, 422, "validation-failed", "must be an object");
+            item_ok = false;
+        } else if (!match_item(r, c, res, item, scheme, &id, &err)) {
+            item_ok = false;
+        } else if (id != NULL) {
+            json_t *patch = json_deep_copy(item);
+            json_object_del(patch, "id");
+            item_ok = write_update(r, c, res, id, NULL, patch, NULL, &w, &err);
+            json_decref(patch);
+        } else {
+            item_ok = write_create(r, c, res, item, NULL, &w, &err);
+        }
+        if (!item_ok) {
+            if (err.status >= 500 && err.status != 503)
+                goto done;
+            if (err.status == 503)
+                goto done;
+            item_errors(errors, i, &err);
+            if (!db_command(c, "ROLLBACK TO SAVEPOINT item", &err))
+                goto done;
+            continue;
+        }
+        json_array_append_new(results,
+                              json_pack("{s:I, s:s, s:s, s:I}", "index", (json_int_t)i, "id", w.id,
+                                        "result", write_kind_names[w.kind], "version",
+                                        (json_int_t)atoll(PQgetvalue(w.row, 0, 1))));
+        PQclear(w.row);
+        if (!db_command(c, "RELEASE SAVEPOINT item", &err))
+            goto done;
+    }
+    if (json_array_size(errors) > 0) {
+        error_set(&err, 422, "validation-failed", "%zu error(s) in the batch; nothing was written",
+                  json_array_size(errors));
+        err.errors = errors;
+        errors = NULL;
+        goto done;
+    }
+    json_t *answer = json_pack("{s:o}", "items", results);
+    results = NULL;
+    char *text = json_dumps(answer, JSON_COMPACT);
+    json_decref(answer);
+    ok = idempotency_save(r, c, 200, NULL, NULL, text, &err);
+    in_tx = false;
+    if (finish(r, c, ok, &err))
+        http_owned(r, 200, "application/json", text, strlen(text));
+    else
+        free(text);
+    goto out;
+done:
+    if (in_tx || c != NULL)
+        finish(r, c, false, &err);
+out:
+    if (!r->responded) {
+        if (err.status == 0)
+            error_set(&err, 500, "internal-error", "the batch failed");
+        http_error(r, &err);
+    }
+    json_decref(body);
+    json_decref(errors);
+    json_decref(results);
 }
 
 /* ---------------------------------------------------------------- demo data */

@@ -14,6 +14,9 @@
     {"GET", path "/{id}", resource_get, area, ACT_READ, &desc},             \
     {"PATCH", path "/{id}", resource_patch, area, ACT_UPDATE, &desc},       \
     {"DELETE", path "/{id}", resource_delete, area, ACT_DELETE, &desc}
+/* Batches create or update: the route admits any writer, each item meets the policy itself. */
+#define BATCH_ROUTE(path, area, desc)                                       \
+    {"POST", path "/batch", resource_batch, area, ACT_UPDATE, &desc}
 // clang-format on
 
 const struct route router_routes[] = {
@@ -25,9 +28,12 @@ const struct route router_routes[] = {
     {"POST", "/v1/auth/token", auth_token_create, NULL, ACT_CREATE, NULL},
     {"GET", "/v1/auth/me", auth_me_get, "me", ACT_READ, NULL},
     RESOURCE_ROUTES("/v1/organizations", "organizations", organizations_resource),
+    BATCH_ROUTE("/v1/organizations", "organizations", organizations_resource),
     RESOURCE_ROUTES("/v1/ministries", "ministries", ministries_resource),
+    BATCH_ROUTE("/v1/ministries", "ministries", ministries_resource),
     RESOURCE_ROUTES("/v1/partnership-types", "partnership-types", partnership_types_resource),
     RESOURCE_ROUTES("/v1/partnerships", "partnerships", partnerships_resource),
+    BATCH_ROUTE("/v1/partnerships", "partnerships", partnerships_resource),
     RESOURCE_ROUTES("/v1/charters", "charters", charters_resource),
     {"GET", "/v1/charters/{id}/signatories", resource_list, "signatories", ACT_READ,
      &signatories_resource},
@@ -38,6 +44,7 @@ const struct route router_routes[] = {
     {"PATCH", "/v1/charters/{id}/signatories/{sid}", resource_patch, "signatories", ACT_UPDATE,
      &signatories_resource},
     RESOURCE_ROUTES("/v1/monitoring-records", "monitoring-records", monitoring_records_resource),
+    BATCH_ROUTE("/v1/monitoring-records", "monitoring-records", monitoring_records_resource),
     {"GET", "/v1/users", resource_list, "users", ACT_READ, &users_resource},
     {"POST", "/v1/users", resource_create, "users", ACT_CREATE, &users_resource},
     {"GET", "/v1/users/{id}", resource_get, "users", ACT_READ, &users_resource},

@@ -51,6 +51,7 @@ struct request {
     const char *path;
     char request_id[65];
     char client_ip[48];
+    const char *idempotency_key; /* claimed for this request; released if it fails */
     uint64_t start_us;
     struct buf body;
     size_t body_limit;

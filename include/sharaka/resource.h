@@ -129,6 +129,8 @@ void resource_get(struct request *r);
 void resource_create(struct request *r);
 void resource_patch(struct request *r);
 void resource_delete(struct request *r);
+/* POST /v1/{resource}/batch: up to 1000 creates or updates, all or nothing. */
+void resource_batch(struct request *r);
 
 /* Prepares what the engine needs (cursor key); call once before serving. */
 void resource_init(void);

@@ -878,6 +878,27 @@ query_build_list(struct sql *s, struct arena *a, const struct resource *res, boo
 }
 
 void
+query_build_export(struct sql *s, struct arena *a, const struct resource *res, bool internal,
+                   const struct list_query *q)
+{
+    buf_puts(&s->text, "SELECT ");
+    if (q->format == FORMAT_CSV)
+        row_csv(s, res, internal, q);
+    else
+        row_json(s, res, "a", internal, q, 0);
+    buf_printf(&s->text, "::text FROM %s a", res->table);
+    where_filters(s, a, res, q);
+    order_by(s, q);
+}
+
+void
+query_build_where(struct sql *s, struct arena *a, const struct resource *res,
+                  const struct list_query *q)
+{
+    where_filters(s, a, res, q);
+}
+
+void
 query_build_get(struct sql *s, const struct resource *res, bool internal,
                 const struct list_query *q)
 {

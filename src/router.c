@@ -55,6 +55,10 @@ const struct route router_routes[] = {
     {"DELETE", "/v1/api-keys/{id}", resource_delete, "api-keys", ACT_DELETE, &api_keys_resource},
     {"GET", "/v1/audit-log", resource_list, "audit-log", ACT_READ, &audit_log_resource},
     {"GET", "/v1/changes", changes_list, "changes", ACT_READ, NULL},
+    {"GET", "/v1/exports/{resource}.csv", export_get, NULL, ACT_READ, "csv"},
+    {"GET", "/v1/exports/{resource}.ndjson", export_get, NULL, ACT_READ, "ndjson"},
+    {"GET", "/v1/stats/partnerships", stats_get, "stats", ACT_READ, &stats_partnerships_kind},
+    {"GET", "/v1/stats/monitoring", stats_get, "stats", ACT_READ, &stats_monitoring_kind},
     {"GET", "/v1/audit-log/{id}", resource_get, "audit-log", ACT_READ, &audit_log_resource},
 };
 const size_t router_nroutes = ARRAY_LEN(router_routes);

@@ -9,6 +9,15 @@ void service_init(void);
 void users_init(void);
 void changes_init(void);
 
+/* export.c: route arg is "csv" or "ndjson" */
+void export_get(struct request *r);
+
+/* stats.c: the route arg says which statistics */
+struct stats_kind;
+void stats_get(struct request *r);
+extern const struct stats_kind stats_partnerships_kind;
+extern const struct stats_kind stats_monitoring_kind;
+
 /* changes.c */
 void changes_list(struct request *r);
 

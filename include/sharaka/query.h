@@ -87,6 +87,14 @@ void query_row_json(struct sql *s, const struct resource *res, const char *alias
 void query_build_list(struct sql *s, struct arena *a, const struct resource *res, bool internal,
                       const struct list_query *q);
 
+/* Builds the statement of a whole export: one row per record (JSON or a CSV line), no limit. */
+void query_build_export(struct sql *s, struct arena *a, const struct resource *res, bool internal,
+                        const struct list_query *q);
+
+/* Appends " WHERE ..." for q's filters and search (alias a). */
+void query_build_where(struct sql *s, struct arena *a, const struct resource *res,
+                       const struct list_query *q);
+
 /* Builds the statement for one record: its JSON text and its version. $1 is the id. */
 void query_build_get(struct sql *s, const struct resource *res, bool internal,
                      const struct list_query *q);

@@ -1,0 +1,205 @@
+/* export.c - GET /v1/exports/{resource}.csv|.ndjson: a whole filtered list, streamed.
+ *
+ * An export runs on a connection of its own in single-row mode, so the server holds one row at a
+ * time whatever the size of the result, and libmicrohttpd sends it with chunked encoding as the
+ * client reads. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "sharaka/access.h"
+#include "sharaka/db.h"
+#include "sharaka/handlers.h"
+#include "sharaka/log.h"
+#include "sharaka/query.h"
+#include "sharaka/resource.h"
+#include "sharaka/router.h"
+
+#define EXPORT_BLOCK    (64 * 1024)
+#define EXPORT_MAX_ARGS 48
+
+struct export_stream {
+    PGconn *pg;
+    PGresult *row;   /* the row being sent */
+    size_t offset;   /* bytes of it already sent, its line break included */
+    const char *eol; /* "\r\n" for CSV (RFC 4180), "\n" for NDJSON */
+    size_t eol_len;
+    char *header; /* the CSV header line, sent first */
+    size_t header_len, header_sent;
+    bool done;
+};
+
+static void
+stream_free(void *cls)
+{
+    struct export_stream *st = cls;
+    PQclear(st->row);
+    if (st->pg != NULL) {
+        /* Stop a query the client did not read to the end, then drop the connection. */
+        if (!st->done) {
+            PGcancel *cancel = PQgetCancel(st->pg);
+            char errbuf[256];
+            if (cancel != NULL) {
+                (void)PQcancel(cancel, errbuf, sizeof(errbuf));
+                PQfreeCancel(cancel);
+            }
+        }
+        PQfinish(st->pg);
+    }
+    free(st->header);
+    free(st);
+}
+
+/* Moves to the next row. Returns false at the end of the result or on an error. */
+static bool
+next_row(struct export_stream *st)
+{
+    PQclear(st->row);
+    st->row = NULL;
+    st->offset = 0;
+    PGresult *res = PQgetResult(st->pg);
+    if (res != NULL && PQresultStatus(res) == PGRES_SINGLE_TUPLE) {
+        st->row = res;
+        return true;
+    }
+    if (res != NULL && PQresultStatus(res) != PGRES_TUPLES_OK)
+        log_error("export failed: %s", PQresultErrorMessage(res));
+    PQclear(res);
+    while ((res = PQgetResult(st->pg)) != NULL)
+        PQclear(res);
+    st->done = true;
+    return false;
+}
+
+static ssize_t
+stream_read(void *cls, uint64_t pos, char *out, size_t max)
+{
+    struct export_stream *st = cls;
+    size_t n = 0;
+
+    while (n < max && st->header_sent < st->header_len)
+        out[n++] = st->header[st->header_sent++];
+    while (n < max) {
+        if (st->row == NULL && (st->done || !next_row(st)))
+            break;
+        const char *text = PQgetvalue(st->row, 0, 0);
+        size_t len = (size_t)PQgetlength(st->row, 0, 0);
+        if (st->offset < len) {
+            size_t take = len - st->offset < max - n ? len - st->offset : max - n;
+            memcpy(out + n, text + st->offset, take);
+            n += take;
+            st->offset += take;
+        }
+        while (st->offset >= len && st->offset < len + st->eol_len && n < max)
+            out[n++] = st->eol[st->offset++ - len];
+        if (st->offset == len + st->eol_len) {
+            PQclear(st->row);
+            st->row = NULL;
+        }
+    }
+    if (n == 0)
+        return MHD_CONTENT_READER_END_OF_STREAM;
+    return (ssize_t)n;
+}
+
+static enum MHD_Result
+collect(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+    struct query_arg *args = cls;
+    int n = 0;
+    while (n < EXPORT_MAX_ARGS && args[n].key != NULL)
+        n++;
+    if (n == EXPORT_MAX_ARGS - 1)
+        return MHD_NO;
+    args[n].key = key;
+    args[n].value = value ? value : "";
+    return MHD_YES;
+}
+
+void
+export_get(struct request *r)
+{
+    struct error err = {0};
+    struct query_arg args[EXPORT_MAX_ARGS] = {{0}};
+    struct list_query q;
+    struct sql s = {0};
+    struct export_stream *st = NULL;
+    const struct resource *res = NULL;
+    bool csv = strcmp(r->route->arg, "csv") == 0;
+
+    for (size_t i = 0; i < resources_count; i++)
+        if (strcmp(resources_all[i]->name, r->params[0]) == 0 && !resources_all[i]->parent_path)
+            res = resources_all[i];
+    if (res == NULL) {
+        error_set(&err, 404, "not-found",
+                  "no export of '%s'; exports: organizations, ministries, partnership-types, "
+                  "partnerships, charters, monitoring-records",
+                  r->params[0]);
+        goto out;
+    }
+    if (!access_route(&r->who, res->name, ACT_READ, &err))
+        goto out;
+    MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, collect, args);
+    int nargs = 0;
+    while (args[nargs].key != NULL)
+        nargs++;
+    for (int i = 0; i < nargs; i++) {
+        const char *k = args[i].key;
+        if (strcmp(k, "limit") == 0 || strcmp(k, "cursor") == 0 || strcmp(k, "count") == 0 ||
+            strcmp(k, "format") == 0 || strcmp(k, "include") == 0) {
+            error_set(&err, 400, "unknown-parameter",
+                      "'%s' does not apply to an export, which streams every matching record; "
+                      "allowed: the list filters, q, sort and fields",
+                      k);
+            goto out;
+        }
+    }
+    bool internal = access_sees_internal(&r->who);
+    if (!query_parse(&r->arena, res, args, nargs, internal, false, &q, &err))
+        goto out;
+    q.format = csv ? FORMAT_CSV : FORMAT_NDJSON;
+    query_build_export(&s, &r->arena, res, internal, &q);
+
+    st = xcalloc(1, sizeof(*st));
+    st->eol = csv ? "\r\n" : "\n";
+    st->eol_len = strlen(st->eol);
+    st->pg = db_connect(&err);
+    if (st->pg == NULL)
+        goto out;
+    if (!PQsendQueryParams(st->pg, s.text.data, s.nparams, NULL, s.params, NULL, NULL, 0) ||
+        !PQsetSingleRowMode(st->pg)) {
+        error_set(&err, 503, "database-unavailable", "the export could not start; try again");
+        goto out;
+    }
+    /* The first row (or the error) arrives before the answer's status is chosen. */
+    if (!next_row(st)) {
+        PGresult *probe = PQgetResult(st->pg);
+        PQclear(probe);
+        if (PQstatus(st->pg) != CONNECTION_OK) {
+            error_set(&err, 503, "database-unavailable", "the export failed; try again");
+            goto out;
+        }
+    }
+    if (csv) {
+        struct buf h = {0};
+        query_csv_header(&h, res, internal, &q);
+        buf_puts(&h, "\r\n");
+        st->header_len = h.len;
+        st->header = buf_take(&h);
+    }
+    struct MHD_Response *resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, EXPORT_BLOCK,
+                                                                  stream_read, st, stream_free);
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+                            csv ? "text/csv; charset=utf-8" : "application/x-ndjson");
+    MHD_add_response_header(
+        resp, "Content-Disposition",
+        csv ? arena_printf(&r->arena, "attachment; filename=\"%s.csv\"", res->name)
+            : arena_printf(&r->arena, "attachment; filename=\"%s.ndjson\"", res->name));
+    st = NULL;
+    http_queue(r, 200, resp);
+out:
+    if (st != NULL)
+        stream_free(st);
+    if (!r->responded)
+        http_error(r, &err);
+    sql_free(&s);
+}

@@ -1,0 +1,221 @@
+/* stats.c - GET /v1/stats/partnerships and /v1/stats/monitoring: counts (and amounts summed per
+ * currency) grouped by one or two keys, over the same filters as the lists. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "sharaka/access.h"
+#include "sharaka/db.h"
+#include "sharaka/handlers.h"
+#include "sharaka/query.h"
+#include "sharaka/resource.h"
+#include "sharaka/router.h"
+
+#define STATS_MAX_ARGS 48
+
+/* A grouping key: its name in group_by and in the answer, and its SQL expression (alias a). */
+struct group_key {
+    const char *name;
+    const char *output;
+    const char *expr;
+    const char *join; /* extra FROM item it needs, or NULL */
+};
+
+static const struct group_key partnership_keys[] = {
+    {"type", "type_id", "a.type_id", NULL},
+    {"ministry", "ministry_id", "a.ministry_id", NULL},
+    {"status", "status", "a.status", NULL},
+    {"year", "year", "extract(year FROM a.start_date)::int", NULL},
+    {"governorate", "governorate", "g.governorate::text",
+     " LEFT JOIN LATERAL unnest(a.governorates) AS g(governorate) ON true"},
+};
+
+static const struct group_key monitoring_keys[] = {
+    {"rating", "rating", "a.rating", NULL},
+    {"ministry", "ministry_id", "sp.ministry_id", NULL},
+    {"status", "status", "a.status", NULL},
+};
+
+struct stats_kind {
+    const char *name;
+    const struct resource *res;
+    const struct group_key *keys;
+    size_t nkeys;
+    bool amounts;
+    const char *join;
+};
+
+const struct stats_kind stats_partnerships_kind = {"partnerships",
+                                                   &partnerships_resource,
+                                                   partnership_keys,
+                                                   ARRAY_LEN(partnership_keys),
+                                                   true,
+                                                   NULL};
+const struct stats_kind stats_monitoring_kind = {
+    "monitoring",    &monitoring_records_resource,
+    monitoring_keys, ARRAY_LEN(monitoring_keys),
+    false,           " JOIN partnerships sp ON sp.id = a.partnership_id"};
+
+static enum MHD_Result
+collect(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+    struct query_arg *args = cls;
+    int n = 0;
+    while (n < STATS_MAX_ARGS && args[n].key != NULL)
+        n++;
+    if (n == STATS_MAX_ARGS - 1)
+        return MHD_NO;
+    args[n].key = key;
+    args[n].value = value ? value : "";
+    return MHD_YES;
+}
+
+static const struct group_key *
+find_key(const struct stats_kind *k, const char *name, size_t len)
+{
+    for (size_t i = 0; i < k->nkeys; i++)
+        if (strlen(k->keys[i].name) == len && strncmp(k->keys[i].name, name, len) == 0)
+            return &k->keys[i];
+    return NULL;
+}
+
+void
+stats_get(struct request *r)
+{
+    const struct stats_kind *kind = r->route->arg;
+    struct error err = {0};
+    struct query_arg args[STATS_MAX_ARGS] = {{0}};
+    struct query_arg filters[STATS_MAX_ARGS] = {{0}};
+    const struct group_key *group[2] = {NULL, NULL};
+    int ngroup = 0, nfilters = 0;
+    bool csv = false;
+    struct list_query q;
+    struct sql s = {0};
+    struct buf allowed = {0};
+    PGresult *pg = NULL;
+
+    for (size_t i = 0; i < kind->nkeys; i++)
+        buf_printf(&allowed, "%s%s", i ? ", " : "", kind->keys[i].name);
+    MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, collect, args);
+    for (int i = 0; args[i].key != NULL; i++) {
+        const char *k = args[i].key, *v = args[i].value;
+        if (strcmp(k, "group_by") == 0) {
+            for (const char *p = v; *p && ngroup <= 2;) {
+                size_t n = strcspn(p, ",");
+                const struct group_key *g = find_key(kind, p, n);
+                if (g == NULL || ngroup == 2 || (ngroup == 1 && group[0] == g)) {
+                    error_set(&err, 400, "invalid-parameter",
+                              "group_by takes one or two different keys of: %s", allowed.data);
+                    goto out;
+                }
+                group[ngroup++] = g;
+                p += n;
+                if (*p == ',')
+                    p++;
+            }
+        } else if (strcmp(k, "format") == 0) {
+            if (strcmp(v, "csv") != 0 && strcmp(v, "json") != 0) {
+                error_set(&err, 400, "invalid-parameter", "format must be json or csv");
+                goto out;
+            }
+            csv = strcmp(v, "csv") == 0;
+        } else if (strcmp(k, "limit") == 0 || strcmp(k, "cursor") == 0 || strcmp(k, "sort") == 0 ||
+                   strcmp(k, "fields") == 0 || strcmp(k, "include") == 0 ||
+                   strcmp(k, "count") == 0) {
+            error_set(&err, 400, "unknown-parameter",
+                      "'%s' does not apply to statistics; allowed: group_by, format and the list "
+                      "filters of %s",
+                      k, kind->res->name);
+            goto out;
+        } else {
+            filters[nfilters++] = args[i];
+        }
+    }
+    if (ngroup == 0) {
+        error_set(&err, 400, "invalid-parameter", "group_by is required: one or two of %s",
+                  allowed.data);
+        goto out;
+    }
+    const char *accept = http_header(r, MHD_HTTP_HEADER_ACCEPT);
+    if (accept != NULL && strstr(accept, "text/csv") != NULL && http_query(r, "format") == NULL)
+        csv = true;
+    if (!query_parse(&r->arena, kind->res, filters, nfilters, true, false, &q, &err))
+        goto out;
+
+    /* Count per group and currency, then fold the currencies into one object per group. */
+    buf_puts(&s.text, "WITH f AS (SELECT ");
+    for (int i = 0; i < ngroup; i++)
+        buf_printf(&s.text, "%s AS k%d, ", group[i]->expr, i);
+    buf_printf(&s.text, "%s FROM %s a%s",
+               kind->amounts ? "a.amount, a.currency"
+                             : "NULL::numeric "
+                               "AS amount, NULL::text AS currency",
+               kind->res->table, kind->join ? kind->join : "");
+    for (int i = 0; i < ngroup; i++)
+        if (group[i]->join)
+            buf_puts(&s.text, group[i]->join);
+    query_build_where(&s, &r->arena, kind->res, &q);
+    buf_puts(&s.text, "), g AS (SELECT ");
+    for (int i = 0; i < ngroup; i++)
+        buf_printf(&s.text, "k%d, ", i);
+    buf_puts(&s.text, "currency, count(*) AS n, sum(amount) AS total FROM f GROUP BY ");
+    for (int i = 0; i < ngroup; i++)
+        buf_printf(&s.text, "k%d, ", i);
+    buf_puts(&s.text, "currency), x AS (SELECT ");
+    for (int i = 0; i < ngroup; i++)
+        buf_printf(&s.text, "k%d, ", i);
+    buf_puts(&s.text, "sum(n)::bigint AS n, coalesce(json_object_agg(currency, total::text) "
+                      "FILTER (WHERE currency IS NOT NULL), '{}') AS amounts FROM g GROUP BY ");
+    for (int i = 0; i < ngroup; i++)
+        buf_printf(&s.text, "%sk%d", i ? ", " : "", i);
+    buf_puts(&s.text, ") SELECT ");
+    if (csv) {
+        buf_puts(&s.text, "coalesce(string_agg(concat_ws(','");
+        for (int i = 0; i < ngroup; i++)
+            buf_printf(&s.text, ", sharaka_csv(k%d::text)", i);
+        buf_printf(&s.text, ", n::text%s), E'\\r\\n' ORDER BY ",
+                   kind->amounts ? ", sharaka_csv(amounts::text)" : "");
+    } else {
+        buf_puts(&s.text, "coalesce('[' || string_agg(json_build_object(");
+        for (int i = 0; i < ngroup; i++)
+            buf_printf(&s.text, "'%s', k%d, ", group[i]->output, i);
+        buf_printf(&s.text, "'count', n%s)::text, ',' ORDER BY ",
+                   kind->amounts ? ", 'amounts', amounts" : "");
+    }
+    for (int i = 0; i < ngroup; i++)
+        buf_printf(&s.text, "%sk%d NULLS LAST", i ? ", " : "", i);
+    buf_puts(&s.text, csv ? ") || E'\\r\\n', '') FROM x" : ") || ']', '[]') FROM x");
+
+    struct db_conn *c = db_thread_conn(&err);
+    if (c == NULL)
+        goto out;
+    pg = db_exec_sql(c, s.text.data, s.nparams, s.params, &err);
+    if (pg == NULL)
+        goto out;
+    struct buf head = {0};
+    struct MHD_IoVec iov[3];
+    size_t len = (size_t)PQgetlength(pg, 0, 0);
+    if (csv) {
+        for (int i = 0; i < ngroup; i++)
+            buf_printf(&head, "%s,", group[i]->output);
+        buf_printf(&head, "count%s\r\n", kind->amounts ? ",amounts" : "");
+        iov[0] = (struct MHD_IoVec){head.data, head.len};
+        iov[1] = (struct MHD_IoVec){PQgetvalue(pg, 0, 0), len};
+        http_iov(r, 200, "text/csv; charset=utf-8", iov, 2, pg, buf_take(&head));
+    } else {
+        buf_puts(&head, "{\"group_by\":[");
+        for (int i = 0; i < ngroup; i++)
+            buf_printf(&head, "%s\"%s\"", i ? "," : "", group[i]->name);
+        buf_puts(&head, "],\"data\":");
+        iov[0] = (struct MHD_IoVec){head.data, head.len};
+        iov[1] = (struct MHD_IoVec){PQgetvalue(pg, 0, 0), len};
+        iov[2] = (struct MHD_IoVec){"}", 1};
+        http_iov(r, 200, "application/json", iov, 3, pg, buf_take(&head));
+    }
+    pg = NULL;
+out:
+    if (!r->responded)
+        http_error(r, &err);
+    PQclear(pg);
+    sql_free(&s);
+    buf_free(&allowed);
+}

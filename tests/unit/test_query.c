@@ -1,0 +1,144 @@
+/* test_query.c - the list language: accepted and refused parameters, SQL shape, cursor codec. */
+#include "check.h"
+#include "sharaka/query.h"
+
+static struct list_query q;
+static struct error err;
+
+static bool
+parse(const struct resource *res, bool internal, int n, const struct query_arg *args)
+{
+    struct arena a = {0};
+    error_clear(&err);
+    bool ok = query_parse(&a, res, args, n, internal, false, &q, &err);
+    /* The arena must outlive q in real use; the tests only look at flags and counts. */
+    return ok;
+}
+
+static void
+test_accepts(void)
+{
+    struct query_arg args[] = {
+        {"name", "ANND"},
+        {"kind", "network,union"},
+        {"founded_on.gte", "2000-01-01"},
+        {"founded_on.null", "false"},
+        {"sort", "-name,founded_on"},
+        {"limit", "37"},
+        {"fields", "name,kind"},
+        {"count", "true"},
+        {"q", "شبكة"},
+        {"format", "csv"},
+    };
+    CHECK(parse(&organizations_resource, false, 10, args));
+    CHECK(q.nfilters == 4);
+    CHECK(q.nsort == 2 && q.sort[0].desc && !q.sort[1].desc);
+    CHECK_STR(q.sort_spec, "-name,founded_on");
+    CHECK(q.limit == 37);
+    CHECK(q.count);
+    CHECK(q.format == FORMAT_CSV);
+    CHECK(q.selected[0]); /* id always */
+}
+
+static void
+test_refuses(void)
+{
+    static const struct {
+        const char *key, *value, *code;
+    } cases[] = {
+        {"bogus", "1", "unknown-parameter"},
+        {"name.gt", "a", "unknown-operator"},
+        {"founded_on.foo", "1", "unknown-operator"},
+        {"founded_on", "31/12/2020", "invalid-parameter"},
+        {"founded_on", "2021-02-29", "invalid-parameter"},
+        {"kind", "spaceship", "invalid-parameter"},
+        {"sort", "email", "unknown-sort-key"},
+        {"sort", "colour", "unknown-sort-key"},
+        {"limit", "201", "invalid-limit"},
+        {"limit", "0", "invalid-limit"},
+        {"limit", "ten", "invalid-limit"},
+        {"fields", "name,password", "unknown-field"},
+        {"email", "a@b.c", "unknown-parameter"}, /* internal: not for anonymous callers */
+        {"include", "ministry", "unknown-include"},
+        {"format", "xml", "invalid-parameter"},
+        {"cursor", "garbage", "invalid-cursor"},
+        {"count", "yes", "invalid-parameter"},
+        {"id", "not-a-uuid", "invalid-parameter"},
+        {"status.null", "true", "unknown-operator"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct query_arg args[] = {{cases[i].key, cases[i].value}};
+        bool ok = parse(&organizations_resource, false, 1, args);
+        CHECK(!ok);
+        CHECK(err.status == 400);
+        if (ok || err.code == NULL || strcmp(err.code, cases[i].code) != 0)
+            fprintf(stderr, "  case %s=%s: got %s (%s)\n", cases[i].key, cases[i].value,
+                    err.code ? err.code : "ok", err.detail);
+    }
+    /* The same parameter twice is refused. */
+    struct query_arg twice[] = {{"kind", "club"}, {"kind", "union"}};
+    CHECK(!parse(&organizations_resource, false, 2, twice));
+}
+
+static void
+test_sql_has_only_parameters(void)
+{
+    struct arena a = {0};
+    struct query_arg args[] = {{"name", "x'); DROP TABLE organizations; --"}, {"q", "' OR 1=1 --"}};
+    CHECK(query_parse(&a, &organizations_resource, args, 2, false, false, &q, &err));
+    struct sql s = {0};
+    query_build_list(&s, &a, &organizations_resource, false, &q);
+    CHECK(strstr(s.text.data, "DROP TABLE") == NULL);
+    CHECK(strstr(s.text.data, "OR 1=1") == NULL);
+    CHECK(strstr(s.text.data, "email") == NULL); /* anonymous: internal fields never selected */
+    CHECK(s.nparams >= 3);
+    sql_free(&s);
+    arena_free(&a);
+}
+
+static void
+test_cursor_codec(void)
+{
+    struct arena a = {0};
+    const char *values[4];
+    query_cursor_init("0123456789abcdef0123456789abcdef");
+    char *c = query_cursor_encode(&a, "name,-created_at",
+                                  "[\"ANND\", \"2026-01-01T00:00:00+00:00\", "
+                                  "\"5eed0002-0000-4000-8000-000000000001\"]");
+    CHECK(query_cursor_decode(&a, c, "name,-created_at", 3, values, &err));
+    CHECK_STR(values[0], "ANND");
+    CHECK_STR(values[2], "5eed0002-0000-4000-8000-000000000001");
+    /* Another sort order, a flipped character, a truncated cursor: all refused. */
+    CHECK(!query_cursor_decode(&a, c, "name", 1, values, &err));
+    char *flipped = arena_strdup(&a, c);
+    flipped[3] = flipped[3] == 'A' ? 'B' : 'A';
+    CHECK(!query_cursor_decode(&a, flipped, "name,-created_at", 3, values, &err));
+    char *cut = arena_strndup(&a, c, strlen(c) - 2);
+    CHECK(!query_cursor_decode(&a, cut, "name,-created_at", 3, values, &err));
+    error_clear(&err);
+    arena_free(&a);
+}
+
+static void
+test_value_checks(void)
+{
+    CHECK(query_is_uuid("5eed0002-0000-4000-8000-000000000001"));
+    CHECK(!query_is_uuid("5eed0002-0000-4000-8000-00000000000"));
+    CHECK(!query_is_uuid("5eed0002x0000-4000-8000-000000000001"));
+    CHECK(query_is_date("2024-02-29"));
+    CHECK(!query_is_date("2023-02-29"));
+    CHECK(!query_is_date("2023-13-01"));
+    CHECK(!query_is_date("2023-1-01"));
+}
+
+int
+main(void)
+{
+    test_accepts();
+    test_refuses();
+    test_sql_has_only_parameters();
+    test_cursor_codec();
+    test_value_checks();
+    error_clear(&err);
+    return check_done("query");
+}

@@ -601,7 +601,7 @@ row_json(struct sql *s, const struct resource *res, const char *alias, bool inte
         const struct include *inc = &res->includes[i];
         if (!q->included[i] || inc->fk == NULL)
             continue;
-        char sub[16];
+        char sub[24];
         snprintf(sub, sizeof(sub), "i%zu", i);
         buf_printf(&s->text, ", '%s', (SELECT ", inc->name);
         row_json(s, inc->target, sub, internal, NULL, depth + 1);

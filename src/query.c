@@ -249,8 +249,12 @@ check_filter_value(const struct field *f, const char *name, const char *v, struc
 static void
 allowed_params(struct buf *b, const struct resource *res, bool internal)
 {
-    for (size_t i = 0; i < ARRAY_LEN(reserved_params); i++)
+    for (size_t i = 0; i < ARRAY_LEN(reserved_params); i++) {
+        if ((strcmp(reserved_params[i], "include") == 0 && res->nincludes == 0) ||
+            (strcmp(reserved_params[i], "q") == 0 && !res->searchable))
+            continue;
         buf_printf(b, "%s%s", i ? ", " : "", reserved_params[i]);
+    }
     for (size_t i = 0; i < res->nfields; i++) {
         const struct field *f = &res->fields[i];
         if ((f->flags & F_FILTER) && is_visible(f, internal))

@@ -526,8 +526,9 @@ explain_db_error(const struct resource *res, struct error *err)
     }
     const struct field *f = constraint_field(res, err->constraint);
     if (err->status == 409) {
-        error_set(err, 409, "duplicate", "a %s with this %s already exists", res->singular,
-                  f ? f->name : "value");
+        const char *field = f ? f->name : "value";
+        error_set(err, 409, "duplicate", "there is already a %s with this %s", res->singular,
+                  field);
     } else if (err->status == 422 && f != NULL && err->errors == NULL) {
         err->errors = json_array();
         validate_add(err->errors, f->name, err->code, "%s", err->detail);
@@ -845,6 +846,12 @@ write_update(struct request *r, struct db_conn *c, const struct resource *res, c
         goto out;
     bool verifying = becomes_verified(res, before, record);
     if (verifying && !access_record(&r->who, c, res, ACT_VERIFY, before, record, err))
+        goto out;
+    /* A verified record stays as its verifier saw it: only a verifier may change it. */
+    const char *was = json_string_value(json_object_get(before, "status"));
+    if (res->verifiable && !verifying && was != NULL && strcmp(was, "verified") == 0 &&
+        !json_equal(before, record) &&
+        !access_record(&r->who, c, res, ACT_VERIFY, before, record, err))
         goto out;
     if (!check_references(r, c, res, record, patch, err))
         goto out;

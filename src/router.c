@@ -110,22 +110,41 @@ path_match(struct arena *a, const char *pattern, const char *path, const char **
     }
 }
 
+/* Counts the captured segments of a pattern: fewer means more specific. */
+static int
+captures(const char *pattern)
+{
+    int n = 0;
+    for (; *pattern; pattern++)
+        n += *pattern == '{';
+    return n;
+}
+
 enum route_match
 router_match(struct arena *a, const char *method, const char *path, const struct route **out,
              const char **params, int *nparams, char *allow, size_t allow_len)
 {
     bool head = strcmp(method, "HEAD") == 0;
-    bool path_known = false;
+    int best = -1;
     size_t alen = 0;
 
+    /* The most specific patterns that match win: /v1/x/batch before /v1/x/{id}. */
+    for (size_t i = 0; i < router_nroutes; i++) {
+        const char *tmp[HTTP_MAX_PARAMS];
+        int ntmp = 0;
+        int c = captures(router_routes[i].pattern);
+        if ((best < 0 || c < best) && path_match(a, router_routes[i].pattern, path, tmp, &ntmp))
+            best = c;
+    }
     allow[0] = '\0';
+    if (best < 0)
+        return ROUTE_NOT_FOUND;
     for (size_t i = 0; i < router_nroutes; i++) {
         const struct route *rt = &router_routes[i];
         const char *tmp[HTTP_MAX_PARAMS];
         int ntmp = 0;
-        if (!path_match(a, rt->pattern, path, tmp, &ntmp))
+        if (captures(rt->pattern) != best || !path_match(a, rt->pattern, path, tmp, &ntmp))
             continue;
-        path_known = true;
         if (strcmp(rt->method, method) == 0 || (head && strcmp(rt->method, "GET") == 0)) {
             *out = rt;
             memcpy(params, tmp, sizeof(tmp[0]) * (size_t)ntmp);
@@ -141,5 +160,5 @@ router_match(struct arena *a, const char *method, const char *path, const struct
                 alen += (size_t)w;
         }
     }
-    return path_known ? ROUTE_BAD_METHOD : ROUTE_NOT_FOUND;
+    return ROUTE_BAD_METHOD;
 }

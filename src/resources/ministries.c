@@ -35,6 +35,10 @@ static const struct referrer referrers[] = {
               "ORDER BY u.id LIMIT 20"},
 };
 
+static const struct constraint_message messages[] = {
+    {"ministries_check", "parent_id", "a public body cannot be its own parent"},
+};
+
 const struct resource ministries_resource = {
     .name = "ministries",
     .table = "ministries",
@@ -47,4 +51,6 @@ const struct resource ministries_resource = {
     .nincludes = ARRAY_LEN(includes),
     .referrers = referrers,
     .nreferrers = ARRAY_LEN(referrers),
+    .messages = messages,
+    .nmessages = ARRAY_LEN(messages),
 };

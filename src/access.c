@@ -297,3 +297,28 @@ access_record(const struct principal *p, struct db_conn *c, const struct resourc
     }
     return true;
 }
+
+static const char *const scope_names[] = {
+    [SCOPE_ANY] = "any",
+    [SCOPE_OWN_RECORD] = "own-record",
+    [SCOPE_PARTY] = "party",
+    [SCOPE_PARTNERSHIP] = "partnership-party",
+    [SCOPE_SIGNATORY] = "own-party-signature",
+    [SCOPE_VERIFIER] = "partnership-ministry",
+    [SCOPE_SAME_SOURCE] = "same-source",
+    [SCOPE_NOT_SELF] = "not-own-role",
+};
+
+static const char *const action_codes[] = {
+    [ACT_READ] = "read",     [ACT_CREATE] = "create", [ACT_UPDATE] = "update",
+    [ACT_DELETE] = "delete", [ACT_VERIFY] = "verify",
+};
+
+void
+access_print_table(FILE *out)
+{
+    for (size_t i = 0; i < access_nrules; i++)
+        fprintf(out, "%s\t%s\t%s\t%s\n", access_rules[i].resource,
+                action_codes[access_rules[i].action], auth_role_name(access_rules[i].role),
+                scope_names[access_rules[i].scope]);
+}

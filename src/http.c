@@ -214,8 +214,8 @@ http_json(struct request *r, int status, json_t *body)
     http_owned(r, status, "application/json", text, strlen(text));
 }
 
-void
-http_error(struct request *r, struct error *err)
+char *
+http_problem_text(struct request *r, struct error *err, int *status_out)
 {
     int status = err->status ? err->status : 500;
     json_t *body = json_object();
@@ -246,6 +246,15 @@ http_error(struct request *r, struct error *err)
     char *text = json_dumps(body, JSON_COMPACT);
     json_decref(body);
     error_clear(err);
+    *status_out = status;
+    return text;
+}
+
+void
+http_error(struct request *r, struct error *err)
+{
+    int status;
+    char *text = http_problem_text(r, err, &status);
     http_owned(r, status, "application/problem+json", text, strlen(text));
 }
 

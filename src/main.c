@@ -7,12 +7,14 @@
 #include <string.h>
 
 #include "build_config.h"
+#include "sharaka/access.h"
 #include "sharaka/auth.h"
 #include "sharaka/config.h"
 #include "sharaka/db.h"
 #include "sharaka/handlers.h"
 #include "sharaka/log.h"
 #include "sharaka/migrate.h"
+#include "sharaka/query.h"
 #include "sharaka/resource.h"
 #include "sharaka/server.h"
 #include "sharaka/users.h"
@@ -62,8 +64,9 @@ static const struct command commands[] = {
      "and partnership charters with their signatories, partnerships and monitoring records.\n"
      "Running it again changes nothing."},
     {"version", NULL, cmd_version, "sharaka version", "Prints the version."},
-    {"help", NULL, cmd_help, "sharaka help [COMMAND | settings]",
-     "Shows help for a command, or every setting with its default."},
+    {"help", NULL, cmd_help, "sharaka help [COMMAND | settings | policy]",
+     "Shows help for a command, every setting with its default, or the access policy table\n"
+     "(resource, action, role, scope: one allowed combination per line)."},
 };
 
 static void
@@ -193,6 +196,10 @@ cmd_user_add(int argc, char **argv)
         return usage_error("%s", "an editor needs exactly one of --organization or --ministry");
     if (role != ROLE_EDITOR && (flags[2].value != NULL || flags[3].value != NULL))
         return usage_error("%s", "only an editor is bound to an organization or a ministry");
+    for (int i = 2; i <= 3; i++)
+        if (flags[i].value != NULL && !query_is_uuid(flags[i].value))
+            return usage_error("%s must be the id (a UUID) of a record; got '%s'", flags[i].name,
+                               flags[i].value);
     if (!load_settings(false))
         return EXIT_USAGE;
     if (fgets(password, sizeof(password), stdin) == NULL) {
@@ -285,6 +292,10 @@ cmd_help(int argc, char **argv)
     }
     if (argc == 1 && strcmp(argv[0], "settings") == 0) {
         config_print_table(stdout);
+        return 0;
+    }
+    if (argc == 1 && strcmp(argv[0], "policy") == 0) {
+        access_print_table(stdout);
         return 0;
     }
     for (size_t i = 0; argc == 1 && i < ARRAY_LEN(commands); i++) {

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -133,6 +134,33 @@ check_framing(struct request *r)
     return true;
 }
 
+/* Writes a problem answer straight to the socket, for when the connection is about to close. */
+static void
+answer_and_close(struct request *r, int status, const char *code, size_t limit)
+{
+    struct error err = {0};
+    struct buf out = {0};
+    int st;
+    error_set(&err, status, code, "the body is larger than %zu bytes", limit);
+    char *body = http_problem_text(r, &err, &st);
+    buf_printf(&out,
+               "HTTP/1.1 %d %s\r\nContent-Type: application/problem+json\r\n"
+               "Content-Length: %zu\r\nX-Request-Id: %s\r\nConnection: close\r\n\r\n%s",
+               st, http_status_title(st), strlen(body), r->request_id, body);
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+    if (ci != NULL) {
+        ssize_t w = send(ci->connect_fd, out.data, out.len, MSG_NOSIGNAL);
+        if (w < 0 || (size_t)w != out.len)
+            rlog_warn(r->request_id, "the %d answer could not be written whole", st);
+    }
+    r->status = st;
+    r->bytes = strlen(body);
+    r->responded = true;
+    free(body);
+    buf_free(&out);
+}
+
 /* ---------------------------------------------------------------- dispatch */
 
 static void
@@ -188,11 +216,6 @@ dispatch(struct request *r)
         answer_preflight(r);
         return;
     }
-    if (r->body_too_large) {
-        http_problem(r, 413, "payload-too-large", "the body is larger than %zu bytes",
-                     r->body_limit);
-        return;
-    }
     switch (router_match(&r->arena, r->method, r->path, &r->route, r->params, &r->nparams, allow,
                          sizeof(allow))) {
     case ROUTE_NOT_FOUND:
@@ -241,12 +264,13 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
         *upload_data_size = 0;
         if (r->responded)
             return MHD_YES;
-        if (r->body_too_large || r->body.len + n > r->body_limit) {
-            /* A chunked body gave no size up front: drop it, then answer 413 at its end. */
-            r->body_too_large = true;
-            r->bytes += n;
+        if (r->body.len + n > r->body_limit) {
+            /* A chunked body gave no size up front. libmicrohttpd cannot queue an answer in the
+             * middle of a body, so the 413 is written to the socket here and the connection
+             * closed: the rest of the body is never read. */
             buf_free(&r->body);
-            return r->bytes > r->body_limit * CHUNKED_DISCARD_FACTOR ? MHD_NO : MHD_YES;
+            answer_and_close(r, 413, "payload-too-large", r->body_limit);
+            return MHD_NO;
         }
         buf_append(&r->body, upload_data, n);
         return MHD_YES;

@@ -4,6 +4,7 @@
 
 #include <jansson.h>
 #include <stdbool.h>
+#include <stdio.h>
 
 #include "sharaka/http.h"
 
@@ -64,6 +65,9 @@ bool access_route(const struct principal *p, const char *resource, enum action a
  */
 bool access_record(const struct principal *p, struct db_conn *c, const struct resource *res,
                    enum action action, json_t *before, json_t *after, struct error *err) MUSTCHECK;
+
+/* Prints the policy table: resource, action, role, scope, tab-separated, one rule per line. */
+void access_print_table(FILE *out);
 
 /* The name of a principal's scope for messages: "organization <id>", "ministry <id>"... */
 const char *access_scope_text(const struct principal *p, char *buf, size_t len);

@@ -55,7 +55,6 @@ struct request {
     uint64_t start_us;
     struct buf body;
     size_t body_limit;
-    bool body_too_large;
     bool bad_framing;
     const struct route *route;
     const char *params[HTTP_MAX_PARAMS];
@@ -103,6 +102,9 @@ void http_problem(struct request *r, int status, const char *code, const char *f
  */
 void http_iov(struct request *r, int status, const char *ctype, const struct MHD_IoVec *iov,
               unsigned int n, PGresult *res, char *owned);
+
+/* The problem+json text of err (new memory); clears err and adds its headers to r. */
+char *http_problem_text(struct request *r, struct error *err, int *status);
 
 /* Answers with the problem described by err and clears it. */
 void http_error(struct request *r, struct error *err);

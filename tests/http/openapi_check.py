@@ -1,0 +1,272 @@
+"""openapi_check.py - checks HTTP answers against openapi/openapi.yaml.
+
+Every answer a test receives goes through SpecChecker.check(): the request
+path is matched against the spec's path templates, the operation is found by
+method, the response by status (exact code, then a `4XX` range, then
+`default`), and then the media type, the JSON body (JSON Schema draft 2020-12,
+`#/components/...` references resolved against the whole document) and the
+headers marked `required: true` are checked. Paths and methods that the spec
+does not describe may only answer with a 404 or 405 problem.
+
+The checker also records which documented operations were exercised, so the
+run can fail when one of them never was.
+"""
+
+import json
+import re
+import threading
+import urllib.parse
+
+import jsonschema
+import yaml
+
+HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
+
+
+class SpecViolation(AssertionError):
+    """An answer that the spec does not describe."""
+
+
+def media_type(content_type):
+    """'application/json; charset=utf-8' -> 'application/json'."""
+    if content_type is None:
+        return None
+    return content_type.split(";", 1)[0].strip().lower()
+
+
+def is_json_media(mt):
+    return mt is not None and (mt == "application/json" or mt.endswith("+json"))
+
+
+def _template_regex(template):
+    parts = re.split(r"(\{[^}/]+\})", template)
+    out = []
+    for p in parts:
+        if p.startswith("{") and p.endswith("}"):
+            out.append(r"[^/]+")
+        else:
+            out.append(re.escape(p))
+    return re.compile("^" + "".join(out) + "$")
+
+
+class SpecChecker:
+    def __init__(self, spec_path):
+        self.spec_path = spec_path
+        with open(spec_path, encoding="utf-8") as f:
+            self.doc = yaml.safe_load(f)
+        if not isinstance(self.doc, dict) or "paths" not in self.doc:
+            raise SpecViolation(f"{spec_path} is not an OpenAPI document with `paths`")
+        self.paths = []
+        for template, item in (self.doc.get("paths") or {}).items():
+            template = str(template)
+            n_params = template.count("{")
+            self.paths.append((n_params, template, _template_regex(template), item or {}))
+        # Concrete paths win over templated ones (OpenAPI 3.1, "Path Templating Matching").
+        self.paths.sort(key=lambda t: (t[0], t[1]))
+        self.resolver = jsonschema.RefResolver(base_uri="", referrer=self.doc)
+        self.exercised = set()
+        self._lock = threading.Lock()
+        self._validators = {}
+
+    # -- the spec -------------------------------------------------------
+
+    def operations(self):
+        """Every documented (METHOD, path template)."""
+        ops = set()
+        for _, template, _, item in self.paths:
+            item = self.deref(item)
+            for m in HTTP_METHODS:
+                if m in item:
+                    ops.add((m.upper(), template))
+        return ops
+
+    def deref(self, obj):
+        """Follow a local `$ref` (possibly a chain of them)."""
+        seen = 0
+        while isinstance(obj, dict) and "$ref" in obj and seen < 20:
+            ref = obj["$ref"]
+            if not ref.startswith("#/"):
+                raise SpecViolation(f"only local $refs are supported, found {ref!r}")
+            target = self.doc
+            for token in ref[2:].split("/"):
+                token = token.replace("~1", "/").replace("~0", "~")
+                if not isinstance(target, dict) or token not in target:
+                    raise SpecViolation(f"$ref {ref!r} does not resolve in the spec")
+                target = target[token]
+            obj = target
+            seen += 1
+        return obj
+
+    def match_path(self, path):
+        """(template, path item) for a request path, or (None, None)."""
+        for _, template, rx, item in self.paths:
+            if rx.match(path):
+                return template, self.deref(item)
+        return None, None
+
+    def problem_schema(self):
+        """The schema of problem+json bodies: components/schemas/Problem, else any used one."""
+        schemas = (self.doc.get("components") or {}).get("schemas") or {}
+        for name, schema in schemas.items():
+            if str(name).lower() == "problem":
+                return schema
+        for _, _, _, item in self.paths:
+            item = self.deref(item)
+            for m in HTTP_METHODS:
+                op = item.get(m)
+                if not op:
+                    continue
+                for resp in (op.get("responses") or {}).values():
+                    resp = self.deref(resp)
+                    content = resp.get("content") or {}
+                    for mt, media in content.items():
+                        if media_type(mt) == "application/problem+json" and "schema" in media:
+                            return media["schema"]
+        raise SpecViolation("the spec describes no application/problem+json schema")
+
+    # -- checking -------------------------------------------------------
+
+    def validate_schema(self, schema, instance, where, what="body"):
+        key = id(schema)
+        v = self._validators.get(key)
+        if v is None:
+            v = jsonschema.Draft202012Validator(
+                schema,
+                resolver=self.resolver,
+                format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER,
+            )
+            self._validators[key] = v
+        errors = sorted(v.iter_errors(instance), key=lambda e: list(e.absolute_path))
+        if errors:
+            lines = []
+            for e in errors[:10]:
+                loc = "/".join(str(p) for p in e.absolute_path) or "(root)"
+                lines.append(f"  at {loc}: {e.message}")
+            raise SpecViolation(
+                f"{where}: {what} does not match the spec's schema:\n" + "\n".join(lines)
+                + f"\n{what}: {json.dumps(instance)[:2000]}"
+            )
+
+    def check(self, method, url_or_path, status, headers, body):
+        """Check one answer. headers: a case-insensitive mapping; body: bytes.
+
+        Raises SpecViolation when the spec does not describe the answer.
+        """
+        method = method.upper()
+        path = urllib.parse.urlsplit(url_or_path).path or "/"
+        if method == "OPTIONS":
+            return  # CORS preflights are transport, not documented operations.
+        where = f"{method} {path} -> {status}"
+        template, item = self.match_path(path)
+        op = None
+        head_as_get = False
+        if item is not None:
+            op = item.get(method.lower())
+            if op is None and method == "HEAD" and "get" in item:
+                op = item["get"]
+                head_as_get = True
+        if op is None:
+            self._check_undocumented(method, path, template, item, status, headers, body, where)
+            return
+        if not head_as_get:
+            with self._lock:
+                self.exercised.add((method, template))
+        where = f"{method} {path} (operation {method if not head_as_get else 'GET'} {template}) -> {status}"
+
+        responses = op.get("responses") or {}
+        by_key = {str(k).upper(): v for k, v in responses.items()}
+        resp = by_key.get(str(status))
+        if resp is None:
+            resp = by_key.get(f"{str(status)[0]}XX")
+        if resp is None:
+            resp = by_key.get("DEFAULT")
+        if resp is None:
+            raise SpecViolation(
+                f"{where}: status {status} is not documented (documented: {sorted(by_key)})"
+            )
+        resp = self.deref(resp)
+
+        for name, h in (resp.get("headers") or {}).items():
+            h = self.deref(h)
+            if h.get("required") and headers.get(name) is None:
+                raise SpecViolation(f"{where}: required header {name} is missing")
+            if headers.get(name) is not None and isinstance(h.get("schema"), dict):
+                self._check_header_value(name, h["schema"], headers.get(name), where)
+
+        if method == "HEAD":
+            return
+        content = resp.get("content") or {}
+        ct = headers.get("Content-Type")
+        if not content:
+            if body:
+                raise SpecViolation(
+                    f"{where}: the spec documents no body but the answer has "
+                    f"{len(body)} bytes of {ct!r}"
+                )
+            return
+        if not body and status in (204, 304):
+            return
+        mt = media_type(ct)
+        if mt is None:
+            raise SpecViolation(f"{where}: answer has no Content-Type")
+        media = None
+        for key, value in content.items():
+            if media_type(str(key)) == mt:
+                media = value
+                break
+        else:
+            for key, value in content.items():
+                k = media_type(str(key))
+                if k == "*/*" or (k.endswith("/*") and mt.startswith(k[:-1])):
+                    media = value
+                    break
+        if media is None:
+            raise SpecViolation(
+                f"{where}: media type {mt!r} is not documented (documented: {sorted(content)})"
+            )
+        schema = (media or {}).get("schema")
+        if is_json_media(mt):
+            try:
+                instance = json.loads(body.decode("utf-8"))
+            except (UnicodeDecodeError, json.JSONDecodeError) as e:
+                raise SpecViolation(f"{where}: body is not JSON ({e}): {body[:300]!r}") from None
+            if schema is not None:
+                self.validate_schema(schema, instance, where)
+        elif schema is not None and self.deref(schema).get("type") == "string":
+            try:
+                body.decode("utf-8")
+            except UnicodeDecodeError:
+                raise SpecViolation(f"{where}: text body is not UTF-8") from None
+
+    def _check_header_value(self, name, schema, value, where):
+        schema = self.deref(schema)
+        t = schema.get("type")
+        if t == "integer":
+            if not re.fullmatch(r"-?\d+", value.strip()):
+                raise SpecViolation(f"{where}: header {name}: {value!r} is not an integer")
+            inst = int(value)
+        else:
+            inst = value
+        if t in ("integer", "string"):
+            self.validate_schema(schema, inst, where, what=f"header {name}")
+
+    def _check_undocumented(self, method, path, template, item, status, headers, body, where):
+        """Paths or methods outside the spec may only answer 404 (path) or 405 (method)."""
+        if template is None:
+            expected = 404
+            why = "path matches no path template of the spec"
+        else:
+            expected = 405
+            why = f"method {method} is not documented for {template}"
+        if status != expected:
+            raise SpecViolation(f"{where}: {why}, so only a {expected} problem is expected")
+        mt = media_type(headers.get("Content-Type"))
+        if method == "HEAD":
+            return
+        if mt != "application/problem+json":
+            raise SpecViolation(f"{where}: expected application/problem+json, got {mt!r}")
+        try:
+            instance = json.loads(body.decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as e:
+            raise SpecViolation(f"{where}: body is not JSON ({e}): {body[:300]!r}") from None
+        self.validate_schema(self.problem_schema(), instance, where)

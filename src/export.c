@@ -15,7 +15,6 @@
 #include "sharaka/router.h"
 
 #define EXPORT_BLOCK    (64 * 1024)
-#define EXPORT_MAX_ARGS 48
 
 struct export_stream {
     PGconn *pg;
@@ -101,25 +100,11 @@ stream_read(void *cls, uint64_t pos, char *out, size_t max)
     return (ssize_t)n;
 }
 
-static enum MHD_Result
-collect(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
-{
-    struct query_arg *args = cls;
-    int n = 0;
-    while (n < EXPORT_MAX_ARGS && args[n].key != NULL)
-        n++;
-    if (n == EXPORT_MAX_ARGS - 1)
-        return MHD_NO;
-    args[n].key = key;
-    args[n].value = value ? value : "";
-    return MHD_YES;
-}
-
 void
 export_get(struct request *r)
 {
     struct error err = {0};
-    struct query_arg args[EXPORT_MAX_ARGS] = {{0}};
+    struct query_arg args[QUERY_MAX_ARGS] = {{0}};
     struct list_query q;
     struct sql s = {0};
     struct export_stream *st = NULL;
@@ -138,10 +123,9 @@ export_get(struct request *r)
     }
     if (!access_route(&r->who, res->name, ACT_READ, &err))
         goto out;
-    MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, collect, args);
     int nargs = 0;
-    while (args[nargs].key != NULL)
-        nargs++;
+    if (!query_collect_args(r, args, QUERY_MAX_ARGS, &nargs, &err))
+        goto out;
     for (int i = 0; i < nargs; i++) {
         const char *k = args[i].key;
         if (strcmp(k, "limit") == 0 || strcmp(k, "cursor") == 0 || strcmp(k, "count") == 0 ||

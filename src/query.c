@@ -173,8 +173,8 @@ is_number(const char *s)
     return *end == '\0' && isfinite(v) && strpbrk(s, "xXpP") == NULL && strlen(s) <= 40;
 }
 
-static bool
-in_list(const char *const *values, const char *v)
+bool
+query_in_list(const char *const *values, const char *v)
 {
     for (; values && *values; values++)
         if (strcmp(*values, v) == 0)
@@ -182,8 +182,8 @@ in_list(const char *const *values, const char *v)
     return false;
 }
 
-static void
-join_list(struct buf *b, const char *const *values)
+void
+query_join_list(struct buf *b, const char *const *values)
 {
     for (int i = 0; values && values[i]; i++)
         buf_printf(b, "%s%s", i ? ", " : "", values[i]);
@@ -226,8 +226,8 @@ check_filter_value(const struct field *f, const char *name, const char *v, struc
         break;
     case FT_ENUM:
     case FT_ENUMS:
-        if (!in_list(f->values, v)) {
-            join_list(&allowed, f->values);
+        if (!query_in_list(f->values, v)) {
+            query_join_list(&allowed, f->values);
             ok = error_set(err, 400, "invalid-parameter", "%s: '%s' is not allowed; allowed: %s",
                            name, v, allowed.data);
         }
@@ -1022,4 +1022,37 @@ query_cursor_decode(struct arena *a, const char *cursor, const char *sort_spec, 
         ok = false;
     json_decref(arr);
     return ok ? true : bad_cursor(err);
+}
+
+/* ---------------------------------------------------------------- query parameters */
+
+struct arg_sink {
+    struct query_arg *args;
+    int max, n;
+    bool overflow;
+};
+
+static enum MHD_Result
+collect_arg(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+    struct arg_sink *sink = cls;
+    if (sink->n == sink->max) {
+        sink->overflow = true;
+        return MHD_NO;
+    }
+    sink->args[sink->n].key = key;
+    sink->args[sink->n].value = value ? value : "";
+    sink->n++;
+    return MHD_YES;
+}
+
+bool
+query_collect_args(struct request *r, struct query_arg *args, int max, int *n, struct error *err)
+{
+    struct arg_sink sink = {args, max, 0, false};
+    MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, collect_arg, &sink);
+    *n = sink.n;
+    if (sink.overflow)
+        return error_set(err, 400, "invalid-parameter", "at most %d query parameters", max);
+    return true;
 }

@@ -16,7 +16,6 @@
 #include "sharaka/router.h"
 #include "sharaka/validate.h"
 
-#define MAX_ARGS 48
 #define MAX_REFS 64
 
 const char *const governorate_values[] = {
@@ -86,36 +85,14 @@ parent_id(struct request *r, const struct resource *res)
 }
 
 struct arg_list {
-    struct arena *arena;
-    struct query_arg args[MAX_ARGS];
+    struct query_arg args[QUERY_MAX_ARGS];
     int n;
-    bool overflow;
 };
-
-static enum MHD_Result
-collect_arg(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
-{
-    struct arg_list *l = cls;
-    if (l->n == MAX_ARGS) {
-        l->overflow = true;
-        return MHD_NO;
-    }
-    l->args[l->n].key = key;
-    l->args[l->n].value = value ? value : "";
-    l->n++;
-    return MHD_YES;
-}
 
 static bool
 collect_args(struct request *r, struct arg_list *l, struct error *err)
 {
-    l->arena = &r->arena;
-    l->n = 0;
-    l->overflow = false;
-    MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, collect_arg, l);
-    if (l->overflow)
-        return error_set(err, 400, "invalid-parameter", "at most %d query parameters", MAX_ARGS);
-    return true;
+    return query_collect_args(r, l->args, QUERY_MAX_ARGS, &l->n, err);
 }
 
 static void

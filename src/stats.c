@@ -10,7 +10,6 @@
 #include "sharaka/resource.h"
 #include "sharaka/router.h"
 
-#define STATS_MAX_ARGS 48
 
 /* A grouping key: its name in group_by and in the answer, and its SQL expression (alias a). */
 struct group_key {
@@ -55,20 +54,6 @@ const struct stats_kind stats_monitoring_kind = {
     monitoring_keys, ARRAY_LEN(monitoring_keys),
     false,           " JOIN partnerships sp ON sp.id = a.partnership_id"};
 
-static enum MHD_Result
-collect(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
-{
-    struct query_arg *args = cls;
-    int n = 0;
-    while (n < STATS_MAX_ARGS && args[n].key != NULL)
-        n++;
-    if (n == STATS_MAX_ARGS - 1)
-        return MHD_NO;
-    args[n].key = key;
-    args[n].value = value ? value : "";
-    return MHD_YES;
-}
-
 static const struct group_key *
 find_key(const struct stats_kind *k, const char *name, size_t len)
 {
@@ -83,8 +68,8 @@ stats_get(struct request *r)
 {
     const struct stats_kind *kind = r->route->arg;
     struct error err = {0};
-    struct query_arg args[STATS_MAX_ARGS] = {{0}};
-    struct query_arg filters[STATS_MAX_ARGS] = {{0}};
+    struct query_arg args[QUERY_MAX_ARGS] = {{0}};
+    struct query_arg filters[QUERY_MAX_ARGS] = {{0}};
     const struct group_key *group[2] = {NULL, NULL};
     int ngroup = 0, nfilters = 0;
     bool csv = false;
@@ -95,8 +80,10 @@ stats_get(struct request *r)
 
     for (size_t i = 0; i < kind->nkeys; i++)
         buf_printf(&allowed, "%s%s", i ? ", " : "", kind->keys[i].name);
-    MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, collect, args);
-    for (int i = 0; args[i].key != NULL; i++) {
+    int nargs = 0;
+    if (!query_collect_args(r, args, QUERY_MAX_ARGS, &nargs, &err))
+        goto out;
+    for (int i = 0; i < nargs; i++) {
         const char *k = args[i].key, *v = args[i].value;
         if (strcmp(k, "group_by") == 0) {
             for (const char *p = v; *p && ngroup <= 2;) {

@@ -26,14 +26,6 @@ users_init(void)
                 "WHERE lower(email) = lower($1) AND active");
 }
 
-/* Adds {field, code, message} to errors. */
-static void
-field_error(json_t *errors, const char *field, const char *code, const char *message)
-{
-    json_array_append_new(
-        errors, json_pack("{s:s, s:s, s:s}", "field", field, "code", code, "message", message));
-}
-
 /* Checks the login body: exactly email and password, both strings of sane length. */
 static bool
 check_login_body(json_t *body, struct error *err)
@@ -49,19 +41,18 @@ check_login_body(json_t *body, struct error *err)
     json_object_foreach(body, key, value)
     {
         if (strcmp(key, "email") != 0 && strcmp(key, "password") != 0)
-            field_error(errors, key, "unknown-field", "unknown field; allowed: email, password");
+            validate_add(errors, key, "unknown-field", "unknown field; allowed: email, password");
     }
     for (size_t i = 0; i < ARRAY_LEN(fields); i++) {
         json_t *v = json_object_get(body, fields[i].name);
         if (v == NULL)
-            field_error(errors, fields[i].name, "required", "this field is required");
+            validate_add(errors, fields[i].name, "required", "this field is required");
         else if (!json_is_string(v))
-            field_error(errors, fields[i].name, "type", "must be a string");
+            validate_add(errors, fields[i].name, "type", "must be a string");
         else if (json_string_length(v) == 0 || json_string_length(v) > fields[i].max ||
                  strlen(json_string_value(v)) != json_string_length(v))
-            field_error(errors, fields[i].name, "length",
-                        fields[i].max == EMAIL_MAX ? "must be 1 to 320 characters"
-                                                   : "must be 1 to 1024 characters");
+            validate_add(errors, fields[i].name, "length", "must be 1 to %zu characters",
+                         fields[i].max);
     }
     if (json_array_size(errors) == 0) {
         json_decref(errors);

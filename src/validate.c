@@ -44,26 +44,14 @@ validate_add(json_t *errors, const char *field, const char *code, const char *fm
         errors, json_pack("{s:s, s:s, s:s}", "field", field, "code", code, "message", message));
 }
 
-static bool
-in_list(const char *const *values, const char *v)
-{
-    for (; values && *values; values++)
-        if (strcmp(*values, v) == 0)
-            return true;
-    return false;
-}
-
+/* The allowed values as text, for messages. */
 static void
 list_text(char *out, size_t len, const char *const *values)
 {
-    size_t o = 0;
-    out[0] = '\0';
-    for (int i = 0; values && values[i] && o < len; i++) {
-        int w = snprintf(out + o, len - o, "%s%s", i ? ", " : "", values[i]);
-        if (w < 0)
-            break;
-        o += (size_t)w;
-    }
+    struct buf b = {0};
+    query_join_list(&b, values);
+    snprintf(out, len, "%s", b.data ? b.data : "");
+    buf_free(&b);
 }
 
 /* Characters (not bytes) of a UTF-8 string; jansson guarantees valid UTF-8. */
@@ -207,7 +195,7 @@ check_parties(const struct field *f, json_t *v, json_t *errors)
             }
         }
         snprintf(sub, sizeof(sub), "%s.role", path);
-        if (!json_is_string(role) || !in_list(party_roles, json_string_value(role)))
+        if (!json_is_string(role) || !query_in_list(party_roles, json_string_value(role)))
             validate_add(errors, sub, role ? "enum" : "required", "must be one of: %s", roles);
     }
 }
@@ -282,7 +270,7 @@ check_array(const struct field *f, json_t *v, json_t *errors)
         const char *s = json_is_string(item) ? json_string_value(item) : NULL;
         if (f->type == FT_TAGS && !text_ok(item, TAG_MAX))
             validate_add(errors, path, "type", "must be a string of 1 to %d characters", TAG_MAX);
-        else if (f->type == FT_ENUMS && (s == NULL || !in_list(f->values, s)))
+        else if (f->type == FT_ENUMS && (s == NULL || !query_in_list(f->values, s)))
             validate_add(errors, path, "enum", "must be one of: %s", allowed);
         else if (f->type == FT_URLS && (s == NULL || !url_ok(s, 500)))
             validate_add(errors, path, "format", "must be an http or https URL");
@@ -315,7 +303,7 @@ check_value(const struct field *f, json_t *v, json_t *errors)
         break;
     case FT_ENUM:
         list_text(allowed, sizeof(allowed), f->values);
-        if (s == NULL || !in_list(f->values, s))
+        if (s == NULL || !query_in_list(f->values, s))
             validate_add(errors, f->name, "enum", "must be one of: %s", allowed);
         break;
     case FT_DATE:
@@ -349,7 +337,7 @@ check_value(const struct field *f, json_t *v, json_t *errors)
             validate_add(errors, f->name, "format", "must be an email address");
         break;
     case FT_CURRENCY:
-        if (s == NULL || !in_list(currencies, s))
+        if (s == NULL || !query_in_list(currencies, s))
             validate_add(errors, f->name, "format", "must be an ISO 4217 currency code, e.g. LBP");
         break;
     case FT_SLUG:

@@ -114,6 +114,15 @@ const char *query_pg_type(const struct field *f);
 /* True for fields stored as SQL arrays. */
 bool query_field_is_array(const struct field *f);
 
+/* True when v is one of the NULL-terminated values. */
+bool query_in_list(const char *const *values, const char *v);
+/* Appends the values joined by ", " to b. */
+void query_join_list(struct buf *b, const char *const *values);
+
+/* Collects the request's query parameters into args (at most max); false with a 400 beyond. */
+bool query_collect_args(struct request *r, struct query_arg *args, int max, int *n,
+                        struct error *err) MUSTCHECK;
+
 /* True when s is a canonical lowercase or uppercase UUID. */
 bool query_is_uuid(const char *s);
 /* True when s is a valid YYYY-MM-DD calendar date. */

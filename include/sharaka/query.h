@@ -15,6 +15,7 @@
 #define QUERY_MAX_LIMIT     200
 #define QUERY_MAX_FIELDS    64
 #define QUERY_MAX_INCLUDES  8
+#define QUERY_MAX_ARGS      48 /* query parameters one request may carry */
 
 enum list_format { FORMAT_JSON, FORMAT_CSV, FORMAT_NDJSON };
 

@@ -1,18 +1,4 @@
--- bench/get.sql: the SQL behind GET /v1/partnerships/{id}, for pgbench -M prepared -D id=<uuid>.
--- Replace it with the statement the server prepares, so that both sides do the same work, with the
--- server's $1 written :id. pgbench reads :word as a variable even inside a string literal, so a
--- colon followed by a letter must be written otherwise: in to_char formats, ":" as below.
-SELECT json_build_object(
-    'id', p.id, 'title', p.title, 'title_ar', p.title_ar, 'type_id', p.type_id,
-    'ministry_id', p.ministry_id, 'programme', p.programme, 'instrument', p.instrument,
-    'instrument_reference', p.instrument_reference, 'legal_basis', p.legal_basis,
-    'start_date', p.start_date, 'end_date', p.end_date, 'amount', p.amount::text,
-    'currency', p.currency, 'status', p.status, 'governorates', p.governorates,
-    'description', p.description, 'source', p.source, 'version', p.version,
-    'created_at', to_char(p.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24":"MI":"SS.US"Z"'),
-    'updated_at', to_char(p.updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24":"MI":"SS.US"Z"'),
-    'organizations', (SELECT json_agg(json_build_object('organization_id', po.organization_id,
-                                                        'role', po.role) ORDER BY po.position)
-                      FROM partnership_organizations po WHERE po.partnership_id = p.id))::text
-FROM partnerships p
-WHERE p.id = :id AND p.deleted_at IS NULL;
+-- bench/get.sql: the statement the server prepares for GET /v1/partnerships/{id}, word for word,
+-- with $1 written :id for pgbench -M prepared -D id=<uuid>. pgbench reads :word as a variable even
+-- inside a string literal, so the colons of the to_char format are written ":" (same output).
+SELECT json_build_object('id', a.id, 'title', a.title, 'title_ar', a.title_ar, 'type_id', a.type_id, 'ministry_id', a.ministry_id, 'organizations', (SELECT coalesce(json_agg(json_build_object('organization_id', po.organization_id, 'role', po.role) ORDER BY po.position), '[]') FROM partnership_organizations po WHERE po.partnership_id = a.id), 'programme', a.programme, 'instrument', a.instrument, 'instrument_reference', a.instrument_reference, 'legal_basis', a.legal_basis, 'start_date', a.start_date, 'end_date', a.end_date, 'amount', a.amount::text, 'currency', a.currency, 'status', a.status, 'governorates', a.governorates, 'description', a.description, 'source', a.source, 'version', a.version, 'created_at', to_char(a.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24":"MI":"SS.US"Z"'), 'updated_at', to_char(a.updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24":"MI":"SS.US"Z"'))::text, a.version FROM partnerships a WHERE a.id = :id::uuid AND a.deleted_at IS NULL;

@@ -14,7 +14,7 @@
 #include "sharaka/resource.h"
 #include "sharaka/router.h"
 
-#define EXPORT_BLOCK    (64 * 1024)
+#define EXPORT_BLOCK (64 * 1024)
 
 struct export_stream {
     PGconn *pg;

@@ -10,7 +10,6 @@
 #include "sharaka/resource.h"
 #include "sharaka/router.h"
 
-
 /* A grouping key: its name in group_by and in the answer, and its SQL expression (alias a). */
 struct group_key {
     const char *name;

@@ -35,9 +35,9 @@ $$;
 CREATE FUNCTION sharaka_touch() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
-    -- Generated columns are not computed yet in a BEFORE trigger: compare without them.
-    IF to_jsonb(NEW) - 'search' - 'version' - 'updated_at'
-       IS NOT DISTINCT FROM to_jsonb(OLD) - 'search' - 'version' - 'updated_at' THEN
+    -- Generated columns are not computed yet in a BEFORE trigger: compare without them. A writer
+    -- that sets updated_at itself asks for a new version (a partnership's organizations changed).
+    IF to_jsonb(NEW) - 'search' - 'version' IS NOT DISTINCT FROM to_jsonb(OLD) - 'search' - 'version' THEN
         RETURN NULL; -- nothing changed: no new version
     END IF;
     NEW.version := OLD.version + 1;

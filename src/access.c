@@ -103,6 +103,12 @@ const struct policy_rule access_rules[] = {
     {"stats", ACT_READ, ROLE_EDITOR, SCOPE_ANY},
     {"stats", ACT_READ, ROLE_PARTNER, SCOPE_ANY},
     {"stats", ACT_READ, ROLE_ADMIN, SCOPE_ANY},
+    /* exports: open to all; each resource's own read rule applies inside */
+    {"exports", ACT_READ, ROLE_ANONYMOUS, SCOPE_ANY},
+    {"exports", ACT_READ, ROLE_ANALYST, SCOPE_ANY},
+    {"exports", ACT_READ, ROLE_EDITOR, SCOPE_ANY},
+    {"exports", ACT_READ, ROLE_PARTNER, SCOPE_ANY},
+    {"exports", ACT_READ, ROLE_ADMIN, SCOPE_ANY},
     /* administration */
     {"users", ACT_READ, ROLE_ADMIN, SCOPE_ANY},
     {"users", ACT_CREATE, ROLE_ADMIN, SCOPE_ANY},

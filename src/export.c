@@ -25,6 +25,7 @@ struct export_stream {
     char *header; /* the CSV header line, sent first */
     size_t header_len, header_sent;
     bool done;
+    bool failed; /* the query ended in an error */
 };
 
 static void
@@ -60,8 +61,10 @@ next_row(struct export_stream *st)
         st->row = res;
         return true;
     }
-    if (res != NULL && PQresultStatus(res) != PGRES_TUPLES_OK)
+    if (res != NULL && PQresultStatus(res) != PGRES_TUPLES_OK) {
         log_error("export failed: %s", PQresultErrorMessage(res));
+        st->failed = true;
+    }
     PQclear(res);
     while ((res = PQgetResult(st->pg)) != NULL)
         PQclear(res);
@@ -155,13 +158,9 @@ export_get(struct request *r)
         goto out;
     }
     /* The first row (or the error) arrives before the answer's status is chosen. */
-    if (!next_row(st)) {
-        PGresult *probe = PQgetResult(st->pg);
-        PQclear(probe);
-        if (PQstatus(st->pg) != CONNECTION_OK) {
-            error_set(&err, 503, "database-unavailable", "the export failed; try again");
-            goto out;
-        }
+    if (!next_row(st) && (st->failed || PQstatus(st->pg) != CONNECTION_OK)) {
+        error_set(&err, 503, "database-unavailable", "the export failed; try again");
+        goto out;
     }
     if (csv) {
         struct buf h = {0};

@@ -18,6 +18,7 @@
 #include "sharaka/resource.h"
 #include "sharaka/server.h"
 #include "sharaka/users.h"
+#include "sharaka/validate.h"
 
 #define EXIT_USAGE 2
 
@@ -238,6 +239,20 @@ cmd_apikey_create(int argc, char **argv)
         return usage_error("%s", "apikey create needs --name, --role and --source");
     if (!auth_role_parse(flags[1].value, &role) || role == ROLE_EDITOR)
         return usage_error("unknown role '%s': allowed partner, analyst, admin", flags[1].value);
+    /* The same checks as POST /v1/api-keys. */
+    json_t *body = json_pack("{s:s, s:s, s:s}", "name", flags[0].value, "role", flags[1].value,
+                             "source", flags[2].value);
+    json_t *errors = json_array();
+    validate_values(&api_keys_resource, body, NULL, true, errors);
+    json_decref(body);
+    if (json_array_size(errors) > 0) {
+        json_t *first = json_array_get(errors, 0);
+        int rc = usage_error("--%s: %s", json_string_value(json_object_get(first, "field")),
+                             json_string_value(json_object_get(first, "message")));
+        json_decref(errors);
+        return rc;
+    }
+    json_decref(errors);
     if (!load_settings(false))
         return EXIT_USAGE;
     if (migrate_check() != 0)

@@ -283,11 +283,10 @@ parse_filter(struct arena *a, const struct resource *res, const char *key, const
     if (nlen < sizeof(name)) {
         memcpy(name, key, nlen);
         name[nlen] = '\0';
-        if (strcmp(name, "organization_id") == 0) {
-            for (size_t i = 0; i < res->nfields; i++)
-                if (res->fields[i].type == FT_PARTIES)
-                    f = &res->fields[i];
-        } else {
+        for (size_t i = 0; i < res->nfields; i++)
+            if (res->fields[i].type == FT_PARTIES && strcmp(name, "organization_id") == 0)
+                f = &res->fields[i]; /* a partnership's organizations, filtered by id */
+        if (f == NULL) {
             f = resource_field(res, name);
             if (f != NULL && f->type == FT_PARTIES)
                 f = NULL;

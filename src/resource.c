@@ -305,12 +305,14 @@ resource_get(struct request *r)
         not_found(&err, res, id);
         goto out;
     }
-    const char *etag = etag_of(r, PQgetvalue(pg, 0, 1));
-    http_add_header(r, "ETag", etag);
-    const char *inm = http_header(r, MHD_HTTP_HEADER_IF_NONE_MATCH);
-    if (inm != NULL && etag_listed(inm, etag)) {
-        http_empty(r, 304);
-        goto out;
+    if (!res->unversioned) {
+        const char *etag = etag_of(r, PQgetvalue(pg, 0, 1));
+        http_add_header(r, "ETag", etag);
+        const char *inm = http_header(r, MHD_HTTP_HEADER_IF_NONE_MATCH);
+        if (inm != NULL && etag_listed(inm, etag)) {
+            http_empty(r, 304);
+            goto out;
+        }
     }
     http_pgresult(r, 200, "application/json", pg);
     pg = NULL;

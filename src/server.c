@@ -230,7 +230,8 @@ dispatch(struct request *r)
     case ROUTE_FOUND:
         break;
     }
-    if (!auth_authenticate(r, &err)) {
+    /* Service routes and the login answer everyone: they neither read nor need credentials. */
+    if (r->route->area != NULL && !auth_authenticate(r, &err)) {
         http_error(r, &err);
         return;
     }

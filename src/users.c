@@ -159,11 +159,15 @@ users_add(const char *email, enum role role, const char *org, const char *minist
     if (pg == NULL)
         return false;
     const char *values[] = {email, hash, auth_role_name(role), org, ministry};
-    PGresult *res =
-        PQexecParams(pg,
-                     "INSERT INTO users (email, password_hash, role, organization_id, ministry_id) "
-                     "VALUES ($1, $2, $3, $4, $5) RETURNING id",
-                     5, NULL, values, NULL, NULL, 0);
+    /* The user and its audit row, in one statement: both or neither. */
+    PGresult *res = PQexecParams(
+        pg,
+        "WITH u AS (INSERT INTO users (email, password_hash, role, organization_id, ministry_id) "
+        "VALUES ($1, $2, $3, $4, $5) RETURNING id, email, role, organization_id, ministry_id, "
+        "active), a AS (INSERT INTO audit_log (actor_type, actor_id, actor_role, action, "
+        "resource, record_id, after, request_id) SELECT 'system', 'command-line', 'admin', "
+        "'create', 'users', u.id::text, to_jsonb(u), 'command-line' FROM u) SELECT id FROM u",
+        5, NULL, values, NULL, NULL, 0);
     if (PQresultStatus(res) == PGRES_TUPLES_OK) {
         printf("%s\n", PQgetvalue(res, 0, 0));
         ok = true;

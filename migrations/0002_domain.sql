@@ -87,8 +87,8 @@ CREATE TABLE organizations (
     status              text NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'inactive', 'dissolved')),
     source              text NOT NULL DEFAULT 'sharaka',
     version             integer NOT NULL DEFAULT 1,
-    created_at          timestamptz NOT NULL DEFAULT clock_timestamp(),
-    updated_at          timestamptz NOT NULL DEFAULT clock_timestamp(),
+    created_at          timestamptz NOT NULL DEFAULT now(),
+    updated_at          timestamptz NOT NULL DEFAULT now(),
     deleted_at          timestamptz,
     search              tsvector GENERATED ALWAYS AS (sharaka_tsv(
                             name, name_ar, name_en, name_fr, acronym, description)) STORED
@@ -129,8 +129,8 @@ CREATE TABLE ministries (
     status      text NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'inactive', 'dissolved')),
     source      text NOT NULL DEFAULT 'sharaka',
     version     integer NOT NULL DEFAULT 1,
-    created_at  timestamptz NOT NULL DEFAULT clock_timestamp(),
-    updated_at  timestamptz NOT NULL DEFAULT clock_timestamp(),
+    created_at  timestamptz NOT NULL DEFAULT now(),
+    updated_at  timestamptz NOT NULL DEFAULT now(),
     deleted_at  timestamptz,
     search      tsvector GENERATED ALWAYS AS (sharaka_tsv(
                     name, name_ar, name_en, name_fr, acronym)) STORED,
@@ -162,8 +162,8 @@ CREATE TABLE partnership_types (
     engagement_level text CHECK (engagement_level IN ('information', 'consultation', 'cooperation', 'partnership')),
     source           text NOT NULL DEFAULT 'sharaka',
     version          integer NOT NULL DEFAULT 1,
-    created_at       timestamptz NOT NULL DEFAULT clock_timestamp(),
-    updated_at       timestamptz NOT NULL DEFAULT clock_timestamp(),
+    created_at       timestamptz NOT NULL DEFAULT now(),
+    updated_at       timestamptz NOT NULL DEFAULT now(),
     deleted_at       timestamptz,
     search           tsvector GENERATED ALWAYS AS (sharaka_tsv(
                          code, name, name_ar, name_en, name_fr, description)) STORED
@@ -199,8 +199,8 @@ CREATE TABLE partnerships (
     description          text CHECK (length(description) <= 10000),
     source               text NOT NULL DEFAULT 'sharaka',
     version              integer NOT NULL DEFAULT 1,
-    created_at           timestamptz NOT NULL DEFAULT clock_timestamp(),
-    updated_at           timestamptz NOT NULL DEFAULT clock_timestamp(),
+    created_at           timestamptz NOT NULL DEFAULT now(),
+    updated_at           timestamptz NOT NULL DEFAULT now(),
     deleted_at           timestamptz,
     search               tsvector GENERATED ALWAYS AS (sharaka_tsv(
                              title, title_ar, programme, description)) STORED,
@@ -248,8 +248,8 @@ CREATE TABLE charters (
     document_url  text CHECK (sharaka_is_http_url(document_url)),
     source        text NOT NULL DEFAULT 'sharaka',
     version       integer NOT NULL DEFAULT 1,
-    created_at    timestamptz NOT NULL DEFAULT clock_timestamp(),
-    updated_at    timestamptz NOT NULL DEFAULT clock_timestamp(),
+    created_at    timestamptz NOT NULL DEFAULT now(),
+    updated_at    timestamptz NOT NULL DEFAULT now(),
     deleted_at    timestamptz,
     search        tsvector GENERATED ALWAYS AS (sharaka_tsv(
                       title, title_ar, summary)) STORED
@@ -275,8 +275,8 @@ CREATE TABLE charter_signatories (
     withdrawn_on date,
     source       text NOT NULL DEFAULT 'sharaka',
     version      integer NOT NULL DEFAULT 1,
-    created_at   timestamptz NOT NULL DEFAULT clock_timestamp(),
-    updated_at   timestamptz NOT NULL DEFAULT clock_timestamp(),
+    created_at   timestamptz NOT NULL DEFAULT now(),
+    updated_at   timestamptz NOT NULL DEFAULT now(),
     deleted_at   timestamptz,
     CONSTRAINT charter_signatories_withdrawn_on_check CHECK (withdrawn_on >= signed_on)
 );
@@ -308,8 +308,8 @@ CREATE TABLE monitoring_records (
     verified_at     timestamptz,
     source          text NOT NULL DEFAULT 'sharaka',
     version         integer NOT NULL DEFAULT 1,
-    created_at      timestamptz NOT NULL DEFAULT clock_timestamp(),
-    updated_at      timestamptz NOT NULL DEFAULT clock_timestamp(),
+    created_at      timestamptz NOT NULL DEFAULT now(),
+    updated_at      timestamptz NOT NULL DEFAULT now(),
     deleted_at      timestamptz,
     search          tsvector GENERATED ALWAYS AS (sharaka_tsv(
                         indicator, findings, recommendations)) STORED,

@@ -141,11 +141,11 @@ is_timestamp(const char *s)
     if (*s == '\0')
         return true;
     if ((*s != 'T' && *s != 't' && *s != ' ') || !digits(s + 1, 2) || s[3] != ':' ||
-        !digits(s + 4, 2))
+        !digits(s + 4, 2) || atoi(s + 1) > 23 || atoi(s + 4) > 59)
         return false;
     s += 6;
     if (*s == ':') {
-        if (!digits(s + 1, 2))
+        if (!digits(s + 1, 2) || atoi(s + 1) > 60)
             return false;
         s += 3;
         if (*s == '.') {
@@ -159,7 +159,8 @@ is_timestamp(const char *s)
     if (*s == 'Z' || *s == 'z')
         return s[1] == '\0';
     if (*s == '+' || *s == '-')
-        return digits(s + 1, 2) && s[3] == ':' && digits(s + 4, 2) && s[6] == '\0';
+        return digits(s + 1, 2) && s[3] == ':' && digits(s + 4, 2) && s[6] == '\0' &&
+               atoi(s + 1) <= 14 && atoi(s + 4) <= 59;
     return *s == '\0';
 }
 
@@ -865,9 +866,10 @@ query_build_list(struct sql *s, struct arena *a, const struct resource *res, boo
         row_csv(s, res, internal, q);
     else
         row_json(s, res, "a", internal, q, 0);
+    /* Keyset values travel as text, so that numbers and times come back exactly. */
     buf_puts(&s->text, " AS j, json_build_array(");
     for (int i = 0; i < q->nsort; i++)
-        buf_printf(&s->text, "a.%s, ", q->sort[i].field->name);
+        buf_printf(&s->text, "a.%s::text, ", q->sort[i].field->name);
     buf_puts(&s->text, "a.id) AS k, ");
     sql_param(s, lim);
     buf_printf(&s->text, "::int AS lim FROM %s a", res->table);

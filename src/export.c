@@ -99,7 +99,8 @@ stream_read(void *cls, uint64_t pos, char *out, size_t max)
         }
     }
     if (n == 0)
-        return MHD_CONTENT_READER_END_OF_STREAM;
+        /* A query that failed midway must not look complete: the client sees a broken stream. */
+        return st->failed ? MHD_CONTENT_READER_END_WITH_ERROR : MHD_CONTENT_READER_END_OF_STREAM;
     return (ssize_t)n;
 }
 
@@ -152,6 +153,14 @@ export_get(struct request *r)
     st->pg = db_connect(&err);
     if (st->pg == NULL)
         goto out;
+    /* An export runs as long as the client reads; the per-statement limit is for requests. */
+    PGresult *set = PQexec(st->pg, "SET statement_timeout = 0");
+    bool set_ok = PQresultStatus(set) == PGRES_COMMAND_OK;
+    PQclear(set);
+    if (!set_ok) {
+        error_set(&err, 503, "database-unavailable", "the export could not start; try again");
+        goto out;
+    }
     if (!PQsendQueryParams(st->pg, s.text.data, s.nparams, NULL, s.params, NULL, NULL, 0) ||
         !PQsetSingleRowMode(st->pg)) {
         error_set(&err, 503, "database-unavailable", "the export could not start; try again");

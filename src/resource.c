@@ -466,6 +466,8 @@ constraint_field(const struct resource *res, const char *constraint)
     if (strncmp(constraint, res->table, tl) != 0 || constraint[tl] != '_')
         return NULL;
     const char *rest = constraint + tl + 1;
+    if (strcmp(rest, "pkey") == 0)
+        return resource_field(res, "id");
     for (size_t i = 0; i < ARRAY_LEN(suffixes); i++) {
         size_t rl = strlen(rest), sl = strlen(suffixes[i]);
         if (rl > sl && strcmp(rest + rl - sl, suffixes[i]) == 0) {
@@ -506,8 +508,9 @@ explain_db_error(const struct resource *res, struct error *err)
     const struct field *f = constraint_field(res, err->constraint);
     if (err->status == 409) {
         const char *field = f ? f->name : "value";
-        error_set(err, 409, "duplicate", "there is already a %s with this %s", res->singular,
-                  field);
+        bool vowel = strchr("aeiouAEIOU", res->singular[0]) != NULL;
+        error_set(err, 409, "duplicate", "there is already %s %s with this %s", vowel ? "an" : "a",
+                  res->singular, field);
     } else if (err->status == 422 && f != NULL && err->errors == NULL) {
         err->errors = json_array();
         validate_add(err->errors, f->name, err->code, "%s", err->detail);

@@ -85,6 +85,12 @@ stats_get(struct request *r)
     for (int i = 0; i < nargs; i++) {
         const char *k = args[i].key, *v = args[i].value;
         if (strcmp(k, "group_by") == 0) {
+            size_t vlen = strlen(v);
+            if (vlen == 0 || v[0] == ',' || v[vlen - 1] == ',') {
+                error_set(&err, 400, "invalid-parameter",
+                          "group_by takes one or two different keys of: %s", allowed.data);
+                goto out;
+            }
             for (const char *p = v; *p && ngroup <= 2;) {
                 size_t n = strcspn(p, ",");
                 const struct group_key *g = find_key(kind, p, n);

@@ -256,6 +256,8 @@ def test_small_pages_give_the_same_items_in_the_same_order_as_one_large_page(fee
     # Without limit, pages hold at most 100 items; starting at the end gives nothing.
     items, cursor, more = read_feed(feed.api, feed.token)
     assert items == whole and not more
+    r = feed.api.get(FEED, params={"after": "", "limit": "1000"}, headers=bearer(feed.token))
+    assert expect(r, 200, "after=").json()["data"] == whole, "an empty after is not the start"
     assert read_feed(feed.api, feed.token, after=end) == ([], end, False)
 
 

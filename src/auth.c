@@ -11,6 +11,7 @@
 #include "sharaka/log.h"
 
 #define TOKEN_MAX_LEN 4096
+#define KEY_FILE_MAX  65536
 
 static const char *const role_names[] = {
     [ROLE_ANONYMOUS] = "anonymous", [ROLE_ANALYST] = "analyst", [ROLE_EDITOR] = "editor",
@@ -52,22 +53,6 @@ static jwt_alg_t pinned_alg = JWT_ALG_HS256;
 static const unsigned char *verify_key, *sign_key;
 static size_t verify_key_len, sign_key_len;
 
-static unsigned char *
-read_key_file(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    struct buf b = {0};
-    char chunk[4096];
-    size_t n;
-    if (f == NULL)
-        return NULL;
-    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0 && b.len < 65536)
-        buf_append(&b, chunk, n);
-    fclose(f);
-    *len = b.len;
-    return (unsigned char *)buf_take(&b);
-}
-
 static bool
 load_keys(void)
 {
@@ -78,13 +63,13 @@ load_keys(void)
         return true;
     }
     pinned_alg = strcmp(cfg.jwt_algorithm, "RS256") == 0 ? JWT_ALG_RS256 : JWT_ALG_ES256;
-    verify_key = read_key_file(cfg.jwt_public_key, &verify_key_len);
+    verify_key = (unsigned char *)read_file(cfg.jwt_public_key, KEY_FILE_MAX, &verify_key_len);
     if (verify_key == NULL) {
         log_error("cannot read SHARAKA_JWT_PUBLIC_KEY %s", cfg.jwt_public_key);
         return false;
     }
     if (cfg.jwt_private_key[0] != '\0') {
-        sign_key = read_key_file(cfg.jwt_private_key, &sign_key_len);
+        sign_key = (unsigned char *)read_file(cfg.jwt_private_key, KEY_FILE_MAX, &sign_key_len);
         if (sign_key == NULL) {
             log_error("cannot read SHARAKA_JWT_PRIVATE_KEY %s", cfg.jwt_private_key);
             return false;

@@ -184,11 +184,10 @@ db_error_from_result(PGconn *pg, const PGresult *res, struct error *err)
     error_set(err, 500, "internal-error", "an unexpected database error occurred");
 }
 
-PGresult *
-db_exec(struct db_conn *c, const char *name, int nparams, const char *const *values,
-        struct error *err)
+/* Passes a successful result on; turns a failed one into err and NULL. */
+static PGresult *
+checked(struct db_conn *c, PGresult *res, struct error *err)
 {
-    PGresult *res = PQexecPrepared(c->pg, name, nparams, values, NULL, NULL, 0);
     ExecStatusType st = PQresultStatus(res);
     if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK)
         return res;
@@ -197,21 +196,18 @@ db_exec(struct db_conn *c, const char *name, int nparams, const char *const *val
     return NULL;
 }
 
-/* FNV-1a: the cache key of a statement text. */
-static uint64_t
-hash_text(const char *s)
+PGresult *
+db_exec(struct db_conn *c, const char *name, int nparams, const char *const *values,
+        struct error *err)
 {
-    uint64_t h = 1469598103934665603ull;
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211ull;
-    return h;
+    return checked(c, PQexecPrepared(c->pg, name, nparams, values, NULL, NULL, 0), err);
 }
 
 PGresult *
 db_exec_sql(struct db_conn *c, const char *sql, int nparams, const char *const *values,
             struct error *err)
 {
-    uint64_t h = hash_text(sql);
+    uint64_t h = hash_text(HASH_SEED, sql);
     int slot = (int)(h % DB_CACHE_SLOTS);
     char name[16];
 
@@ -237,13 +233,7 @@ db_exec_sql(struct db_conn *c, const char *sql, int nparams, const char *const *
             return db_exec(c, name, nparams, values, err);
         }
     }
-    PGresult *res = PQexecParams(c->pg, sql, nparams, NULL, values, NULL, NULL, 0);
-    ExecStatusType st = PQresultStatus(res);
-    if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK)
-        return res;
-    db_error_from_result(c->pg, res, err);
-    PQclear(res);
-    return NULL;
+    return checked(c, PQexecParams(c->pg, sql, nparams, NULL, values, NULL, NULL, 0), err);
 }
 
 bool

@@ -14,6 +14,9 @@
 #include "sharaka/util.h"
 
 /* "SHARAKA" as a number: the advisory lock key that serialises concurrent migrate runs. */
+/* The largest migration file read. */
+#define MIGRATION_MAX (16 * 1024 * 1024)
+
 #define MIGRATE_LOCK_KEY "23498561237552449"
 
 struct migration {
@@ -42,21 +45,6 @@ migration_filter(const struct dirent *e)
     return 1;
 }
 
-static char *
-read_file(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    struct buf b = {0};
-    char chunk[8192];
-    size_t n;
-    if (f == NULL)
-        return NULL;
-    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-        buf_append(&b, chunk, n);
-    fclose(f);
-    return buf_take(&b);
-}
-
 /* Loads the migration files in version order. Returns the count, or -1 after printing why. */
 static int
 load_files(struct migration **out)
@@ -73,7 +61,7 @@ load_files(struct migration **out)
     for (int i = 0; i < n; i++) {
         char path[4096];
         snprintf(path, sizeof(path), "%s/%s", cfg.migrations_dir, names[i]->d_name);
-        char *sql = read_file(path);
+        char *sql = read_file(path, MIGRATION_MAX, NULL);
         if (sql == NULL) {
             fprintf(stderr, "sharaka: cannot read %s: %s\n", path, strerror(errno));
             count = -1;

@@ -20,12 +20,8 @@ static pthread_mutex_t stripes[STRIPES] = {[0 ... STRIPES - 1] = PTHREAD_MUTEX_I
 static uint64_t
 hash_key(const char *policy, const char *key)
 {
-    uint64_t h = 1469598103934665603ull;
-    for (const char *p = policy; *p; p++)
-        h = (h ^ (unsigned char)*p) * 1099511628211ull;
-    h = (h ^ 0xff) * 1099511628211ull;
-    for (const char *p = key; *p; p++)
-        h = (h ^ (unsigned char)*p) * 1099511628211ull;
+    uint64_t h = hash_text(hash_text(HASH_SEED, policy), "\x1f");
+    h = hash_text(h, key);
     return h ? h : 1;
 }
 

@@ -243,6 +243,40 @@ buf_free(struct buf *b)
     b->len = b->cap = 0;
 }
 
+/* ---------------------------------------------------------------- files and hashes */
+
+char *
+read_file(const char *path, size_t max, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    struct buf b = {0};
+    char chunk[8192];
+    size_t n;
+    if (f == NULL)
+        return NULL;
+    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
+        if (b.len + n > max) {
+            fclose(f);
+            buf_free(&b);
+            errno = EFBIG;
+            return NULL;
+        }
+        buf_append(&b, chunk, n);
+    }
+    fclose(f);
+    if (len != NULL)
+        *len = b.len;
+    return buf_take(&b);
+}
+
+uint64_t
+hash_text(uint64_t h, const char *s)
+{
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ull;
+    return h;
+}
+
 /* ---------------------------------------------------------------- time and strings */
 
 uint64_t

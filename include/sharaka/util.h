@@ -56,6 +56,13 @@ int64_t now_unix(void);
 /* Writes an RFC 3339 UTC time with milliseconds into out (at least 32 bytes). */
 void format_time_rfc3339(char *out, size_t len);
 
+/* Reads a whole file of at most max bytes into new memory (NUL-terminated); NULL on failure. */
+char *read_file(const char *path, size_t max, size_t *len);
+
+/* FNV-1a over a string, continuing from h (start with HASH_SEED). */
+#define HASH_SEED 1469598103934665603ull
+uint64_t hash_text(uint64_t h, const char *s);
+
 /* String helpers. */
 bool str_has_prefix(const char *s, const char *prefix);
 bool str_parse_i64(const char *s, int64_t *out) MUSTCHECK;

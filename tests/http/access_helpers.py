@@ -28,36 +28,13 @@ from openapi_check import SpecViolation
 from pgcluster import clean_env
 from testconfig import JWT_SECRET
 from tokens import make_token
+from checks import ADMIN_TABLES, DOMAIN_TABLES, bearer, sql_str, uniq  # noqa: F401
 
 KEY_RE = re.compile(r"^sk_[A-Za-z0-9_-]{32,}$")
 UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 PASSWORD = "access tests password 1"
 
-# resource name in the API -> table
-TABLES = {
-    "organizations": "organizations",
-    "ministries": "ministries",
-    "partnership-types": "partnership_types",
-    "partnerships": "partnerships",
-    "charters": "charters",
-    "signatories": "charter_signatories",
-    "monitoring-records": "monitoring_records",
-    "users": "users",
-    "api-keys": "api_keys",
-}
-
-
-def bearer(token):
-    return {"Authorization": f"Bearer {token}"} if token else {}
-
-
-def uniq(prefix="t"):
-    """A short unique word (lowercase letters and digits) for names, codes and e-mails."""
-    return f"{prefix}{uuid.uuid4().hex[:12]}"
-
-
-def sql_str(value):
-    return "'" + str(value).replace("'", "''") + "'"
+TABLES = {**DOMAIN_TABLES, **ADMIN_TABLES}
 
 
 def describe(r):

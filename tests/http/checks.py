@@ -2,10 +2,39 @@
 
 import json
 import re
+import uuid
 
 REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 FRESH_ID_RE = re.compile(r"^[0-9a-f]{32}$")
 PROBLEM_TYPE_RE = re.compile(r"^urn:sharaka:problem:[a-z0-9][a-z0-9-]*$")
+
+
+# resource name in the API (and in the change feed) -> table
+DOMAIN_TABLES = {
+    "organizations": "organizations",
+    "ministries": "ministries",
+    "partnership-types": "partnership_types",
+    "partnerships": "partnerships",
+    "charters": "charters",
+    "signatories": "charter_signatories",
+    "monitoring-records": "monitoring_records",
+}
+ADMIN_TABLES = {"users": "users", "api-keys": "api_keys"}
+
+
+def bearer(token):
+    """The Authorization header of a token or API key; none for anonymous (None)."""
+    return {"Authorization": f"Bearer {token}"} if token else {}
+
+
+def uniq(prefix="t"):
+    """A short unique word (lowercase letters and digits), for names, codes and markers."""
+    return f"{prefix}{uuid.uuid4().hex[:12]}"
+
+
+def sql_str(value):
+    """A SQL string literal."""
+    return "'" + str(value).replace("'", "''") + "'"
 
 
 def _parts(r):

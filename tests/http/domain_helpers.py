@@ -8,6 +8,7 @@ what the database holds afterwards through the `pg` fixture's psql.
 import json
 import re
 import uuid
+from checks import ADMIN_TABLES, DOMAIN_TABLES, bearer, sql_str, uniq  # noqa: F401
 
 UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 TIMESTAMP_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$")
@@ -19,30 +20,7 @@ DOMAIN_TABLES = ("organizations", "ministries", "partnership_types", "partnershi
                  "partnership_organizations", "charters", "charter_signatories",
                  "monitoring_records", "audit_log", "changes")
 
-# resource name in the API -> table
-TABLES = {
-    "organizations": "organizations",
-    "ministries": "ministries",
-    "partnership-types": "partnership_types",
-    "partnerships": "partnerships",
-    "charters": "charters",
-    "signatories": "charter_signatories",
-    "monitoring-records": "monitoring_records",
-}
-
-
-def bearer(token):
-    return {"Authorization": f"Bearer {token}"}
-
-
-def uniq(prefix="t"):
-    """A short unique word (lowercase letters and digits), for names, codes and markers."""
-    return f"{prefix}{uuid.uuid4().hex[:12]}"
-
-
-def sql_str(value):
-    """A SQL string literal."""
-    return "'" + str(value).replace("'", "''") + "'"
+TABLES = DOMAIN_TABLES
 
 
 def describe(r):

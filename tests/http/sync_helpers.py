@@ -27,32 +27,12 @@ import uuid
 from pgcluster import clean_env
 from testconfig import ADMIN_EMAIL, ADMIN_PASSWORD, JWT_SECRET
 from tokens import make_token
+from checks import ADMIN_TABLES, DOMAIN_TABLES, bearer, sql_str, uniq  # noqa: F401
 
 PASSWORD = "sync tests password 1"
 FEED = "/v1/changes"
 
-# resource name in the feed -> table
-TABLES = {
-    "organizations": "organizations",
-    "ministries": "ministries",
-    "partnership-types": "partnership_types",
-    "partnerships": "partnerships",
-    "charters": "charters",
-    "signatories": "charter_signatories",
-    "monitoring-records": "monitoring_records",
-}
-
-
-def bearer(token):
-    return {"Authorization": f"Bearer {token}"} if token else {}
-
-
-def uniq(prefix="t"):
-    return f"{prefix}{uuid.uuid4().hex[:12]}"
-
-
-def sql_str(value):
-    return "'" + str(value).replace("'", "''") + "'"
+TABLES = DOMAIN_TABLES
 
 
 def describe(r):

@@ -50,6 +50,13 @@ db_register(const char *name, const char *sql)
     nstatements++;
 }
 
+/* Server notices go to the log at debug level instead of straight to stderr. */
+static void
+log_notice(void *arg, const char *message)
+{
+    log_debug("database: %.*s", (int)strcspn(message, "\n"), message);
+}
+
 PGconn *
 db_connect(struct error *err)
 {
@@ -69,6 +76,7 @@ db_connect(struct error *err)
         PQfinish(pg);
         return NULL;
     }
+    PQsetNoticeProcessor(pg, log_notice, NULL);
     return pg;
 }
 

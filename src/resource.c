@@ -521,6 +521,9 @@ static bool
 rollback(struct db_conn *c)
 {
     struct error ignored = {0};
+    PGTransactionStatusType ts = PQtransactionStatus(db_pg(c));
+    if (ts != PQTRANS_INTRANS && ts != PQTRANS_INERROR)
+        return true; /* no transaction open: nothing to undo */
     bool ok = db_command(c, "ROLLBACK", &ignored);
     error_clear(&ignored);
     return ok;

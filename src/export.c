@@ -142,8 +142,14 @@ export_get(struct request *r)
         }
     }
     bool internal = access_sees_internal(&r->who);
-    if (!query_parse(&r->arena, res, args, nargs, internal, false, &q, &err))
+    if (!query_parse(&r->arena, res, args, nargs, internal, false, &q, &err)) {
+        struct buf allowed = {0};
+        buf_printf(&allowed, "%ssort, fields", res->searchable ? "q, " : "");
+        query_allowed_filters(&allowed, res, internal);
+        query_restate_allowed(&err, allowed.data);
+        buf_free(&allowed);
         goto out;
+    }
     q.format = csv ? FORMAT_CSV : FORMAT_NDJSON;
     query_build_export(&s, &r->arena, res, internal, &q);
 

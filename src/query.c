@@ -247,6 +247,30 @@ check_filter_value(const struct field *f, const char *name, const char *v, struc
 
 /* ---------------------------------------------------------------- parsing */
 
+void
+query_allowed_filters(struct buf *b, const struct resource *res, bool internal)
+{
+    for (size_t i = 0; i < res->nfields; i++) {
+        const struct field *f = &res->fields[i];
+        if ((f->flags & F_FILTER) && is_visible(f, internal))
+            buf_printf(b, "%s%s", b->len ? ", " : "",
+                       f->type == FT_PARTIES ? "organization_id" : f->name);
+    }
+}
+
+void
+query_restate_allowed(struct error *err, const char *allowed)
+{
+    if (err->code == NULL || strcmp(err->code, "unknown-parameter") != 0)
+        return;
+    char *tail = strstr(err->detail, "; allowed");
+    size_t keep = tail ? (size_t)(tail - err->detail) : strlen(err->detail);
+    struct buf b = {0};
+    buf_printf(&b, "%.*s; allowed here: %s", (int)keep, err->detail, allowed);
+    snprintf(err->detail, sizeof(err->detail), "%s", b.data);
+    buf_free(&b);
+}
+
 static void
 allowed_params(struct buf *b, const struct resource *res, bool internal)
 {
@@ -254,13 +278,9 @@ allowed_params(struct buf *b, const struct resource *res, bool internal)
         if ((strcmp(reserved_params[i], "include") == 0 && res->nincludes == 0) ||
             (strcmp(reserved_params[i], "q") == 0 && !res->searchable))
             continue;
-        buf_printf(b, "%s%s", i ? ", " : "", reserved_params[i]);
+        buf_printf(b, "%s%s", b->len ? ", " : "", reserved_params[i]);
     }
-    for (size_t i = 0; i < res->nfields; i++) {
-        const struct field *f = &res->fields[i];
-        if ((f->flags & F_FILTER) && is_visible(f, internal))
-            buf_printf(b, ", %s", f->type == FT_PARTIES ? "organization_id" : f->name);
-    }
+    query_allowed_filters(b, res, internal);
 }
 
 static const char *

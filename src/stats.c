@@ -130,8 +130,14 @@ stats_get(struct request *r)
     const char *accept = http_header(r, MHD_HTTP_HEADER_ACCEPT);
     if (accept != NULL && strstr(accept, "text/csv") != NULL && http_query(r, "format") == NULL)
         csv = true;
-    if (!query_parse(&r->arena, kind->res, filters, nfilters, true, false, &q, &err))
+    if (!query_parse(&r->arena, kind->res, filters, nfilters, true, false, &q, &err)) {
+        struct buf names = {0};
+        buf_puts(&names, "group_by, format, q");
+        query_allowed_filters(&names, kind->res, true);
+        query_restate_allowed(&err, names.data);
+        buf_free(&names);
         goto out;
+    }
 
     /* Count per group and currency, then fold the currencies into one object per group. */
     buf_puts(&s.text, "WITH f AS (SELECT ");

@@ -115,6 +115,13 @@ const char *query_pg_type(const struct field *f);
 /* True for fields stored as SQL arrays. */
 bool query_field_is_array(const struct field *f);
 
+/* Appends the names of res's filter parameters, joined by ", ", to b. */
+void query_allowed_filters(struct buf *b, const struct resource *res, bool internal);
+
+/* Rewrites the "allowed" part of an unknown-parameter error for routes that take fewer
+ * parameters than a list (exports, statistics). Other errors are left as they are. */
+void query_restate_allowed(struct error *err, const char *allowed);
+
 /* True when v is one of the NULL-terminated values. */
 bool query_in_list(const char *const *values, const char *v);
 /* Appends the values joined by ", " to b. */

@@ -642,10 +642,13 @@ write_source(struct request *r)
     return r->who.role == ROLE_PARTNER && r->who.source[0] ? r->who.source : "sharaka";
 }
 
-/* Locks the live record for a write. Returns its row (JSON, version), or NULL with err. */
+/*
+ * Locks the live record for a write and checks if_match (when given) against its version.
+ * Returns its row (JSON, version), or NULL with err (404, 412).
+ */
 static PGresult *
-lock_record(struct db_conn *c, const struct resource *res, const char *id, const char *pid,
-            struct error *err)
+lock_record(struct request *r, struct db_conn *c, const struct resource *res, const char *id,
+            const char *pid, const char *if_match, struct error *err)
 {
     struct sql s = {0};
     struct list_query q;
@@ -665,6 +668,13 @@ lock_record(struct db_conn *c, const struct resource *res, const char *id, const
     if (PQntuples(pg) != 1) {
         PQclear(pg);
         not_found(err, res, id);
+        return NULL;
+    }
+    if (if_match != NULL && !etag_listed(if_match, etag_of(r, PQgetvalue(pg, 0, 1)))) {
+        error_set(err, 412, "precondition-failed",
+                  "the %s changed since you read it: it is now at version %s; read it again",
+                  res->singular, PQgetvalue(pg, 0, 1));
+        PQclear(pg);
         return NULL;
     }
     return pg;
@@ -802,15 +812,9 @@ write_update(struct request *r, struct db_conn *c, const struct resource *res, c
         not_found(err, res, id);
         goto out;
     }
-    pg = lock_record(c, res, id, pid, err);
+    pg = lock_record(r, c, res, id, pid, if_match, err);
     if (pg == NULL)
         goto out;
-    if (if_match != NULL && !etag_listed(if_match, etag_of(r, PQgetvalue(pg, 0, 1)))) {
-        error_set(err, 412, "precondition-failed",
-                  "the %s changed since you read it: it is now at version %s; read it again",
-                  res->singular, PQgetvalue(pg, 0, 1));
-        goto out;
-    }
     const char *before_text = arena_strdup(&r->arena, PQgetvalue(pg, 0, 0));
     const char *before_version = arena_strdup(&r->arena, PQgetvalue(pg, 0, 1));
     PQclear(pg);
@@ -1215,16 +1219,9 @@ resource_delete(struct request *r)
     c = db_thread_conn(&err);
     if (c == NULL || !db_command(c, "BEGIN", &err))
         goto out;
-    pg = lock_record(c, res, id, pid, &err);
+    pg = lock_record(r, c, res, id, pid, http_header(r, MHD_HTTP_HEADER_IF_MATCH), &err);
     if (pg == NULL)
         goto done;
-    const char *im = http_header(r, MHD_HTTP_HEADER_IF_MATCH);
-    if (im != NULL && !etag_listed(im, etag_of(r, PQgetvalue(pg, 0, 1)))) {
-        error_set(&err, 412, "precondition-failed",
-                  "the %s changed since you read it: it is now at version %s; read it again",
-                  res->singular, PQgetvalue(pg, 0, 1));
-        goto done;
-    }
     const char *before_text = arena_strdup(&r->arena, PQgetvalue(pg, 0, 0));
     PQclear(pg);
     pg = NULL;

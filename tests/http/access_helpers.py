@@ -28,7 +28,8 @@ from openapi_check import SpecViolation
 from pgcluster import clean_env
 from testconfig import JWT_SECRET
 from tokens import make_token
-from checks import ADMIN_TABLES, DOMAIN_TABLES, bearer, sql_str, uniq  # noqa: F401
+from checks import (ADMIN_TABLES, DOMAIN_TABLES, bearer, ministry_body,  # noqa: F401
+                    monitoring_body, org_body, partnership_body, sql_str, type_body, uniq)
 
 KEY_RE = re.compile(r"^sk_[A-Za-z0-9_-]{32,}$")
 UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
@@ -284,35 +285,11 @@ def add_partner(cli, psql, source="annd", role="partner"):
                      source=source)
 
 
-# ---------------------------------------------------------------- records
-
-
-def org_body(**over):
-    return {"name": "Organization " + uniq(), "kind": "association", **over}
-
-
-def ministry_body(**over):
-    return {"name": "Public body " + uniq(), "kind": "ministry", **over}
-
-
-def type_body(**over):
-    code = uniq("type-")
-    return {"code": code, "name": "Type " + code, **over}
-
-
-def partnership_body(type_id, ministry_id, org_ids, **over):
-    return {"title": "Partnership " + uniq(), "type_id": type_id, "ministry_id": ministry_id,
-            "organizations": [{"organization_id": o, "role": "lead" if i == 0 else "partner"}
-                              for i, o in enumerate(org_ids)], **over}
+# ---------------------------------------------------------------- records (the common bodies are in checks.py)
 
 
 def charter_body(**over):
     return {"kind": "partnership", "title": "Charter " + uniq(), **over}
-
-
-def monitoring_body(partnership_id, **over):
-    return {"partnership_id": partnership_id, "period_start": "2024-01-01",
-            "period_end": "2024-06-30", "indicator": "Indicator " + uniq(), **over}
 
 
 def signature_body(party_type, party_id, **over):

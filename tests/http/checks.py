@@ -37,6 +37,33 @@ def sql_str(value):
     return "'" + str(value).replace("'", "''") + "'"
 
 
+# ---------------------------------------------------------------- record bodies
+
+
+def org_body(**over):
+    return {"name": "Organization " + uniq(), "kind": "association", **over}
+
+
+def ministry_body(**over):
+    return {"name": "Public body " + uniq(), "kind": "ministry", **over}
+
+
+def type_body(**over):
+    code = uniq("type-")
+    return {"code": code, "name": "Type " + code, **over}
+
+
+def partnership_body(type_id, ministry_id, org_ids, **over):
+    return {"title": "Partnership " + uniq(), "type_id": type_id, "ministry_id": ministry_id,
+            "organizations": [{"organization_id": o, "role": "lead" if i == 0 else "partner"}
+                              for i, o in enumerate(org_ids)], **over}
+
+
+def monitoring_body(partnership_id, **over):
+    return {"partnership_id": partnership_id, "period_start": "2024-01-01",
+            "period_end": "2024-06-30", "indicator": "Indicator " + uniq(), **over}
+
+
 def _parts(r):
     """(status, headers, body bytes) of a requests.Response or a RawResponse."""
     if hasattr(r, "status_code"):

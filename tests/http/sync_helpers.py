@@ -27,7 +27,8 @@ import uuid
 from pgcluster import clean_env
 from testconfig import ADMIN_EMAIL, ADMIN_PASSWORD, JWT_SECRET
 from tokens import make_token
-from checks import ADMIN_TABLES, DOMAIN_TABLES, bearer, sql_str, uniq  # noqa: F401
+from checks import (ADMIN_TABLES, DOMAIN_TABLES, bearer, ministry_body,  # noqa: F401
+                    monitoring_body, org_body, partnership_body, sql_str, type_body, uniq)
 
 PASSWORD = "sync tests password 1"
 FEED = "/v1/changes"
@@ -208,31 +209,7 @@ def count_rows(pg, dbname, table, where="true"):
     return int(pg.rows(f"SELECT count(*) FROM {table} WHERE {where}", dbname=dbname)[0][0])
 
 
-# ---------------------------------------------------------------- record bodies
-
-
-def org_body(**over):
-    return {"name": "Organization " + uniq(), "kind": "association", **over}
-
-
-def ministry_body(**over):
-    return {"name": "Public body " + uniq(), "kind": "ministry", **over}
-
-
-def type_body(**over):
-    code = uniq("type-")
-    return {"code": code, "name": "Type " + code, **over}
-
-
-def partnership_body(type_id, ministry_id, org_ids, **over):
-    return {"title": "Partnership " + uniq(), "type_id": type_id, "ministry_id": ministry_id,
-            "organizations": [{"organization_id": o, "role": "lead" if i == 0 else "partner"}
-                              for i, o in enumerate(org_ids)], **over}
-
-
-def monitoring_body(partnership_id, **over):
-    return {"partnership_id": partnership_id, "period_start": "2024-01-01",
-            "period_end": "2024-06-30", "indicator": "Indicator " + uniq(), **over}
+# ---------------------------------------------------------------- records (bodies in checks.py)
 
 
 def create(api, token, resource, body):

@@ -707,12 +707,27 @@ array_literal(struct arena *a, const char *value)
     return out;
 }
 
+/* " AND the parent is live" for a record of a sub-collection (alias a); nothing otherwise. */
+static void
+parent_is_live(struct sql *s, const struct resource *res)
+{
+    for (size_t i = 0; i < res->nfields; i++) {
+        const struct field *f = &res->fields[i];
+        if ((f->flags & F_PARENT) && f->ref != NULL)
+            buf_printf(&s->text,
+                       " AND EXISTS (SELECT 1 FROM %s pl WHERE pl.id = a.%s AND pl.deleted_at IS "
+                       "NULL)",
+                       f->ref, f->name);
+    }
+}
+
 /* Appends " AND <condition>" for every filter, the search and the parent. */
 static void
 where_filters(struct sql *s, struct arena *a, const struct resource *res,
               const struct list_query *q)
 {
     buf_puts(&s->text, res->no_soft_delete ? " WHERE true" : " WHERE a.deleted_at IS NULL");
+    parent_is_live(s, res);
     for (size_t i = 0; i < res->nfields; i++) {
         if ((res->fields[i].flags & F_PARENT) && q->parent_id != NULL) {
             buf_printf(&s->text, " AND a.%s = ", res->fields[i].name);
@@ -835,11 +850,41 @@ keyset_condition(struct sql *s, const struct list_query *q)
     buf_puts(&s->text, ")");
 }
 
+/* True when the answer embeds related records: some include= is asked for (JSON and NDJSON). */
+static bool
+embeds(const struct resource *res, const struct list_query *q)
+{
+    for (size_t i = 0; q->format != FORMAT_CSV && i < res->nincludes; i++)
+        if (q->included[i])
+            return true;
+    return false;
+}
+
+/* The number of records one row embeds (alias a): one per to-one relation, each party of the
+ * to-many one. Counted from the keys alone, before any embedded record is built. */
+static void
+embedded_count(struct sql *s, const struct resource *res, const struct list_query *q)
+{
+    buf_puts(&s->text, "(0");
+    for (size_t i = 0; i < res->nincludes; i++) {
+        const struct include *inc = &res->includes[i];
+        if (!q->included[i])
+            continue;
+        if (inc->fk != NULL)
+            buf_printf(&s->text, " + (a.%s IS NOT NULL)::int", inc->fk);
+        else
+            buf_puts(&s->text, " + (SELECT count(*) FROM partnership_organizations ec WHERE "
+                               "ec.partnership_id = a.id)::int");
+    }
+    buf_puts(&s->text, ")");
+}
+
 void
 query_build_list(struct sql *s, struct arena *a, const struct resource *res, bool internal,
                  const struct list_query *q)
 {
     char limit[16];
+    bool embedding = embeds(res, q);
 
     snprintf(limit, sizeof(limit), "%d", q->limit);
     const char *lim = arena_strdup(a, limit);
@@ -881,13 +926,34 @@ query_build_list(struct sql *s, struct arena *a, const struct resource *res, boo
     } else {
         buf_puts(&s->text, "true");
     }
-    buf_puts(&s->text, " FROM (SELECT t.j, t.k, t.lim, row_number() OVER () AS rn FROM (SELECT ");
-    if (q->format == FORMAT_CSV)
-        row_csv(s, res, internal, q);
-    else
+    buf_puts(&s->text, ", max(p.embedded)");
+    if (embedding) {
+        /*
+         * The page's rows are chosen first with the number of records each embeds; the rows'
+         * JSON (with what they embed) is built only when the page stays within the cap.
+         */
+        char cap[16];
+        snprintf(cap, sizeof(cap), "%d", QUERY_MAX_EMBEDDED);
+        buf_printf(&s->text,
+                   " FROM (SELECT CASE WHEN v.rn <= v.lim AND v.embedded <= %s THEN (SELECT ", cap);
         row_json(s, res, "a", internal, q, 0);
+        buf_printf(&s->text,
+                   " FROM %s a WHERE a.id = v.id) END AS j, v.k, v.lim, v.rn, v.embedded FROM "
+                   "(SELECT u.*, sum(u.e) FILTER (WHERE u.rn <= u.lim) OVER () AS embedded "
+                   "FROM (SELECT t.*, row_number() OVER () AS rn FROM (SELECT a.id, ",
+                   res->table);
+        embedded_count(s, res, q);
+        buf_puts(&s->text, " AS e, json_build_array(");
+    } else {
+        buf_puts(&s->text, " FROM (SELECT t.j, t.k, t.lim, 0 AS embedded, row_number() OVER () "
+                           "AS rn FROM (SELECT ");
+        if (q->format == FORMAT_CSV)
+            row_csv(s, res, internal, q);
+        else
+            row_json(s, res, "a", internal, q, 0);
+        buf_puts(&s->text, " AS j, json_build_array(");
+    }
     /* Keyset values travel as text, so that numbers and times come back exactly. */
-    buf_puts(&s->text, " AS j, json_build_array(");
     for (int i = 0; i < q->nsort; i++)
         buf_printf(&s->text, "a.%s::text, ", q->sort[i].field->name);
     buf_puts(&s->text, "a.id) AS k, ");
@@ -899,7 +965,7 @@ query_build_list(struct sql *s, struct arena *a, const struct resource *res, boo
     order_by(s, q);
     buf_puts(&s->text, " LIMIT ");
     sql_param(s, lim);
-    buf_puts(&s->text, "::int + 1) t) p");
+    buf_puts(&s->text, embedding ? "::int + 1) t) u) v) p" : "::int + 1) t) p");
 }
 
 void
@@ -933,6 +999,7 @@ query_build_get(struct sql *s, const struct resource *res, bool internal,
                res->unversioned ? "1" : "a.version", res->table,
                res->no_soft_delete ? "" : " AND a.deleted_at IS NULL");
     s->nparams = 1;
+    parent_is_live(s, res);
     if (q != NULL && q->parent_id != NULL) {
         for (size_t i = 0; i < res->nfields; i++)
             if (res->fields[i].flags & F_PARENT) {

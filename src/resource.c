@@ -16,7 +16,8 @@
 #include "sharaka/router.h"
 #include "sharaka/validate.h"
 
-#define MAX_REFS 64
+#define MAX_REFS        64
+#define ETAG_HASH_BYTES 16 /* crypto_generichash_BYTES_MIN */
 
 const char *const governorate_values[] = {
     "beirut",         "mount-lebanon", "north",    "akkar",          "beqaa",
@@ -101,51 +102,84 @@ not_found(struct error *err, const struct resource *res, const char *id)
     error_set(err, 404, "not-found", "no %s with id %s", res->singular, id ? id : "");
 }
 
+/*
+ * The ETag of one representation: the record's version, then a hash of the bytes the caller is
+ * answered. Two views of a record (public and internal, fields=, include=) differ in their bytes,
+ * and so does a record whose embedded records changed: each gets its own strong ETag. row is a
+ * result whose first column is the JSON text and whose second is the version. Arena-owned.
+ */
 static const char *
-etag_of(struct request *r, const char *version)
+etag_of(struct request *r, PGresult *row)
 {
-    return arena_printf(&r->arena, "\"%s\"", version);
+    unsigned char digest[ETAG_HASH_BYTES];
+    char hex[ETAG_HASH_BYTES * 2 + 1];
+    crypto_generichash(digest, sizeof(digest), (const unsigned char *)PQgetvalue(row, 0, 0),
+                       (unsigned long long)PQgetlength(row, 0, 0), NULL, 0);
+    sodium_bin2hex(hex, sizeof(hex), digest, sizeof(digest));
+    return arena_printf(&r->arena, "\"%s-%s\"", PQgetvalue(row, 0, 1), hex);
 }
 
-/* True when an If-Match / If-None-Match list names etag (or is "*"). */
+/*
+ * True when an If-Match / If-None-Match list (RFC 9110 section 13.1) names etag, or is "*".
+ * strong (If-Match) never lets a weak tag W/"..." match; otherwise (If-None-Match) the weak
+ * comparison ignores W/. A list that is not made of entity tags matches nothing.
+ */
 static bool
-etag_listed(const char *header, const char *etag)
+etag_listed(const char *header, const char *etag, bool strong)
 {
     size_t n = strlen(etag);
-    for (const char *p = header; *p;) {
-        while (*p == ' ' || *p == ',')
+    for (const char *p = header;;) {
+        while (*p == ' ' || *p == '\t' || *p == ',')
             p++;
+        if (*p == '\0')
+            return false;
         if (*p == '*')
             return true;
-        if (strncmp(p, "W/", 2) == 0)
+        bool weak = strncmp(p, "W/", 2) == 0;
+        if (weak)
             p += 2;
-        if (strncmp(p, etag, n) == 0 && (p[n] == '\0' || p[n] == ',' || p[n] == ' '))
+        const char *end = *p == '"' ? strchr(p + 1, '"') : NULL;
+        if (end == NULL)
+            return false;
+        size_t len = (size_t)(end - p) + 1;
+        if (!(weak && strong) && len == n && memcmp(p, etag, n) == 0)
             return true;
-        while (*p && *p != ',')
-            p++;
+        p = end + 1;
     }
-    return false;
 }
 
-/* Checks the sub-collection's parent exists; 404 otherwise. */
-static bool
-parent_exists(struct db_conn *c, const struct resource *res, const char *pid, struct error *err)
+static void
+parent_not_found(struct error *err, const struct resource *res, const char *pid)
 {
-    if (pid == NULL)
+    error_set(err, 404, "not-found", "no %s with id %s",
+              res->parent != NULL ? res->parent->singular : "parent", pid ? pid : "");
+}
+
+/*
+ * Checks, inside the open transaction, that a sub-collection's parent is live, and holds it
+ * (FOR SHARE) so that it cannot be deleted before the transaction ends: a record is never
+ * written under a deleted parent. 404 otherwise; true for a resource without a parent.
+ */
+static bool
+parent_live(struct request *r, struct db_conn *c, const struct resource *res, const char *pid,
+            struct error *err)
+{
+    if (res->parent == NULL || pid == NULL)
         return true;
     if (!query_is_uuid(pid)) {
-        error_set(err, 404, "not-found", "no charter with id %s", pid);
+        parent_not_found(err, res, pid);
         return false;
     }
-    PGresult *res_pg = db_exec_sql(
-        c, "SELECT 1 FROM charters WHERE id = $1::uuid AND deleted_at IS NULL", 1, &pid, err);
-    if (res_pg == NULL)
+    const char *sql = arena_printf(
+        &r->arena, "SELECT 1 FROM %s WHERE id = $1::uuid AND deleted_at IS NULL FOR SHARE",
+        res->parent->table);
+    PGresult *pg = db_exec_sql(c, sql, 1, &pid, err);
+    if (pg == NULL)
         return false;
-    bool found = PQntuples(res_pg) == 1;
-    PQclear(res_pg);
+    bool found = PQntuples(pg) == 1;
+    PQclear(pg);
     if (!found)
-        error_set(err, 404, "not-found", "no charter with id %s", pid);
-    (void)res;
+        parent_not_found(err, res, pid);
     return found;
 }
 
@@ -212,7 +246,7 @@ resource_list(struct request *r)
     }
     q.parent_id = parent_id(r, res);
     if (q.parent_id != NULL && !query_is_uuid(q.parent_id)) {
-        error_set(&err, 404, "not-found", "no charter with id %s", q.parent_id);
+        parent_not_found(&err, res, q.parent_id);
         goto out;
     }
     struct db_conn *c = db_thread_conn(&err);
@@ -223,7 +257,15 @@ resource_list(struct request *r)
     if (pg == NULL)
         goto out;
     if (strcmp(PQgetvalue(pg, 0, 3), "t") != 0) {
-        error_set(&err, 404, "not-found", "no charter with id %s", q.parent_id);
+        parent_not_found(&err, res, q.parent_id);
+        goto out;
+    }
+    long long embedded = atoll(PQgetvalue(pg, 0, 4));
+    if (embedded > QUERY_MAX_EMBEDDED) {
+        error_set(&err, 400, "too-many-embedded",
+                  "include: this page of up to %d %s would embed %lld records; one answer embeds "
+                  "at most %d: lower limit= or drop include=",
+                  q.limit, res->name, embedded, QUERY_MAX_EMBEDDED);
         goto out;
     }
 
@@ -306,10 +348,10 @@ resource_get(struct request *r)
         goto out;
     }
     if (!res->unversioned) {
-        const char *etag = etag_of(r, PQgetvalue(pg, 0, 1));
+        const char *etag = etag_of(r, pg);
         http_add_header(r, "ETag", etag);
         const char *inm = http_header(r, MHD_HTTP_HEADER_IF_NONE_MATCH);
-        if (inm != NULL && etag_listed(inm, etag)) {
+        if (inm != NULL && etag_listed(inm, etag, false)) {
             http_empty(r, 304);
             goto out;
         }
@@ -670,10 +712,26 @@ lock_record(struct request *r, struct db_conn *c, const struct resource *res, co
         not_found(err, res, id);
         return NULL;
     }
-    if (if_match != NULL && !etag_listed(if_match, etag_of(r, PQgetvalue(pg, 0, 1)))) {
+    if (if_match == NULL)
+        return pg;
+    /* If-Match names the representation a GET answers the caller by default. */
+    const char *etag;
+    if (sees_internal(r)) {
+        etag = etag_of(r, pg); /* the internal view with every field is that representation */
+    } else {
+        PGresult *view = read_back(r, c, res, id, err);
+        if (view == NULL) {
+            PQclear(pg);
+            return NULL;
+        }
+        etag = etag_of(r, view);
+        PQclear(view);
+    }
+    if (!etag_listed(if_match, etag, true)) {
         error_set(err, 412, "precondition-failed",
-                  "the %s changed since you read it: it is now at version %s; read it again",
-                  res->singular, PQgetvalue(pg, 0, 1));
+                  "the %s changed since you read it, or If-Match names another representation "
+                  "of it: its ETag is now %s (version %s); read it again",
+                  res->singular, etag, PQgetvalue(pg, 0, 1));
         PQclear(pg);
         return NULL;
     }
@@ -812,6 +870,8 @@ write_update(struct request *r, struct db_conn *c, const struct resource *res, c
         not_found(err, res, id);
         goto out;
     }
+    if (!parent_live(r, c, res, pid, err))
+        goto out;
     pg = lock_record(r, c, res, id, pid, if_match, err);
     if (pg == NULL)
         goto out;
@@ -1105,18 +1165,14 @@ resource_create(struct request *r)
     body = http_body_json(r, false, &err);
     if (body == NULL || !check_body(res, body, true, &err))
         goto done;
-    if (pid != NULL && !query_is_uuid(pid)) {
-        error_set(&err, 404, "not-found", "no charter with id %s", pid);
-        goto done;
-    }
-    if (!parent_exists(c, res, pid, &err) || !db_command(c, "BEGIN", &err))
+    if (!db_command(c, "BEGIN", &err) || !parent_live(r, c, res, pid, &err))
         goto done;
     ok = write_create(r, c, res, body, pid, &w, &err);
     const char *loc =
         !ok   ? NULL
         : pid ? arena_printf(&r->arena, "%s%s/%s/%s", res->parent_path, pid, res->name, w.id)
               : arena_printf(&r->arena, "/v1/%s/%s", res->name, w.id);
-    const char *etag = ok && !res->unversioned ? etag_of(r, PQgetvalue(w.row, 0, 1)) : NULL;
+    const char *etag = ok && !res->unversioned ? etag_of(r, w.row) : NULL;
     ok = ok && idempotency_save(r, c, 201, loc, etag, PQgetvalue(w.row, 0, 0), &err);
 done:
     if (!finish(r, c, ok, &err))
@@ -1154,7 +1210,7 @@ resource_patch(struct request *r)
     if (!finish(r, c, ok, &err))
         goto out;
     if (!res->unversioned)
-        http_add_header(r, "ETag", etag_of(r, PQgetvalue(w.row, 0, 1)));
+        http_add_header(r, "ETag", etag_of(r, w.row));
     http_pgresult(r, 200, "application/json", w.row);
     w.row = NULL;
 out:
@@ -1219,6 +1275,8 @@ resource_delete(struct request *r)
     c = db_thread_conn(&err);
     if (c == NULL || !db_command(c, "BEGIN", &err))
         goto out;
+    if (!parent_live(r, c, res, pid, &err))
+        goto done;
     pg = lock_record(r, c, res, id, pid, http_header(r, MHD_HTTP_HEADER_IF_MATCH), &err);
     if (pg == NULL)
         goto done;
@@ -1305,13 +1363,16 @@ match_item(struct request *r, struct db_conn *c, const struct resource *res, jso
                      "the item needs an id under the scheme it is matched by");
         return error_set(err, 422, "validation-failed", "external id missing");
     }
+    /* External ids belong to the source that writes them: a partner matches only the records
+       of its own source, and other callers the records written directly (source sharaka),
+       the records this batch would create. Another source's identifiers are invisible here. */
     const char *sql = arena_printf(&r->arena,
                                    "SELECT id::text FROM %s WHERE external_ids @> "
-                                   "jsonb_build_object($1::text, $2::text) AND deleted_at IS NULL "
-                                   "ORDER BY created_at LIMIT 2",
+                                   "jsonb_build_object($1::text, $2::text) AND source = $3 "
+                                   "AND deleted_at IS NULL ORDER BY created_at LIMIT 2",
                                    res->table);
-    const char *values[] = {scheme, value};
-    PGresult *pg = db_exec_sql(c, sql, 2, values, err);
+    const char *values[] = {scheme, value, write_source(r)};
+    PGresult *pg = db_exec_sql(c, sql, 3, values, err);
     if (pg == NULL)
         return false;
     int n = PQntuples(pg);
@@ -1320,8 +1381,8 @@ match_item(struct request *r, struct db_conn *c, const struct resource *res, jso
     PQclear(pg);
     if (n > 1)
         return error_set(err, 409, "ambiguous-match",
-                         "more than one %s has %s %s; match by id instead", res->singular, scheme,
-                         value);
+                         "more than one %s of source %s has %s %s; match by id instead",
+                         res->singular, write_source(r), scheme, value);
     return true;
 }
 

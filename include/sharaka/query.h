@@ -15,7 +15,8 @@
 #define QUERY_MAX_LIMIT     200
 #define QUERY_MAX_FIELDS    64
 #define QUERY_MAX_INCLUDES  8
-#define QUERY_MAX_ARGS      48 /* query parameters one request may carry */
+#define QUERY_MAX_ARGS      48  /* query parameters one request may carry */
+#define QUERY_MAX_EMBEDDED  500 /* records one list answer may embed through include= */
 
 enum list_format { FORMAT_JSON, FORMAT_CSV, FORMAT_NDJSON };
 
@@ -83,7 +84,9 @@ void query_row_json(struct sql *s, const struct resource *res, const char *alias
 /*
  * Builds the list statement. It returns one row: the page (JSON array text, CSV lines or NDJSON
  * lines), the keyset of the last row as JSON text when there is a next page (else NULL), the
- * total when q->count (else NULL), and whether the sub-collection's parent exists ("t"/"f").
+ * total when q->count (else NULL), whether the sub-collection's parent exists ("t"/"f"), and how
+ * many records the page embeds through include=. When that is more than QUERY_MAX_EMBEDDED, the
+ * page is not built (an empty page comes back) and the caller must refuse the request.
  */
 void query_build_list(struct sql *s, struct arena *a, const struct resource *res, bool internal,
                       const struct list_query *q);
@@ -96,7 +99,8 @@ void query_build_export(struct sql *s, struct arena *a, const struct resource *r
 void query_build_where(struct sql *s, struct arena *a, const struct resource *res,
                        const struct list_query *q);
 
-/* Builds the statement for one record: its JSON text and its version. $1 is the id. */
+/* Builds the statement for one record: its JSON text and its version. $1 is the id. A record of
+ * a sub-collection is found only while its parent is live. */
 void query_build_get(struct sql *s, const struct resource *res, bool internal,
                      const struct list_query *q);
 

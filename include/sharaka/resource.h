@@ -96,11 +96,13 @@ struct resource {
     size_t ndate_order;
     const struct field_pair *together; /* both set or both null */
     size_t ntogether;
-    const char *parent_path;   /* sub-collection: "/v1/charters/" prefix; NULL otherwise */
-    bool no_soft_delete;       /* rows are never hidden by deleted_at (users, keys, audit) */
-    const char *delete_column; /* DELETE sets this timestamp; NULL means deleted_at */
-    bool unversioned;          /* no version column: the ETag is constant */
-    bool verifiable;           /* status "verified" stamps verified_by and verified_at */
+    const char *parent_path;       /* sub-collection: "/v1/charters/" prefix; NULL otherwise */
+    const struct resource *parent; /* sub-collection: the resource its F_PARENT field names;
+                                      its records are read and written only while it is live */
+    bool no_soft_delete;           /* rows are never hidden by deleted_at (users, keys, audit) */
+    const char *delete_column;     /* DELETE sets this timestamp; NULL means deleted_at */
+    bool unversioned;              /* no version column: no ETag on reads */
+    bool verifiable;               /* status "verified" stamps verified_by and verified_at */
     const struct constraint_message *messages; /* database rules explained in the caller's terms */
     size_t nmessages;
 };

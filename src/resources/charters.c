@@ -65,4 +65,5 @@ const struct resource signatories_resource = {
     .date_order = signatory_dates,
     .ndate_order = ARRAY_LEN(signatory_dates),
     .parent_path = "/v1/charters/",
+    .parent = &charters_resource,
 };

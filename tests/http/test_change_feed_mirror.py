@@ -229,7 +229,7 @@ def test_change_of_only_a_partnerships_organizations_is_a_new_version_in_the_fee
     expect(r, 200, "change the parties")
     body = r.json()
     assert body["organizations"] == [{"organization_id": b["id"], "role": "lead"}], body
-    assert body["version"] == 2 and r.headers.get("ETag") == '"2"', (
+    assert body["version"] == 2 and r.headers.get("ETag", "").startswith('"2-'), (
         f"the partnership's organizations changed but its version stayed {body['version']} "
         f"(ETag {r.headers.get('ETag')})")
     items, _ = follow_all(feed, after=cursor)

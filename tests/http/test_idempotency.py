@@ -57,7 +57,7 @@ def test_same_key_and_body_replays_the_first_answer_and_creates_one_record(http,
     assert "Idempotent-Replayed" not in first.headers
     rec = first.json()
     assert first.headers["Location"] == f"{ORGS}/{rec['id']}"
-    assert first.headers["ETag"] == '"1"'
+    assert first.headers["ETag"].startswith('"1-')
     for _ in range(3):
         assert_replay(first, post(http, ORGS, body, admin_token, key))
     assert names_count(pg, body["name"]) == 1

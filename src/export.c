@@ -179,6 +179,7 @@ export_get(struct request *r)
     }
     if (csv) {
         struct buf h = {0};
+        buf_puts(&h, "\xEF\xBB\xBF"); /* UTF-8 byte-order mark, for spreadsheets */
         query_csv_header(&h, res, internal, &q);
         buf_puts(&h, "\r\n");
         st->header_len = h.len;

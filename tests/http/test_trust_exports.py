@@ -64,3 +64,35 @@ def test_numbers_stay_numbers_and_stats_csv_has_a_bom(http, admin_token):
     rows = csv_rows(http.get("/v1/stats/partnerships", params={"format": "csv", "group_by": "status"},
                              headers=bearer(admin_token)))
     assert rows[0][-1] in ("count", "amounts"), rows[0]
+
+
+# ---------------------------------------------------------------- database restart
+
+CLOSE = {"Connection": "close"}  # a new connection each time, so every worker thread is hit
+
+
+def test_first_requests_after_a_database_restart_succeed_on_every_thread(pg_factory, cli_for,
+                                                                         start_server, api_for):
+    """A connection found dead before anything was sent is replaced; the request is not a 503."""
+    db = pg_factory()
+    cli = cli_for(db.url)
+    assert cli.run("migrate").returncode == 0
+    srv = start_server(SHARAKA_DATABASE_URL=db.url, SHARAKA_THREADS="3")
+    api = api_for(srv)
+    for _ in range(15):  # every worker opens its connection
+        assert api.get("/v1/ministries", headers=CLOSE).status_code == 200
+        assert api.get("/readyz", headers=CLOSE).status_code == 200
+
+    db.stop()
+    r = api.get("/v1/ministries", headers=CLOSE)
+    assert r.status_code == 503 and r.headers.get("Retry-After") == "1", r.headers
+    db.start()
+    seen = [api.get(path, headers=CLOSE).status_code
+            for _ in range(15) for path in ("/v1/ministries", "/readyz")]
+    assert seen == [200] * len(seen), seen
+
+    db.stop()
+    db.start()  # a restart while every worker is idle, with no request in between
+    seen = [api.get("/v1/ministries", headers=CLOSE).status_code for _ in range(15)]
+    assert seen == [200] * len(seen), seen
+    assert srv.running

@@ -59,16 +59,17 @@ log_notice(void *arg, const char *message)
     log_debug("database: %.*s", (int)strcspn(message, "\n"), message);
 }
 
-PGconn *
-db_connect(struct error *err)
+/* Opens a connection named application_name with a statement_timeout of timeout_ms. */
+static PGconn *
+connect_as(const char *application_name, int64_t timeout_ms, struct error *err)
 {
     char options[160];
     snprintf(options, sizeof(options),
              "-c statement_timeout=%lld -c idle_in_transaction_session_timeout=%lld",
-             (long long)cfg.statement_timeout_ms, (long long)cfg.statement_timeout_ms * 2);
+             (long long)timeout_ms, (long long)timeout_ms * 2);
     const char *keys[] = {"dbname",  "application_name", "connect_timeout",
                           "options", "client_encoding",  NULL};
-    const char *vals[] = {cfg.database_url, "sharaka", "5", options, "UTF8", NULL};
+    const char *vals[] = {cfg.database_url, application_name, "5", options, "UTF8", NULL};
     PGconn *pg = PQconnectdbParams(keys, vals, 1);
     if (PQstatus(pg) != CONNECTION_OK) {
         char *msg = PQerrorMessage(pg);
@@ -80,6 +81,12 @@ db_connect(struct error *err)
     }
     PQsetNoticeProcessor(pg, log_notice, NULL);
     return pg;
+}
+
+PGconn *
+db_connect(struct error *err)
+{
+    return connect_as("sharaka", cfg.statement_timeout_ms, err);
 }
 
 static bool
@@ -322,6 +329,88 @@ db_command(struct db_conn *c, const char *sql, struct error *err)
     return ok;
 }
 
+/* ---------------------------------------------------------------- export connections */
+
+#define EXPORT_SLOTS 64
+
+/* A bounded set of connections for exports, shared by every thread; each is leased to one export
+ * at a time and kept for the next when the export ended cleanly. */
+static struct {
+    PGconn *pg;
+    bool busy;
+    char client_ip[48];
+} export_slots[EXPORT_SLOTS];
+static pthread_mutex_t export_lock = PTHREAD_MUTEX_INITIALIZER;
+
+PGconn *
+db_export_acquire(const char *client_ip, int *slot, struct error *err)
+{
+    int size = (int)(cfg.export_connections < EXPORT_SLOTS ? cfg.export_connections : EXPORT_SLOTS);
+    int mine = 0, free_slot = -1;
+    const char *wait = "5";
+    pthread_mutex_lock(&export_lock);
+    for (int i = 0; i < size; i++) {
+        if (export_slots[i].busy && strcmp(export_slots[i].client_ip, client_ip) == 0)
+            mine++;
+        else if (!export_slots[i].busy && free_slot < 0)
+            free_slot = i;
+    }
+    if (mine >= cfg.export_connections_per_ip) {
+        pthread_mutex_unlock(&export_lock);
+        error_set(err, 429, "too-many-exports",
+                  "this address already runs %d export(s), the most allowed at once "
+                  "(SHARAKA_EXPORT_CONNECTIONS_PER_IP); retry when one has finished",
+                  mine);
+        err->retry_after = wait;
+        return NULL;
+    }
+    if (free_slot < 0) {
+        pthread_mutex_unlock(&export_lock);
+        error_set(err, 503, "exports-busy",
+                  "every export connection is busy (SHARAKA_EXPORT_CONNECTIONS=%d); retry shortly",
+                  size);
+        err->retry_after = wait;
+        return NULL;
+    }
+    export_slots[free_slot].busy = true;
+    snprintf(export_slots[free_slot].client_ip, sizeof(export_slots[free_slot].client_ip), "%s",
+             client_ip);
+    PGconn *pg = export_slots[free_slot].pg;
+    export_slots[free_slot].pg = NULL;
+    pthread_mutex_unlock(&export_lock);
+
+    if (pg != NULL && lost_while_idle(pg)) {
+        PQfinish(pg);
+        pg = NULL;
+    }
+    if (pg == NULL)
+        pg = connect_as("sharaka-export", cfg.export_timeout * 1000, err);
+    if (pg == NULL) {
+        db_export_release(free_slot, NULL);
+        return NULL;
+    }
+    *slot = free_slot;
+    return pg;
+}
+
+void
+db_export_release(int slot, PGconn *pg)
+{
+    /* Only a connection left idle, outside any transaction and with no result pending, is kept. */
+    if (pg != NULL && (PQstatus(pg) != CONNECTION_OK || PQtransactionStatus(pg) != PQTRANS_IDLE)) {
+        PQfinish(pg);
+        pg = NULL;
+    }
+    pthread_mutex_lock(&export_lock);
+    PGconn *old = export_slots[slot].pg;
+    export_slots[slot].pg = pg;
+    export_slots[slot].busy = false;
+    export_slots[slot].client_ip[0] = '\0';
+    pthread_mutex_unlock(&export_lock);
+    if (old != NULL)
+        PQfinish(old);
+}
+
 void
 db_close_all(void)
 {
@@ -337,4 +426,11 @@ db_close_all(void)
     }
     all_conns = NULL;
     pthread_mutex_unlock(&conns_lock);
+    pthread_mutex_lock(&export_lock);
+    for (int i = 0; i < EXPORT_SLOTS; i++) {
+        if (export_slots[i].pg != NULL)
+            PQfinish(export_slots[i].pg);
+        export_slots[i].pg = NULL;
+    }
+    pthread_mutex_unlock(&export_lock);
 }

@@ -8,6 +8,7 @@
 
 import csv
 import io
+import time
 
 from checks import bearer, uniq
 from domain_helpers import create, make_monitoring_record, organization_body
@@ -96,3 +97,102 @@ def test_first_requests_after_a_database_restart_succeed_on_every_thread(pg_fact
     seen = [api.get("/v1/ministries", headers=CLOSE).status_code for _ in range(15)]
     assert seen == [200] * len(seen), seen
     assert srv.running
+
+
+# ---------------------------------------------------------------- the export pool
+
+EXPORT_ROWS = 20_000  # about 10 MB of CSV: far more than the sockets' buffers hold
+
+
+def open_export(srv_port, source_ip, path="/v1/exports/organizations.csv"):
+    """Starts an export from source_ip and reads only its status line and headers."""
+    import socket
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    s.bind((source_ip, 0))
+    s.settimeout(10)
+    s.connect(("127.0.0.1", srv_port))
+    s.sendall(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode())
+    data = b""
+    while b"\r\n\r\n" not in data and len(data) < 65536:
+        chunk = s.recv(1024)
+        if not chunk:
+            break
+        data += chunk
+    head = data.split(b"\r\n\r\n", 1)[0].decode("latin-1").split("\r\n")
+    status = int(head[0].split()[1])
+    headers = {k.strip().lower(): v.strip() for k, v in (h.split(":", 1) for h in head[1:])}
+    return s, status, headers
+
+
+def export_backends(db):
+    return int(db.rows("SELECT count(*) FROM pg_stat_activity "
+                       "WHERE application_name = 'sharaka-export'")[0][0])
+
+
+def all_backends(db):
+    return int(db.rows("SELECT count(*) FROM pg_stat_activity "
+                       "WHERE application_name LIKE 'sharaka%'")[0][0])
+
+
+def test_unread_exports_share_a_bounded_pool(pg_factory, cli_for, start_server, api_for):
+    db = pg_factory()
+    cli = cli_for(db.url)
+    assert cli.run("migrate").returncode == 0
+    db.psql("INSERT INTO organizations (name, kind, description) "
+            f"SELECT 'Pool ' || i, 'association', repeat('جمعية ' || i || ' ', 40) "
+            f"FROM generate_series(1, {EXPORT_ROWS}) i")
+    srv = start_server(SHARAKA_DATABASE_URL=db.url, SHARAKA_THREADS="2",
+                       SHARAKA_EXPORT_CONNECTIONS="2", SHARAKA_EXPORT_CONNECTIONS_PER_IP="1",
+                       SHARAKA_EXPORT_TIMEOUT="30")
+    api = api_for(srv)
+    port = srv.port
+    held = []
+    try:
+        s, status, _ = open_export(port, "127.0.0.1")
+        held.append(s)
+        assert status == 200
+        s, status, headers = open_export(port, "127.0.0.1")
+        held.append(s)
+        assert status == 429 and int(headers["retry-after"]) >= 1, headers
+        s, status, _ = open_export(port, "127.0.0.2")
+        held.append(s)
+        assert status == 200
+        for ip in ("127.0.0.3", "127.0.0.4"):
+            s, status, headers = open_export(port, ip)
+            held.append(s)
+            assert status == 503 and int(headers["retry-after"]) >= 1, headers
+        for _ in range(5):  # ordinary requests keep their own connections meanwhile
+            r = api.get("/v1/organizations", params={"limit": 1})
+            assert r.status_code == 200, r.text
+        assert export_backends(db) == 2
+        assert all_backends(db) <= 2 + 2, db.rows("SELECT application_name, state "
+                                                  "FROM pg_stat_activity")
+
+        held.pop(0).close()  # one export given up: its connection serves the next one
+        deadline = time.monotonic() + 10
+        while True:
+            s, status, headers = open_export(port, "127.0.0.3")
+            held.append(s)
+            if status == 200 or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+        assert status == 200, headers
+        assert export_backends(db) <= 2
+    finally:
+        for s in held:
+            s.close()
+
+    # Read to the end, an export gives its connection back for the next one.
+    deadline = time.monotonic() + 10
+    while True:
+        r = api.get("/v1/exports/organizations.csv", params={"fields": "name", "q": "Pool 17"})
+        if r.status_code == 200 or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert r.status_code == 200, r.text
+    for _ in range(3):
+        r = api.get("/v1/exports/organizations.ndjson", params={"fields": "name"})
+        assert r.status_code == 200 and r.content.count(b"\n") == EXPORT_ROWS
+    assert export_backends(db) <= 2
+    assert all_backends(db) <= 2 + 2

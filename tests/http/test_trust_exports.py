@@ -122,6 +122,7 @@ def open_export(srv_port, source_ip, path="/v1/exports/organizations.csv"):
     head = data.split(b"\r\n\r\n", 1)[0].decode("latin-1").split("\r\n")
     status = int(head[0].split()[1])
     headers = {k.strip().lower(): v.strip() for k, v in (h.split(":", 1) for h in head[1:])}
+    headers[""] = data.split(b"\r\n\r\n", 1)[-1][:1000]  # the start of the body, for messages
     return s, status, headers
 
 
@@ -196,3 +197,31 @@ def test_unread_exports_share_a_bounded_pool(pg_factory, cli_for, start_server, 
         assert r.status_code == 200 and r.content.count(b"\n") == EXPORT_ROWS
     assert export_backends(db) <= 2
     assert all_backends(db) <= 2 + 2
+
+    # An export read too slowly ends broken at SHARAKA_EXPORT_TIMEOUT and frees its connection.
+    slow = start_server(SHARAKA_DATABASE_URL=db.url, SHARAKA_THREADS="2",
+                        SHARAKA_EXPORT_CONNECTIONS="1", SHARAKA_EXPORT_TIMEOUT="3")
+    s, status, headers = open_export(slow.port, "127.0.0.1")
+    try:
+        assert status == 200, headers
+        time.sleep(4.5)
+        got, ended = 0, time.monotonic() + 20
+        while time.monotonic() < ended:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            got += len(chunk)
+            tail = chunk[-7:] if len(chunk) >= 7 else tail + chunk
+        assert not chunk, "the stream did not end"
+        assert got < EXPORT_ROWS * 400 and not tail.endswith(b"0\r\n\r\n"), got
+    finally:
+        s.close()
+    slow_api = api_for(slow)
+    deadline = time.monotonic() + 10
+    while True:  # its one connection is free again for the next export
+        r = slow_api.get("/v1/exports/organizations.csv", params={"fields": "name", "q": "Pool 17"})
+        if r.status_code == 200 or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert r.status_code == 200, r.text
+    assert slow.running

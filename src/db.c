@@ -1,6 +1,7 @@
 /* db.c - per-thread connections, statements prepared once per connection, SQLSTATE mapping. */
 #include "sharaka/db.h"
 
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +28,7 @@ struct db_conn {
     struct db_conn *next;
     struct cached_statement cache[DB_CACHE_SLOTS];
     int cached;
+    bool in_transaction; /* the last statement left a transaction open */
 };
 
 #define DB_MAX_STATEMENTS 512
@@ -57,16 +59,17 @@ log_notice(void *arg, const char *message)
     log_debug("database: %.*s", (int)strcspn(message, "\n"), message);
 }
 
-PGconn *
-db_connect(struct error *err)
+/* Opens a connection named application_name with a statement_timeout of timeout_ms. */
+static PGconn *
+connect_as(const char *application_name, int64_t timeout_ms, struct error *err)
 {
     char options[160];
     snprintf(options, sizeof(options),
              "-c statement_timeout=%lld -c idle_in_transaction_session_timeout=%lld",
-             (long long)cfg.statement_timeout_ms, (long long)cfg.statement_timeout_ms * 2);
+             (long long)timeout_ms, (long long)timeout_ms * 2);
     const char *keys[] = {"dbname",  "application_name", "connect_timeout",
                           "options", "client_encoding",  NULL};
-    const char *vals[] = {cfg.database_url, "sharaka", "5", options, "UTF8", NULL};
+    const char *vals[] = {cfg.database_url, application_name, "5", options, "UTF8", NULL};
     PGconn *pg = PQconnectdbParams(keys, vals, 1);
     if (PQstatus(pg) != CONNECTION_OK) {
         char *msg = PQerrorMessage(pg);
@@ -78,6 +81,12 @@ db_connect(struct error *err)
     }
     PQsetNoticeProcessor(pg, log_notice, NULL);
     return pg;
+}
+
+PGconn *
+db_connect(struct error *err)
+{
+    return connect_as("sharaka", cfg.statement_timeout_ms, err);
 }
 
 static bool
@@ -106,6 +115,71 @@ cache_clear(struct db_conn *c)
     c->cached = 0;
 }
 
+/*
+ * True when an idle connection's server has gone away. PostgreSQL ends its idle sessions when it
+ * stops (a FATAL message, then end of file), so the socket of a connection that lost its server is
+ * readable while nothing is in flight; reading it makes libpq see the end and report
+ * CONNECTION_BAD. Nothing is sent, so a statement that follows has not reached any server.
+ */
+static bool
+lost_while_idle(PGconn *pg)
+{
+    if (PQstatus(pg) != CONNECTION_OK)
+        return true;
+    if (PQtransactionStatus(pg) != PQTRANS_IDLE)
+        return false;
+    for (int i = 0; i < 4; i++) {
+        struct pollfd p = {.fd = PQsocket(pg), .events = POLLIN};
+        if (poll(&p, 1, 0) <= 0)
+            return false;
+        if (!PQconsumeInput(pg) || PQstatus(pg) != CONNECTION_OK)
+            return true;
+        PGnotify *n;
+        while ((n = PQnotifies(pg)) != NULL)
+            PQfreemem(n);
+    }
+    return PQstatus(pg) != CONNECTION_OK;
+}
+
+/* Replaces c's connection by a fresh one with every statement prepared. */
+static bool
+reconnect(struct db_conn *c, struct error *err)
+{
+    if (c->pg != NULL) {
+        PQfinish(c->pg);
+        c->pg = NULL;
+    }
+    cache_clear(c);
+    PGconn *pg = db_connect(err);
+    if (pg == NULL)
+        return false;
+    if (!prepare_all(pg, err)) {
+        PQfinish(pg);
+        return false;
+    }
+    c->pg = pg;
+    return true;
+}
+
+/*
+ * Makes c fit to send a statement: a connection found dead before anything was sent is replaced,
+ * so the statement goes to the server that is there now. Inside a transaction a lost connection
+ * cannot be replaced (the transaction is gone): 503.
+ */
+static bool
+ready_to_send(struct db_conn *c, struct error *err)
+{
+    if (c->pg != NULL && !lost_while_idle(c->pg))
+        return true;
+    if (c->in_transaction) {
+        error_set(err, 503, "database-unavailable", "the database is unavailable; try again");
+        return false;
+    }
+    if (c->pg != NULL)
+        log_info("database connection lost while idle; reconnecting");
+    return reconnect(c, err);
+}
+
 struct db_conn *
 db_thread_conn(struct error *err)
 {
@@ -118,22 +192,8 @@ db_thread_conn(struct error *err)
         pthread_mutex_unlock(&conns_lock);
         thread_conn = c;
     }
-    if (c->pg != NULL && PQstatus(c->pg) == CONNECTION_OK)
-        return c;
-    if (c->pg != NULL) {
-        PQfinish(c->pg);
-        c->pg = NULL;
-    }
-    cache_clear(c);
-    PGconn *pg = db_connect(err);
-    if (pg == NULL)
-        return NULL;
-    if (!prepare_all(pg, err)) {
-        PQfinish(pg);
-        return NULL;
-    }
-    c->pg = pg;
-    return c;
+    c->in_transaction = false; /* a request starts outside any transaction */
+    return ready_to_send(c, err) ? c : NULL;
 }
 
 PGconn *
@@ -196,6 +256,9 @@ db_error_from_result(PGconn *pg, const PGresult *res, struct error *err)
 static PGresult *
 checked(struct db_conn *c, PGresult *res, struct error *err)
 {
+    PGTransactionStatusType ts = PQtransactionStatus(c->pg);
+    if (ts != PQTRANS_UNKNOWN)
+        c->in_transaction = ts != PQTRANS_IDLE;
     ExecStatusType st = PQresultStatus(res);
     if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK)
         return res;
@@ -204,17 +267,28 @@ checked(struct db_conn *c, PGresult *res, struct error *err)
     return NULL;
 }
 
+static PGresult *
+exec_prepared(struct db_conn *c, const char *name, int nparams, const char *const *values,
+              struct error *err)
+{
+    return checked(c, PQexecPrepared(c->pg, name, nparams, values, NULL, NULL, 0), err);
+}
+
 PGresult *
 db_exec(struct db_conn *c, const char *name, int nparams, const char *const *values,
         struct error *err)
 {
-    return checked(c, PQexecPrepared(c->pg, name, nparams, values, NULL, NULL, 0), err);
+    if (!ready_to_send(c, err))
+        return NULL;
+    return exec_prepared(c, name, nparams, values, err);
 }
 
 PGresult *
 db_exec_sql(struct db_conn *c, const char *sql, int nparams, const char *const *values,
             struct error *err)
 {
+    if (!ready_to_send(c, err))
+        return NULL;
     uint64_t h = hash_text(HASH_SEED, sql);
     int slot = (int)(h % DB_CACHE_SLOTS);
     char name[16];
@@ -224,7 +298,7 @@ db_exec_sql(struct db_conn *c, const char *sql, int nparams, const char *const *
         struct cached_statement *e = &c->cache[slot];
         snprintf(name, sizeof(name), "c%d", slot);
         if (e->sql != NULL && e->hash == h && strcmp(e->sql, sql) == 0)
-            return db_exec(c, name, nparams, values, err);
+            return exec_prepared(c, name, nparams, values, err);
         if (e->sql == NULL) {
             PGresult *res = PQprepare(c->pg, name, sql, 0, NULL);
             if (PQresultStatus(res) != PGRES_COMMAND_OK) {
@@ -238,7 +312,7 @@ db_exec_sql(struct db_conn *c, const char *sql, int nparams, const char *const *
             e->sql = xstrdup(sql);
             e->hash = h;
             c->cached++;
-            return db_exec(c, name, nparams, values, err);
+            return exec_prepared(c, name, nparams, values, err);
         }
     }
     return checked(c, PQexecParams(c->pg, sql, nparams, NULL, values, NULL, NULL, 0), err);
@@ -247,12 +321,94 @@ db_exec_sql(struct db_conn *c, const char *sql, int nparams, const char *const *
 bool
 db_command(struct db_conn *c, const char *sql, struct error *err)
 {
-    PGresult *res = PQexec(c->pg, sql);
-    bool ok = PQresultStatus(res) == PGRES_COMMAND_OK;
-    if (!ok)
-        db_error_from_result(c->pg, res, err);
+    if (!ready_to_send(c, err))
+        return false;
+    PGresult *res = checked(c, PQexec(c->pg, sql), err);
+    bool ok = res != NULL;
     PQclear(res);
     return ok;
+}
+
+/* ---------------------------------------------------------------- export connections */
+
+#define EXPORT_SLOTS 64
+
+/* A bounded set of connections for exports, shared by every thread; each is leased to one export
+ * at a time and kept for the next when the export ended cleanly. */
+static struct {
+    PGconn *pg;
+    bool busy;
+    char client_ip[48];
+} export_slots[EXPORT_SLOTS];
+static pthread_mutex_t export_lock = PTHREAD_MUTEX_INITIALIZER;
+
+PGconn *
+db_export_acquire(const char *client_ip, int *slot, struct error *err)
+{
+    int size = (int)(cfg.export_connections < EXPORT_SLOTS ? cfg.export_connections : EXPORT_SLOTS);
+    int mine = 0, free_slot = -1;
+    const char *wait = "5";
+    pthread_mutex_lock(&export_lock);
+    for (int i = 0; i < size; i++) {
+        if (export_slots[i].busy && strcmp(export_slots[i].client_ip, client_ip) == 0)
+            mine++;
+        else if (!export_slots[i].busy && free_slot < 0)
+            free_slot = i;
+    }
+    if (mine >= cfg.export_connections_per_ip) {
+        pthread_mutex_unlock(&export_lock);
+        error_set(err, 429, "too-many-exports",
+                  "this address already runs %d export(s), the most allowed at once "
+                  "(SHARAKA_EXPORT_CONNECTIONS_PER_IP); retry when one has finished",
+                  mine);
+        err->retry_after = wait;
+        return NULL;
+    }
+    if (free_slot < 0) {
+        pthread_mutex_unlock(&export_lock);
+        error_set(err, 503, "exports-busy",
+                  "every export connection is busy (SHARAKA_EXPORT_CONNECTIONS=%d); retry shortly",
+                  size);
+        err->retry_after = wait;
+        return NULL;
+    }
+    export_slots[free_slot].busy = true;
+    snprintf(export_slots[free_slot].client_ip, sizeof(export_slots[free_slot].client_ip), "%s",
+             client_ip);
+    PGconn *pg = export_slots[free_slot].pg;
+    export_slots[free_slot].pg = NULL;
+    pthread_mutex_unlock(&export_lock);
+
+    if (pg != NULL && lost_while_idle(pg)) {
+        PQfinish(pg);
+        pg = NULL;
+    }
+    if (pg == NULL)
+        pg = connect_as("sharaka-export", cfg.export_timeout * 1000, err);
+    if (pg == NULL) {
+        db_export_release(free_slot, NULL);
+        return NULL;
+    }
+    *slot = free_slot;
+    return pg;
+}
+
+void
+db_export_release(int slot, PGconn *pg)
+{
+    /* Only a connection left idle, outside any transaction and with no result pending, is kept. */
+    if (pg != NULL && (PQstatus(pg) != CONNECTION_OK || PQtransactionStatus(pg) != PQTRANS_IDLE)) {
+        PQfinish(pg);
+        pg = NULL;
+    }
+    pthread_mutex_lock(&export_lock);
+    PGconn *old = export_slots[slot].pg;
+    export_slots[slot].pg = pg;
+    export_slots[slot].busy = false;
+    export_slots[slot].client_ip[0] = '\0';
+    pthread_mutex_unlock(&export_lock);
+    if (old != NULL)
+        PQfinish(old);
 }
 
 void
@@ -270,4 +426,11 @@ db_close_all(void)
     }
     all_conns = NULL;
     pthread_mutex_unlock(&conns_lock);
+    pthread_mutex_lock(&export_lock);
+    for (int i = 0; i < EXPORT_SLOTS; i++) {
+        if (export_slots[i].pg != NULL)
+            PQfinish(export_slots[i].pg);
+        export_slots[i].pg = NULL;
+    }
+    pthread_mutex_unlock(&export_lock);
 }

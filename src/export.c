@@ -1,12 +1,15 @@
 /* export.c - GET /v1/exports/{resource}.csv|.ndjson: a whole filtered list, streamed.
  *
- * An export runs on a connection of its own in single-row mode, so the server holds one row at a
- * time whatever the size of the result, and libmicrohttpd sends it with chunked encoding as the
- * client reads. */
+ * An export runs in single-row mode on a connection leased from the small export pool, so the
+ * server holds one row at a time whatever the size of the result, and libmicrohttpd sends it with
+ * chunked encoding as the client reads. The lease ends when the export ends: read to the end,
+ * abandoned, or past SHARAKA_EXPORT_TIMEOUT (the stream then ends broken). */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "sharaka/access.h"
+#include "sharaka/config.h"
 #include "sharaka/db.h"
 #include "sharaka/handlers.h"
 #include "sharaka/log.h"
@@ -18,6 +21,8 @@
 
 struct export_stream {
     PGconn *pg;
+    int slot;        /* the export pool's slot leased to pg */
+    time_t deadline; /* monotonic seconds: past it the stream ends broken */
     PGresult *row;   /* the row being sent */
     size_t offset;   /* bytes of it already sent, its line break included */
     const char *eol; /* "\r\n" for CSV (RFC 4180), "\n" for NDJSON */
@@ -28,13 +33,22 @@ struct export_stream {
     bool failed; /* the query ended in an error */
 };
 
+static time_t
+now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec;
+}
+
 static void
 stream_free(void *cls)
 {
     struct export_stream *st = cls;
     PQclear(st->row);
     if (st->pg != NULL) {
-        /* Stop a query the client did not read to the end, then drop the connection. */
+        /* Stop a query the client did not read to the end and drop its connection: only one
+         * left idle after a complete result goes back to the pool. */
         if (!st->done) {
             PGcancel *cancel = PQgetCancel(st->pg);
             char errbuf[256];
@@ -42,8 +56,10 @@ stream_free(void *cls)
                 (void)PQcancel(cancel, errbuf, sizeof(errbuf));
                 PQfreeCancel(cancel);
             }
+            PQfinish(st->pg);
+            st->pg = NULL;
         }
-        PQfinish(st->pg);
+        db_export_release(st->slot, st->pg);
     }
     free(st->header);
     free(st);
@@ -78,6 +94,11 @@ stream_read(void *cls, uint64_t pos, char *out, size_t max)
     struct export_stream *st = cls;
     size_t n = 0;
 
+    if (!st->done && now_seconds() > st->deadline) {
+        log_warn("export stopped after SHARAKA_EXPORT_TIMEOUT (%llds)",
+                 (long long)cfg.export_timeout);
+        return MHD_CONTENT_READER_END_WITH_ERROR;
+    }
     while (n < max && st->header_sent < st->header_len)
         out[n++] = st->header[st->header_sent++];
     while (n < max) {
@@ -156,17 +177,10 @@ export_get(struct request *r)
     st = xcalloc(1, sizeof(*st));
     st->eol = csv ? "\r\n" : "\n";
     st->eol_len = strlen(st->eol);
-    st->pg = db_connect(&err);
+    st->pg = db_export_acquire(r->client_ip, &st->slot, &err);
     if (st->pg == NULL)
         goto out;
-    /* An export runs as long as the client reads; the per-statement limit is for requests. */
-    PGresult *set = PQexec(st->pg, "SET statement_timeout = 0");
-    bool set_ok = PQresultStatus(set) == PGRES_COMMAND_OK;
-    PQclear(set);
-    if (!set_ok) {
-        error_set(&err, 503, "database-unavailable", "the export could not start; try again");
-        goto out;
-    }
+    st->deadline = now_seconds() + cfg.export_timeout;
     if (!PQsendQueryParams(st->pg, s.text.data, s.nparams, NULL, s.params, NULL, NULL, 0) ||
         !PQsetSingleRowMode(st->pg)) {
         error_set(&err, 503, "database-unavailable", "the export could not start; try again");
@@ -179,6 +193,7 @@ export_get(struct request *r)
     }
     if (csv) {
         struct buf h = {0};
+        buf_puts(&h, "\xEF\xBB\xBF"); /* UTF-8 byte-order mark, for spreadsheets */
         query_csv_header(&h, res, internal, &q);
         buf_puts(&h, "\r\n");
         st->header_len = h.len;

@@ -241,6 +241,8 @@ http_problem_text(struct request *r, struct error *err, int *status_out)
         http_add_header(r, "WWW-Authenticate", err->www_authenticate);
     if (err->allow != NULL)
         http_add_header(r, "Allow", err->allow);
+    if (err->retry_after != NULL || status == 503)
+        http_add_header(r, "Retry-After", err->retry_after ? err->retry_after : "1");
     if (status >= 500)
         rlog_error(r->request_id, "%d %s", status, err->detail);
     char *text = json_dumps(body, JSON_COMPACT);

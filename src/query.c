@@ -415,6 +415,8 @@ parse_fields(struct arena *a, const struct resource *res, const char *value, boo
     char *copy = arena_strdup(a, value);
     char *save = NULL;
     memset(q->selected, 0, sizeof(q->selected));
+    q->order[0] = 0; /* id, always first in a descriptor */
+    q->norder = 1;
     for (char *k = strtok_r(copy, ",", &save); k; k = strtok_r(NULL, ",", &save)) {
         const struct field *f = resource_field(res, k);
         if (f == NULL || !is_visible(f, internal)) {
@@ -427,6 +429,8 @@ parse_fields(struct arena *a, const struct resource *res, const char *value, boo
             buf_free(&allowed);
             return false;
         }
+        if (!q->selected[f - res->fields] && f != res->fields)
+            q->order[q->norder++] = (int)(f - res->fields);
         q->selected[f - res->fields] = true;
     }
     q->selected[0] = true; /* id, always first in a descriptor */
@@ -642,21 +646,47 @@ query_row_json(struct sql *s, const struct resource *res, const char *alias, boo
     row_json(s, res, alias, internal, q, 0);
 }
 
-/* One CSV line of the record: every visible, selected field as an RFC 4180 cell. */
+/*
+ * The field index of the n-th CSV column, or -1 past the last: the fields= order when given, else
+ * the descriptor's, skipping what the caller may not see.
+ */
+static int
+csv_column(const struct resource *res, bool internal, const struct list_query *q, int n)
+{
+    int seen = 0;
+    size_t count = q->norder > 0 ? (size_t)q->norder : res->nfields;
+    for (size_t j = 0; j < count; j++) {
+        size_t i = q->norder > 0 ? (size_t)q->order[j] : j;
+        if (!is_visible(&res->fields[i], internal) || !q->selected[i])
+            continue;
+        if (seen++ == n)
+            return (int)i;
+    }
+    return -1;
+}
+
+/*
+ * One CSV line of the record: every visible, selected field as an RFC 4180 cell. Text cells go
+ * through sharaka_csv, which also neutralises a leading formula character; numbers are passed as
+ * they are, so a negative amount stays a number for the spreadsheet (a numeric column cannot hold
+ * a formula).
+ */
 static void
 row_csv(struct sql *s, const struct resource *res, bool internal, const struct list_query *q)
 {
     buf_puts(&s->text, "concat_ws(','");
-    for (size_t i = 0; i < res->nfields; i++) {
+    for (int n = 0, i; (i = csv_column(res, internal, q, n)) >= 0; n++) {
         const struct field *f = &res->fields[i];
-        if (!is_visible(f, internal) || !q->selected[i])
-            continue;
-        buf_puts(&s->text, ", sharaka_csv(");
-        if (is_json_valued(f)) {
-            buf_puts(&s->text, "to_json(");
+        if (f->type == FT_NUMBER || f->type == FT_DECIMAL) {
+            buf_puts(&s->text, ", (");
+            field_expr(s, f, "a");
+            buf_puts(&s->text, ")::text");
+        } else if (is_json_valued(f)) {
+            buf_puts(&s->text, ", sharaka_csv(to_json(");
             field_expr(s, f, "a");
             buf_puts(&s->text, ")::text)");
         } else {
+            buf_puts(&s->text, ", sharaka_csv(");
             field_expr(s, f, "a");
             buf_puts(&s->text, "::text)");
         }
@@ -668,14 +698,8 @@ void
 query_csv_header(struct buf *b, const struct resource *res, bool internal,
                  const struct list_query *q)
 {
-    bool first = true;
-    for (size_t i = 0; i < res->nfields; i++) {
-        const struct field *f = &res->fields[i];
-        if (!is_visible(f, internal) || !q->selected[i])
-            continue;
-        buf_printf(b, "%s%s", first ? "" : ",", f->name);
-        first = false;
-    }
+    for (int n = 0, i; (i = csv_column(res, internal, q, n)) >= 0; n++)
+        buf_printf(b, "%s%s", n ? "," : "", res->fields[i].name);
 }
 
 /* Renders a comma-separated value as a PostgreSQL array literal, each element quoted. */

@@ -294,6 +294,7 @@ resource_list(struct request *r)
             http_add_header(r, "X-Total-Count", arena_strdup(&r->arena, total));
         unsigned int n = 0;
         if (q.format == FORMAT_CSV) {
+            buf_puts(&tail, "\xEF\xBB\xBF"); /* UTF-8 byte-order mark, for spreadsheets */
             query_csv_header(&tail, res, internal, &q);
             buf_puts(&tail, "\r\n");
             iov[n++] = (struct MHD_IoVec){tail.data, tail.len};

@@ -193,6 +193,7 @@ stats_get(struct request *r)
     struct MHD_IoVec iov[3];
     size_t len = (size_t)PQgetlength(pg, 0, 0);
     if (csv) {
+        buf_puts(&head, "\xEF\xBB\xBF"); /* UTF-8 byte-order mark, for spreadsheets */
         for (int i = 0; i < ngroup; i++)
             buf_printf(&head, "%s,", group[i]->output);
         buf_printf(&head, "count%s\r\n", kind->amounts ? ",amounts" : "");

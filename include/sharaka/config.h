@@ -25,6 +25,9 @@ struct config {
     const char *jwt_audience;
     const char *migrations_dir;
     int64_t statement_timeout_ms;
+    int64_t export_connections;
+    int64_t export_connections_per_ip;
+    int64_t export_timeout;
     int64_t max_connections;
     int64_t max_connections_per_ip;
     int64_t connection_timeout;

@@ -48,6 +48,17 @@ PGconn *db_pg(struct db_conn *c);
 /* Fills err from a failed result: maps the SQLSTATE to an HTTP status through one table. */
 void db_error_from_result(PGconn *pg, const PGresult *res, struct error *err);
 
+/*
+ * Leases a connection of the export pool (SHARAKA_EXPORT_CONNECTIONS, statement_timeout
+ * SHARAKA_EXPORT_TIMEOUT) to client_ip. Returns NULL with err set to 429 when that address already
+ * holds its share, 503 when every connection is busy or the database is down (Retry-After set).
+ * Ordinary requests never use these connections. Give it back with db_export_release.
+ */
+PGconn *db_export_acquire(const char *client_ip, int *slot, struct error *err);
+
+/* Returns a leased slot; pg is kept for the next export when it is idle and sound, else closed. */
+void db_export_release(int slot, PGconn *pg);
+
 /* Closes every thread's connection; call after the server stopped. */
 void db_close_all(void);
 

@@ -37,8 +37,9 @@ struct error {
     json_t *errors;
     const char *www_authenticate;
     const char *allow;
-    char constraint[64]; /* the violated constraint, when the database reported one */
-    json_t *extra;       /* extension members merged into the problem body, owned */
+    const char *retry_after; /* seconds, for Retry-After; every 503 says "1" unless set */
+    char constraint[64];     /* the violated constraint, when the database reported one */
+    json_t *extra;           /* extension members merged into the problem body, owned */
 };
 
 #define HTTP_MAX_PARAMS        4

@@ -44,6 +44,8 @@ struct list_query {
     const char *cursor_values[QUERY_MAX_SORT + 1]; /* decoded keyset values, then the id */
     bool has_cursor;
     bool selected[QUERY_MAX_FIELDS]; /* by field index; all true without ?fields= */
+    int order[QUERY_MAX_FIELDS];     /* with ?fields=: the selected field indexes, id first, */
+    int norder;                      /* then in the order given (CSV columns follow it) */
     bool included[QUERY_MAX_INCLUDES];
     bool count;
     enum list_format format;

@@ -90,7 +90,8 @@ def export(http, resource, fmt, params=None, token=None):
 
 def csv_rows(r):
     assert r.headers["Content-Type"] == "text/csv; charset=utf-8", r.headers
-    text = r.content.decode("utf-8")
+    assert r.content.startswith(b"\xef\xbb\xbf")  # the byte-order mark spreadsheets look for
+    text = r.content.decode("utf-8-sig")
     assert text.endswith("\r\n"), repr(text[-20:])
     rows = list(csv.reader(io.StringIO(text, newline=""), strict=True))
     # RFC 4180: every record ends in CRLF; the only bare LFs are inside quoted cells.

@@ -687,7 +687,8 @@ def test_csv_is_rfc_4180_utf8_and_holds_the_json_values(http, csv_records, how):
     else:
         r = page(http, ORGS, params, headers={"Accept": "text/csv"})
     assert r.headers["Content-Type"].split(";")[0].strip() == "text/csv"
-    text = r.content.decode("utf-8")
+    assert r.content.startswith(b"\xef\xbb\xbf")  # the byte-order mark spreadsheets look for
+    text = r.content.decode("utf-8-sig")
     assert text.endswith("\r\n")
     assert "جمعية التنمية المحلية في عكار" in text
     rows = list(csv.reader(io.StringIO(text, newline=""), strict=True))
@@ -705,7 +706,7 @@ def test_csv_is_rfc_4180_utf8_and_holds_the_json_values(http, csv_records, how):
     # Records are separated by CRLF; a line break inside a value stays inside its quotes.
     assert text.count("\r\n") == 8  # 7 record ends + the one inside the description
     with_projection = page(http, ORGS, {**params, "format": "csv", "fields": "name"})
-    assert with_projection.content.decode() == "id,name\r\n" + "".join(
+    assert with_projection.content.decode("utf-8-sig") == "id,name\r\n" + "".join(
         f"{rec['id']},{csv_quote(rec['name'])}\r\n" for rec in as_json)
 
 
@@ -740,10 +741,10 @@ def test_ndjson_is_one_json_record_per_line(http, csv_records, how):
 def test_csv_pages_follow_the_link_header(http, data):
     r = page(http, ORGS, {"district": data["district"], "format": "csv", "limit": "4",
                           "sort": "name"})
-    first = list(csv.reader(io.StringIO(r.content.decode(), newline="")))
+    first = list(csv.reader(io.StringIO(r.content.decode("utf-8-sig"), newline="")))
     m = LINK_RE.match(r.headers["Link"])
     assert m and "format=csv" in m.group(1)
-    second = list(csv.reader(io.StringIO(page(http, m.group(1), None).content.decode(),
+    second = list(csv.reader(io.StringIO(page(http, m.group(1), None).content.decode("utf-8-sig"),
                                          newline="")))
     assert first[0] == second[0]
     assert [row[1] for row in first[1:] + second[1:]] == sorted(

@@ -145,7 +145,8 @@ def check_json(r, group_by, names, groups, amounts):
 def check_csv(r, names, groups, amounts):
     expect(r, 200, "stats as CSV")
     assert r.headers["Content-Type"] == "text/csv; charset=utf-8", r.headers
-    text = r.content.decode("utf-8")
+    assert r.content.startswith(b"\xef\xbb\xbf")  # the byte-order mark spreadsheets look for
+    text = r.content.decode("utf-8-sig")
     rows = list(csv.reader(io.StringIO(text, newline=""), strict=True))
     assert text.endswith("\r\n") and text.count("\r\n") == len(rows), repr(text)
     assert rows[0] == [*names, "count"] + (["amounts"] if amounts else []), rows[0]
@@ -276,7 +277,7 @@ def test_groups_with_no_match_are_an_empty_list(http, admin_token):
     assert expect(r, 200, "nothing").json() == {"group_by": ["type"], "data": []}
     r = http.get(MS, params={"group_by": "rating", "indicator": uniq("none"), "format": "csv"},
                  headers=bearer(admin_token))
-    assert expect(r, 200, "nothing as CSV").text == "rating,count\r\n"
+    assert expect(r, 200, "nothing as CSV").text == "\ufeffrating,count\r\n"
 
 
 # ---------------------------------------------------------------- refusals

@@ -39,6 +39,8 @@ http_status_title(int status)
         return "Precondition Failed";
     case 413:
         return "Content Too Large";
+    case 414:
+        return "URI Too Long";
     case 415:
         return "Unsupported Media Type";
     case 422:
@@ -113,7 +115,8 @@ http_queue(struct request *r, int status, struct MHD_Response *resp)
         MHD_add_response_header(resp, "Access-Control-Allow-Origin", r->cors_origin);
         MHD_add_response_header(resp, "Access-Control-Expose-Headers",
                                 "ETag, Location, Link, X-Request-Id, Retry-After, RateLimit, "
-                                "RateLimit-Policy");
+                                "RateLimit-Policy, X-Next-Cursor, X-Has-More, X-Total-Count, "
+                                "Idempotent-Replayed, WWW-Authenticate, Allow");
         MHD_add_response_header(resp, "Vary", "Origin");
     }
     for (int i = 0; i < r->nextra; i++)

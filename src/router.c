@@ -8,25 +8,26 @@
 
 /* The five routes of a top-level resource; the policy in access.c says who may use them. */
 // clang-format off
-#define RESOURCE_ROUTES(path, area, desc)                                   \
-    {"GET", path, resource_list, area, ACT_READ, &desc},                    \
-    {"POST", path, resource_create, area, ACT_CREATE, &desc},               \
-    {"GET", path "/{id}", resource_get, area, ACT_READ, &desc},             \
-    {"PATCH", path "/{id}", resource_patch, area, ACT_UPDATE, &desc},       \
-    {"DELETE", path "/{id}", resource_delete, area, ACT_DELETE, &desc}
+#define RESOURCE_ROUTES(path, area, desc)                                          \
+    {"GET", path, resource_list, area, ACT_READ, &desc, 0},                        \
+    {"POST", path, resource_create, area, ACT_CREATE, &desc, ROUTE_BODY},          \
+    {"GET", path "/{id}", resource_get, area, ACT_READ, &desc, 0},                 \
+    {"PATCH", path "/{id}", resource_patch, area, ACT_UPDATE, &desc, ROUTE_BODY},  \
+    {"DELETE", path "/{id}", resource_delete, area, ACT_DELETE, &desc, 0}
 /* Batches create or update: the route admits any writer, each item meets the policy itself. */
-#define BATCH_ROUTE(path, area, desc)                                       \
-    {"POST", path "/batch", resource_batch, area, ACT_UPDATE, &desc}
+#define BATCH_ROUTE(path, area, desc)                                              \
+    {"POST", path "/batch", resource_batch, area, ACT_UPDATE, &desc, ROUTE_BODY}
 // clang-format on
 
 const struct route router_routes[] = {
-    {"GET", "/healthz", service_healthz, NULL, ACT_READ, NULL},
-    {"GET", "/readyz", service_readyz, NULL, ACT_READ, NULL},
-    {"GET", "/metrics", service_metrics, NULL, ACT_READ, NULL},
-    {"GET", "/openapi.json", service_openapi, NULL, ACT_READ, NULL},
-    {"GET", "/docs", service_docs, NULL, ACT_READ, NULL},
-    {"POST", "/v1/auth/token", auth_token_create, NULL, ACT_CREATE, NULL},
-    {"GET", "/v1/auth/me", auth_me_get, "me", ACT_READ, NULL},
+    {"GET", "/healthz", service_healthz, NULL, ACT_READ, NULL, ROUTE_UNMETERED},
+    {"GET", "/readyz", service_readyz, NULL, ACT_READ, NULL, ROUTE_UNMETERED},
+    {"GET", "/metrics", service_metrics, NULL, ACT_READ, NULL, ROUTE_UNMETERED},
+    {"GET", "/openapi.json", service_openapi, NULL, ACT_READ, NULL, ROUTE_UNMETERED},
+    {"GET", "/docs", service_docs, NULL, ACT_READ, NULL, ROUTE_UNMETERED},
+    {"POST", "/v1/auth/token", auth_token_create, NULL, ACT_CREATE, NULL,
+     ROUTE_BODY | ROUTE_SIGN_IN},
+    {"GET", "/v1/auth/me", auth_me_get, "me", ACT_READ, NULL, 0},
     RESOURCE_ROUTES("/v1/organizations", "organizations", organizations_resource),
     BATCH_ROUTE("/v1/organizations", "organizations", organizations_resource),
     RESOURCE_ROUTES("/v1/ministries", "ministries", ministries_resource),
@@ -36,30 +37,31 @@ const struct route router_routes[] = {
     BATCH_ROUTE("/v1/partnerships", "partnerships", partnerships_resource),
     RESOURCE_ROUTES("/v1/charters", "charters", charters_resource),
     {"GET", "/v1/charters/{id}/signatories", resource_list, "signatories", ACT_READ,
-     &signatories_resource},
+     &signatories_resource, 0},
     {"POST", "/v1/charters/{id}/signatories", resource_create, "signatories", ACT_CREATE,
-     &signatories_resource},
+     &signatories_resource, ROUTE_BODY},
     {"GET", "/v1/charters/{id}/signatories/{sid}", resource_get, "signatories", ACT_READ,
-     &signatories_resource},
+     &signatories_resource, 0},
     {"PATCH", "/v1/charters/{id}/signatories/{sid}", resource_patch, "signatories", ACT_UPDATE,
-     &signatories_resource},
+     &signatories_resource, ROUTE_BODY},
     RESOURCE_ROUTES("/v1/monitoring-records", "monitoring-records", monitoring_records_resource),
     BATCH_ROUTE("/v1/monitoring-records", "monitoring-records", monitoring_records_resource),
-    {"GET", "/v1/users", resource_list, "users", ACT_READ, &users_resource},
-    {"POST", "/v1/users", resource_create, "users", ACT_CREATE, &users_resource},
-    {"GET", "/v1/users/{id}", resource_get, "users", ACT_READ, &users_resource},
-    {"PATCH", "/v1/users/{id}", resource_patch, "users", ACT_UPDATE, &users_resource},
-    {"GET", "/v1/api-keys", resource_list, "api-keys", ACT_READ, &api_keys_resource},
-    {"POST", "/v1/api-keys", apikeys_create, "api-keys", ACT_CREATE, &api_keys_resource},
-    {"GET", "/v1/api-keys/{id}", resource_get, "api-keys", ACT_READ, &api_keys_resource},
-    {"DELETE", "/v1/api-keys/{id}", resource_delete, "api-keys", ACT_DELETE, &api_keys_resource},
-    {"GET", "/v1/audit-log", resource_list, "audit-log", ACT_READ, &audit_log_resource},
-    {"GET", "/v1/changes", changes_list, "changes", ACT_READ, NULL},
-    {"GET", "/v1/exports/{resource}.csv", export_get, "exports", ACT_READ, "csv"},
-    {"GET", "/v1/exports/{resource}.ndjson", export_get, "exports", ACT_READ, "ndjson"},
-    {"GET", "/v1/stats/partnerships", stats_get, "stats", ACT_READ, &stats_partnerships_kind},
-    {"GET", "/v1/stats/monitoring", stats_get, "stats", ACT_READ, &stats_monitoring_kind},
-    {"GET", "/v1/audit-log/{id}", resource_get, "audit-log", ACT_READ, &audit_log_resource},
+    {"GET", "/v1/users", resource_list, "users", ACT_READ, &users_resource, 0},
+    {"POST", "/v1/users", resource_create, "users", ACT_CREATE, &users_resource, ROUTE_BODY},
+    {"GET", "/v1/users/{id}", resource_get, "users", ACT_READ, &users_resource, 0},
+    {"PATCH", "/v1/users/{id}", resource_patch, "users", ACT_UPDATE, &users_resource, ROUTE_BODY},
+    {"GET", "/v1/api-keys", resource_list, "api-keys", ACT_READ, &api_keys_resource, 0},
+    {"POST", "/v1/api-keys", apikeys_create, "api-keys", ACT_CREATE, &api_keys_resource,
+     ROUTE_BODY},
+    {"GET", "/v1/api-keys/{id}", resource_get, "api-keys", ACT_READ, &api_keys_resource, 0},
+    {"DELETE", "/v1/api-keys/{id}", resource_delete, "api-keys", ACT_DELETE, &api_keys_resource, 0},
+    {"GET", "/v1/audit-log", resource_list, "audit-log", ACT_READ, &audit_log_resource, 0},
+    {"GET", "/v1/changes", changes_list, "changes", ACT_READ, NULL, 0},
+    {"GET", "/v1/exports/{resource}.csv", export_get, "exports", ACT_READ, "csv", 0},
+    {"GET", "/v1/exports/{resource}.ndjson", export_get, "exports", ACT_READ, "ndjson", 0},
+    {"GET", "/v1/stats/partnerships", stats_get, "stats", ACT_READ, &stats_partnerships_kind, 0},
+    {"GET", "/v1/stats/monitoring", stats_get, "stats", ACT_READ, &stats_monitoring_kind, 0},
+    {"GET", "/v1/audit-log/{id}", resource_get, "audit-log", ACT_READ, &audit_log_resource, 0},
 };
 const size_t router_nroutes = ARRAY_LEN(router_routes);
 

@@ -88,8 +88,8 @@ auth_token_create(struct request *r)
     size_t n = strlen(email);
     for (size_t i = 0; i <= n; i++)
         lowered[i] = (char)tolower((unsigned char)email[i]);
-    if (!ratelimit_take(r, "login-address", r->client_ip, cfg.login_rate_limit, &err) ||
-        !ratelimit_take(r, "login-email", lowered, cfg.login_rate_limit, &err))
+    /* The login-address bucket was drawn on before the body was read (server.c). */
+    if (!ratelimit_take(r, "login-email", lowered, cfg.login_rate_limit, &err))
         goto out;
     struct db_conn *c = db_thread_conn(&err);
     if (c == NULL)

@@ -31,6 +31,8 @@ struct config {
     int64_t max_connections;
     int64_t max_connections_per_ip;
     int64_t connection_timeout;
+    int64_t header_timeout;
+    int64_t body_timeout;
     int64_t shutdown_timeout;
     int64_t rate_limit;
     int64_t rate_limit_anonymous;

@@ -9,6 +9,13 @@
 
 typedef void (*handler_fn)(struct request *r);
 
+/* What a route does before its handler runs; routes without flags take no body. */
+enum route_flags {
+    ROUTE_BODY = 1 << 0,      /* takes a request body; other routes refuse one before reading it */
+    ROUTE_UNMETERED = 1 << 1, /* a service route (probes, the spec): drawn on no bucket */
+    ROUTE_SIGN_IN = 1 << 2,   /* the sign-in: drawn on the login-address bucket before its body */
+};
+
 struct route {
     const char *method;  /* "GET", "POST", ... */
     const char *pattern; /* "/v1/organizations/{id}": {name} matches one non-empty segment */
@@ -16,6 +23,7 @@ struct route {
     const char *area;   /* the policy's name for what the route touches; NULL: open to all */
     enum action action; /* what the route does there, for the policy */
     const void *arg;    /* handler data, e.g. a resource descriptor */
+    unsigned flags;     /* enum route_flags */
 };
 
 enum route_match { ROUTE_FOUND, ROUTE_NOT_FOUND, ROUTE_BAD_METHOD };

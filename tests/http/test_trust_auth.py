@@ -1,0 +1,83 @@
+"""Trust in who may do what: reserved key sources, scopes that compare the right id, tokens
+read as sent (RFC 8725), idempotency keys that end, and the users list's filters.
+
+  - No API key may carry the source `sharaka` (that of every direct write) or `system`, from
+    POST /v1/api-keys or `sharaka apikey create`: 422 / exit 2 naming `source`.
+  - An editor's own-record scope compares its organization with organizations and its ministry
+    with ministries: an organization whose id equals the editor's ministry's is not its own.
+  - A token with a crit header, an iat in the future, or a duplicate claim or header name is a
+    401; an exp of INT64_MAX does not overflow.
+  - An Idempotency-Key past SHARAKA_IDEMPOTENCY_RETENTION is not replayed, and the janitor of
+    `sharaka serve` deletes such rows every SHARAKA_JANITOR_INTERVAL seconds, with several
+    servers on one database.
+  - GET /v1/users filters by organization_id and ministry_id, as the spec says; an unknown
+    parameter is a 400 naming it.
+"""
+
+import json
+import time
+
+import pytest
+
+from access_helpers import (Client, Psql, add_user, bearer, create, ministry_body, org_body,
+                            uniq)
+from checks import assert_problem, error_fields, sql_str
+from sync_helpers import OwnServer, expect
+from testconfig import JWT_SECRET
+from tokens import b64url, make_token, sign
+
+KEYS = "/v1/api-keys"
+ME = "/v1/auth/me"
+INT64_MAX = 9223372036854775807
+
+
+@pytest.fixture(scope="module")
+def ctx(server, spec, cli, pg, migrated):
+    client = Client(server, spec)
+    psql = Psql(pg)
+    try:
+        admin = add_user(cli, psql, "admin")
+        yield type("Ctx", (), {"client": client, "psql": psql, "admin": admin, "cli": cli,
+                               "spec": spec})
+    finally:
+        psql.close()
+        client.close()
+
+
+def state(ctx, table, record_id):
+    return ctx.psql.row(table, record_id), ctx.psql.audit_count(), ctx.psql.count("changes")
+
+
+# ---------------------------------------------------------------- reserved key sources
+
+
+@pytest.mark.parametrize("source", ["sharaka", "system"])
+def test_api_key_of_a_reserved_source_is_422_on_source_and_not_stored(ctx, source):
+    before = ctx.psql.count("api_keys"), ctx.psql.audit_count()
+    r = ctx.client.post(KEYS, json={"name": uniq("key"), "role": "partner", "source": source},
+                        headers=ctx.admin.headers)
+    p = assert_problem(r, 422, instance=KEYS)
+    assert error_fields(p) == {"source"}, p
+    (e,) = p["errors"]
+    assert e["code"] == "reserved", e
+    assert "reserved" in e["message"] and source in e["message"], e
+    assert (ctx.psql.count("api_keys"), ctx.psql.audit_count()) == before
+
+
+@pytest.mark.parametrize("source", ["sharaka", "system"])
+def test_command_line_refuses_a_key_of_a_reserved_source(ctx, source):
+    before = ctx.psql.count("api_keys")
+    proc = ctx.cli.run("apikey", "create", "--name", uniq("key"), "--role", "partner",
+                       "--source", source)
+    assert proc.returncode == 2, (proc.returncode, proc.stdout, proc.stderr)
+    first = proc.stderr.splitlines()[0]
+    assert "--source" in first and "reserved" in first, proc.stderr
+    assert "sk_" not in proc.stdout
+    assert ctx.psql.count("api_keys") == before
+
+
+def test_a_source_that_only_starts_like_a_reserved_one_is_accepted(ctx):
+    r = ctx.client.post(KEYS, json={"name": uniq("key"), "role": "partner",
+                                    "source": "sharaka-partner"}, headers=ctx.admin.headers)
+    expect(r, 201, "source sharaka-partner")
+    assert r.json()["source"] == "sharaka-partner"

@@ -81,3 +81,53 @@ def test_a_source_that_only_starts_like_a_reserved_one_is_accepted(ctx):
                                     "source": "sharaka-partner"}, headers=ctx.admin.headers)
     expect(r, 201, "source sharaka-partner")
     assert r.json()["source"] == "sharaka-partner"
+
+
+# ---------------------------------------------------------------- own-record scope
+
+
+def batch_create(ctx, path, body):
+    """Creates one record with a chosen id through the batch route (upsert by id)."""
+    r = ctx.client.post(f"{path}/batch", json={"items": [body]}, headers=ctx.admin.headers)
+    expect(r, 200, f"batch {path}")
+    assert [it["result"] for it in r.json()["items"]] == ["created"], r.json()
+    return body["id"]
+
+
+def test_ministry_editor_may_not_patch_the_organization_that_shares_its_ministrys_id(ctx):
+    m = create(ctx.client, ctx.admin.token, "/v1/ministries", ministry_body())
+    twin = batch_create(ctx, "/v1/organizations", {**org_body(), "id": m["id"]})
+    editor = add_user(ctx.cli, ctx.psql, "editor", ministry=m["id"])
+    path = f"/v1/organizations/{twin}"
+    before = state(ctx, "organizations", twin)
+    r = ctx.client.patch(path, json={"description": "not mine"}, headers=editor.headers)
+    p = assert_problem(r, 403, instance=path)
+    assert "scope" in p["detail"], p
+    assert state(ctx, "organizations", twin) == before
+    # Its own ministry, with the same id, it may change.
+    r = ctx.client.patch(f"/v1/ministries/{m['id']}", json={"acronym": "MX"},
+                         headers=editor.headers)
+    expect(r, 200, "own ministry")
+
+
+def test_organization_editor_may_not_patch_the_ministry_that_shares_its_organizations_id(ctx):
+    o = create(ctx.client, ctx.admin.token, "/v1/organizations", org_body())
+    twin = batch_create(ctx, "/v1/ministries", {**ministry_body(), "id": o["id"]})
+    editor = add_user(ctx.cli, ctx.psql, "editor", org=o["id"])
+    path = f"/v1/ministries/{twin}"
+    before = state(ctx, "ministries", twin)
+    r = ctx.client.patch(path, json={"acronym": "NO"}, headers=editor.headers)
+    assert_problem(r, 403, instance=path)
+    assert state(ctx, "ministries", twin) == before
+    r = ctx.client.patch(f"/v1/organizations/{o['id']}", json={"description": "mine"},
+                         headers=editor.headers)
+    expect(r, 200, "own organization")
+
+
+def test_policy_names_the_scope_each_own_record_rule_compares(ctx):
+    proc = ctx.cli.run("help", "policy")
+    assert proc.returncode == 0, proc.stderr
+    rules = {tuple(line.split("\t")[:3]): line.split("\t")[3]
+             for line in proc.stdout.splitlines() if line.strip()}
+    assert rules[("organizations", "update", "editor")] == "own-organization"
+    assert rules[("ministries", "update", "editor")] == "own-ministry"

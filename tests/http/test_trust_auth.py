@@ -131,3 +131,79 @@ def test_policy_names_the_scope_each_own_record_rule_compares(ctx):
              for line in proc.stdout.splitlines() if line.strip()}
     assert rules[("organizations", "update", "editor")] == "own-organization"
     assert rules[("ministries", "update", "editor")] == "own-ministry"
+
+
+# ---------------------------------------------------------------- tokens (RFC 8725)
+
+
+def claims(ctx, **over):
+    now = int(time.time())
+    c = {"sub": ctx.admin.sub, "role": "admin", "iss": "sharaka", "aud": "sharaka",
+         "iat": now, "exp": now + 300}
+    c.update(over)
+    return c
+
+
+def raw_token(header_text, payload_text):
+    """An HS256 token over exactly these texts (duplicate names survive)."""
+    signing_input = b64url(header_text.encode()) + "." + b64url(payload_text.encode())
+    return signing_input + "." + b64url(sign(signing_input, JWT_SECRET))
+
+
+def assert_invalid_token(r, why):
+    p = assert_problem(r, 401, instance=ME)
+    assert "invalid_token" in r.headers.get("WWW-Authenticate", ""), r.headers
+    assert why in p["detail"], p
+    return p
+
+
+def test_sound_token_is_accepted(ctx):
+    r = ctx.client.get(ME, headers=bearer(make_token(claims(ctx), JWT_SECRET)))
+    expect(r, 200, "sound token")
+    assert r.json()["sub"] == ctx.admin.sub
+
+
+@pytest.mark.parametrize("crit", [["exp"], ["x-unknown"], []])
+def test_token_with_a_crit_header_is_401(ctx, crit):
+    header = {"alg": "HS256", "typ": "JWT", "crit": crit, "x-unknown": True}
+    token = make_token(claims(ctx), JWT_SECRET, header=header)
+    assert_invalid_token(ctx.client.get(ME, headers=bearer(token)), "crit")
+
+
+def test_token_issued_a_day_in_the_future_is_401(ctx):
+    now = int(time.time())
+    token = make_token(claims(ctx, iat=now + 86400, exp=now + 86400 + 300), JWT_SECRET)
+    assert_invalid_token(ctx.client.get(ME, headers=bearer(token)), "iat")
+    # Within the leeway (clock skew) it is accepted.
+    token = make_token(claims(ctx, iat=now + 20), JWT_SECRET)
+    expect(ctx.client.get(ME, headers=bearer(token)), 200, "iat 20 s ahead")
+
+
+def test_token_whose_exp_is_int64_max_does_not_overflow(ctx):
+    token = make_token(claims(ctx, exp=INT64_MAX), JWT_SECRET)
+    r = ctx.client.get(ME, headers=bearer(token))
+    expect(r, 200, "exp INT64_MAX")
+    assert r.json()["exp"] == INT64_MAX
+    # And the other end: nbf at INT64_MIN is in the past, not a wrap into the future.
+    token = make_token(claims(ctx, exp=INT64_MAX, nbf=-INT64_MAX - 1), JWT_SECRET)
+    expect(ctx.client.get(ME, headers=bearer(token)), 200, "nbf INT64_MIN")
+
+
+@pytest.mark.parametrize("payload", [
+    # An expired exp behind a valid one, a raised role, a second subject.
+    '{{"sub":"{sub}","role":"admin","iss":"sharaka","aud":"sharaka","exp":1,"exp":{exp}}}',
+    '{{"sub":"{sub}","role":"analyst","role":"admin","iss":"sharaka","aud":"sharaka",'
+    '"exp":{exp}}}',
+    '{{"sub":"{sub}","sub":"{sub}","role":"admin","iss":"sharaka","aud":"sharaka",'
+    '"exp":{exp}}}',
+], ids=["exp", "role", "sub"])
+def test_token_with_a_duplicate_claim_is_401(ctx, payload):
+    text = payload.format(sub=ctx.admin.sub, exp=int(time.time()) + 300)
+    token = raw_token('{"alg":"HS256","typ":"JWT"}', text)
+    assert_invalid_token(ctx.client.get(ME, headers=bearer(token)), "claim")
+
+
+def test_token_with_a_duplicate_header_name_is_401(ctx):
+    payload = json.dumps(claims(ctx), separators=(",", ":"))
+    token = raw_token('{"alg":"none","alg":"HS256","typ":"JWT"}', payload)
+    assert_invalid_token(ctx.client.get(ME, headers=bearer(token)), "header")

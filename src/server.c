@@ -21,6 +21,7 @@
 #include "sharaka/config.h"
 #include "sharaka/db.h"
 #include "sharaka/http.h"
+#include "sharaka/janitor.h"
 #include "sharaka/log.h"
 #include "sharaka/ratelimit.h"
 #include "sharaka/router.h"
@@ -397,6 +398,7 @@ server_run(void)
     }
     log_info("sharaka listening on http://%s with %lld threads", cfg.listen,
              (long long)cfg.threads);
+    janitor_start();
 
     while (sigwait(&stop, &sig) != 0)
         ;
@@ -414,6 +416,7 @@ server_run(void)
     if (atomic_load(&inflight) > 0)
         log_warn("shutdown timeout: %d requests cut short", atomic_load(&inflight));
     MHD_stop_daemon(d);
+    janitor_stop();
     fflush(stdout);
     db_close_all();
     log_info("stopped");

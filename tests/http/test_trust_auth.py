@@ -207,3 +207,95 @@ def test_token_with_a_duplicate_header_name_is_401(ctx):
     payload = json.dumps(claims(ctx), separators=(",", ":"))
     token = raw_token('{"alg":"none","alg":"HS256","typ":"JWT"}', payload)
     assert_invalid_token(ctx.client.get(ME, headers=bearer(token)), "header")
+
+
+# ---------------------------------------------------------------- idempotency retention
+
+
+def post_with_key(api, token, key, body):
+    data = json.dumps(body).encode("utf-8")
+    return api.post("/v1/organizations", data=data,
+                    headers={**bearer(token), "Content-Type": "application/json",
+                             "Idempotency-Key": key})
+
+
+def key_rows(own, where="true"):
+    return int(own.pg.rows(f"SELECT count(*) FROM idempotency_keys WHERE {where}",
+                           dbname=own.dbname)[0][0])
+
+
+@pytest.fixture
+def own_server(pg, cli_for, start_server, api_for):
+    made = []
+
+    def make(**env):
+        own = OwnServer(pg, cli_for, start_server, api_for, prefix="trust", **env)
+        made.append(own)
+        return own
+
+    yield make
+    for own in made:
+        own.close()
+
+
+def test_key_past_its_retention_runs_again_before_any_purge(own_server):
+    # The janitor runs at start and then not for an hour: only the read path can refuse it.
+    own = own_server(SHARAKA_IDEMPOTENCY_RETENTION="2", SHARAKA_JANITOR_INTERVAL="3600")
+    key, body = uniq("retained-"), org_body()
+    first = expect(post_with_key(own.api, own.token, key, body), 201, "first")
+    again = expect(post_with_key(own.api, own.token, key, body), 201, "replay")
+    assert again.headers.get("Idempotent-Replayed") == "true"
+    assert again.content == first.content
+    time.sleep(3)
+    assert key_rows(own, f"key = {sql_str(key)}") == 1, "the janitor ran: this tests the read"
+    late = expect(post_with_key(own.api, own.token, key, body), 201, "past the retention")
+    assert "Idempotent-Replayed" not in late.headers
+    assert late.json()["id"] != first.json()["id"]
+    names = own.pg.rows(f"SELECT count(*) FROM organizations WHERE name = {sql_str(body['name'])}",
+                        dbname=own.dbname)
+    assert int(names[0][0]) == 2
+
+
+def wait_for(what, predicate, timeout=15.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.25)
+    raise AssertionError(f"not within {timeout} s: {what}")
+
+
+def test_janitor_purges_keys_past_their_retention_and_keeps_the_others(own_server, start_server):
+    own = own_server(SHARAKA_IDEMPOTENCY_RETENTION="3600", SHARAKA_JANITOR_INTERVAL="1")
+    # A second server on the same database: two janitors at once.
+    other = start_server(SHARAKA_DATABASE_URL=own.url, SHARAKA_IDEMPOTENCY_RETENTION="3600",
+                         SHARAKA_JANITOR_INTERVAL="1")
+    fresh = uniq("fresh-")
+    expect(post_with_key(own.api, own.token, fresh, org_body()), 201, "fresh key")
+    # Old answers, with bodies, as a day of traffic would have left them.
+    own.pg.psql("INSERT INTO idempotency_keys (principal, key, request_hash, state, status, body, "
+                "created_at) SELECT 'someone', 'old-' || i, 'h', 'done', 201, repeat('x', 1000), "
+                "now() - interval '2 hours' - i * interval '1 second' "
+                "FROM generate_series(1, 300) i", dbname=own.dbname)
+    wait_for("the old keys are purged", lambda: key_rows(own, "key LIKE 'old-%'") == 0)
+    assert key_rows(own, f"key = {sql_str(fresh)}") == 1
+    assert other.running
+    # A short retention: the fresh key goes too, within a few rounds.
+    other.terminate()
+    other.assert_clean_exit()
+    own.srv.terminate()
+    own.srv.assert_clean_exit()
+    short = start_server(SHARAKA_DATABASE_URL=own.url, SHARAKA_IDEMPOTENCY_RETENTION="1",
+                         SHARAKA_JANITOR_INTERVAL="1")
+    wait_for("every key is purged", lambda: key_rows(own) == 0)
+    assert short.running
+    short.terminate()
+    short.assert_clean_exit()
+
+
+def test_janitor_does_not_delay_shutdown(own_server):
+    own = own_server(SHARAKA_JANITOR_INTERVAL="86400")
+    started = time.monotonic()
+    own.srv.terminate()
+    own.srv.assert_clean_exit()
+    assert time.monotonic() - started < 5

@@ -299,3 +299,40 @@ def test_janitor_does_not_delay_shutdown(own_server):
     own.srv.terminate()
     own.srv.assert_clean_exit()
     assert time.monotonic() - started < 5
+
+
+# ---------------------------------------------------------------- the users list's filters
+
+
+def user_ids(ctx, query):
+    r = ctx.client.get(f"/v1/users?{query}&limit=200", headers=ctx.admin.headers)
+    expect(r, 200, query)
+    return {u["id"] for u in r.json()["data"]}
+
+
+def test_users_list_filters_by_organization_and_by_ministry(ctx):
+    o = create(ctx.client, ctx.admin.token, "/v1/organizations", org_body())
+    m = create(ctx.client, ctx.admin.token, "/v1/ministries", ministry_body())
+    ed_o = add_user(ctx.cli, ctx.psql, "editor", org=o["id"])
+    ed_m = add_user(ctx.cli, ctx.psql, "editor", ministry=m["id"])
+    assert user_ids(ctx, f"organization_id={o['id']}") == {ed_o.sub}
+    assert user_ids(ctx, f"ministry_id={m['id']}") == {ed_m.sub}
+    both = user_ids(ctx, f"organization_id.null=false&role=editor")
+    assert ed_o.sub in both and ed_m.sub not in both
+    assert ed_m.sub in user_ids(ctx, "organization_id.null=true&role=editor")
+
+
+def test_users_list_refuses_an_unknown_parameter_naming_it(ctx):
+    r = ctx.client.get("/v1/users?organisation_id=x", headers=ctx.admin.headers)
+    p = assert_problem(r, 400)
+    assert "organisation_id" in p["detail"] and "organization_id" in p["detail"], p
+
+
+def test_spec_documents_every_filter_the_users_list_takes(ctx):
+    r = ctx.client.get("/v1/users?colour=red", headers=ctx.admin.headers)
+    p = assert_problem(r, 400)
+    allowed = {a.strip() for a in p["detail"].split("allowed:", 1)[1].split(",")}
+    assert {"organization_id", "ministry_id"} <= allowed, allowed
+    op = ctx.spec.deref(ctx.spec.doc["paths"]["/v1/users"])["get"]
+    documented = {ctx.spec.deref(x)["name"].split(".")[0] for x in op["parameters"]}
+    assert allowed <= documented, f"taken but not in the spec: {sorted(allowed - documented)}"

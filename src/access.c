@@ -21,7 +21,7 @@ const struct policy_rule access_rules[] = {
     {"organizations", ACT_READ, ROLE_ADMIN, SCOPE_ANY},
     {"organizations", ACT_CREATE, ROLE_PARTNER, SCOPE_ANY},
     {"organizations", ACT_CREATE, ROLE_ADMIN, SCOPE_ANY},
-    {"organizations", ACT_UPDATE, ROLE_EDITOR, SCOPE_OWN_RECORD},
+    {"organizations", ACT_UPDATE, ROLE_EDITOR, SCOPE_OWN_ORGANIZATION},
     {"organizations", ACT_UPDATE, ROLE_PARTNER, SCOPE_SAME_SOURCE},
     {"organizations", ACT_UPDATE, ROLE_ADMIN, SCOPE_ANY},
     {"organizations", ACT_DELETE, ROLE_ADMIN, SCOPE_ANY},
@@ -32,7 +32,7 @@ const struct policy_rule access_rules[] = {
     {"ministries", ACT_READ, ROLE_PARTNER, SCOPE_ANY},
     {"ministries", ACT_READ, ROLE_ADMIN, SCOPE_ANY},
     {"ministries", ACT_CREATE, ROLE_ADMIN, SCOPE_ANY},
-    {"ministries", ACT_UPDATE, ROLE_EDITOR, SCOPE_OWN_RECORD},
+    {"ministries", ACT_UPDATE, ROLE_EDITOR, SCOPE_OWN_MINISTRY},
     {"ministries", ACT_UPDATE, ROLE_ADMIN, SCOPE_ANY},
     {"ministries", ACT_DELETE, ROLE_ADMIN, SCOPE_ANY},
     /* partnership types: the admin's vocabulary */
@@ -236,8 +236,11 @@ scope_holds(const struct principal *p, struct db_conn *c, enum scope scope, json
     case SCOPE_ANY:
         *ok = true;
         return true;
-    case SCOPE_OWN_RECORD:
-        *ok = same_id(p->org, str_of(record, "id")) || same_id(p->ministry, str_of(record, "id"));
+    case SCOPE_OWN_ORGANIZATION:
+        *ok = same_id(p->org, str_of(record, "id"));
+        return true;
+    case SCOPE_OWN_MINISTRY:
+        *ok = same_id(p->ministry, str_of(record, "id"));
         return true;
     case SCOPE_PARTY:
         *ok = party_of(p, str_of(record, "ministry_id"), json_object_get(record, "organizations"));
@@ -306,7 +309,8 @@ access_record(const struct principal *p, struct db_conn *c, const struct resourc
 
 static const char *const scope_names[] = {
     [SCOPE_ANY] = "any",
-    [SCOPE_OWN_RECORD] = "own-record",
+    [SCOPE_OWN_ORGANIZATION] = "own-organization",
+    [SCOPE_OWN_MINISTRY] = "own-ministry",
     [SCOPE_PARTY] = "party",
     [SCOPE_PARTNERSHIP] = "partnership-party",
     [SCOPE_SIGNATORY] = "own-party-signature",

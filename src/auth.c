@@ -182,25 +182,39 @@ audience_matches(json_t *aud)
     return false;
 }
 
+/*
+ * Time claims, compared without arithmetic on the token's values: exp = INT64_MAX or nbf =
+ * INT64_MIN must not overflow. now is a real clock, far from either end.
+ */
 static bool
-check_claims(json_t *claims, struct principal *p, struct error *err)
+check_times(json_t *claims, int64_t now, struct error *err)
 {
-    int64_t now = now_unix();
     json_t *exp = json_object_get(claims, "exp");
     json_t *nbf = json_object_get(claims, "nbf");
     json_t *iat = json_object_get(claims, "iat");
-    json_t *iss = json_object_get(claims, "iss");
 
     if (exp == NULL)
         return invalid(err, "it has no exp claim");
     if (!json_is_integer(exp))
         return invalid(err, "its exp claim is not an integer");
-    if (json_integer_value(exp) + AUTH_LEEWAY < now)
+    if (json_integer_value(exp) < now - AUTH_LEEWAY)
         return invalid(err, "it has expired");
-    if (nbf != NULL && (!json_is_integer(nbf) || json_integer_value(nbf) - AUTH_LEEWAY > now))
+    if (nbf != NULL && (!json_is_integer(nbf) || json_integer_value(nbf) > now + AUTH_LEEWAY))
         return invalid(err, "it is not valid yet");
     if (iat != NULL && !json_is_integer(iat))
         return invalid(err, "its iat claim is not an integer");
+    if (iat != NULL && json_integer_value(iat) > now + AUTH_LEEWAY)
+        return invalid(err, "it was issued in the future (iat)");
+    return true;
+}
+
+static bool
+check_claims(json_t *claims, struct principal *p, struct error *err)
+{
+    json_t *iss = json_object_get(claims, "iss");
+
+    if (!check_times(claims, now_unix(), err))
+        return false;
     if (!json_is_string(iss) || strcmp(json_string_value(iss), cfg.jwt_issuer) != 0)
         return invalid(err, "it was issued by someone else");
     if (!audience_matches(json_object_get(claims, "aud")))
@@ -216,8 +230,59 @@ check_claims(json_t *claims, struct principal *p, struct error *err)
         !copy_claim(claims, "org", p->org, sizeof(p->org)) ||
         !copy_claim(claims, "ministry", p->ministry, sizeof(p->ministry)))
         return invalid(err, "its subject or scope claims are malformed");
-    p->exp = json_integer_value(exp);
+    json_t *iat = json_object_get(claims, "iat");
+    p->exp = json_integer_value(json_object_get(claims, "exp"));
     p->iat = iat ? json_integer_value(iat) : 0;
+    return true;
+}
+
+/*
+ * Decodes one base64url segment of a compact token and parses it as a JSON object, rejecting
+ * duplicate names: libjwt keeps the last of two "exp" or "alg" members, so the token is read
+ * here, as sent. Returns a new reference, or NULL.
+ */
+static json_t *
+segment_object(const char *seg, size_t len)
+{
+    size_t cap = len / 4 * 3 + 3, out_len = 0;
+    unsigned char *bin = xmalloc(cap + 1);
+    json_t *obj = NULL;
+    const char *end = NULL;
+    if (sodium_base642bin(bin, cap, seg, len, NULL, &out_len, &end,
+                          sodium_base64_VARIANT_URLSAFE_NO_PADDING) == 0 &&
+        end == seg + len) {
+        obj = json_loadb((const char *)bin, out_len, JSON_REJECT_DUPLICATES, NULL);
+        if (obj != NULL && !json_is_object(obj)) {
+            json_decref(obj);
+            obj = NULL;
+        }
+    }
+    free(bin);
+    return obj;
+}
+
+/*
+ * Splits a compact JWS into its header and claims, each a JSON object without duplicate
+ * names, and refuses a header with crit: this server understands no extension (RFC 7515
+ * section 4.1.11, RFC 8725 section 3.9). Returns false with err set.
+ */
+static bool
+read_segments(const char *token, json_t **header, json_t **claims, struct error *err)
+{
+    const char *dot1 = strchr(token, '.');
+    const char *dot2 = dot1 ? strchr(dot1 + 1, '.') : NULL;
+    *header = *claims = NULL;
+    if (dot2 == NULL || strchr(dot2 + 1, '.') != NULL)
+        return invalid(err, "it is not three base64url parts joined by dots");
+    *header = segment_object(token, (size_t)(dot1 - token));
+    if (*header == NULL)
+        return invalid(err, "its header is not a JSON object with distinct member names");
+    if (json_object_get(*header, "crit") != NULL)
+        return invalid(err, "its header lists critical extensions (crit), which this server "
+                            "does not understand");
+    *claims = segment_object(dot1 + 1, (size_t)(dot2 - dot1 - 1));
+    if (*claims == NULL)
+        return invalid(err, "its claims are not a JSON object with distinct claim names");
     return true;
 }
 
@@ -225,33 +290,29 @@ bool
 auth_token_verify(const char *token, struct principal *p, struct error *err)
 {
     jwt_t *jwt = NULL;
+    json_t *header = NULL, *claims = NULL;
     bool ok = false;
 
     if (strlen(token) > TOKEN_MAX_LEN)
         return invalid(err, "it is too long");
+    if (!read_segments(token, &header, &claims, err))
+        goto out;
     /* A key is always given: with a NULL key libjwt would skip the signature check. */
-    if (jwt_decode(&jwt, token, verify_key, (int)verify_key_len) != 0 || jwt == NULL)
-        return invalid(err, "its signature or format is wrong");
+    if (jwt_decode(&jwt, token, verify_key, (int)verify_key_len) != 0 || jwt == NULL) {
+        invalid(err, "its signature or format is wrong");
+        goto out;
+    }
     /* Pin the algorithm after decoding: the header's alg is the attacker's choice. */
     if (jwt_get_alg(jwt) != pinned_alg) {
         invalid(err, "it is not signed with the algorithm this server accepts");
         goto out;
     }
-    char *grants = jwt_get_grants_json(jwt, NULL);
-    if (grants == NULL) {
-        invalid(err, "it has no claims");
-        goto out;
-    }
-    json_t *claims = json_loads(grants, JSON_REJECT_DUPLICATES, NULL);
-    free(grants);
-    if (claims == NULL) {
-        invalid(err, "its claims are not a JSON object");
-        goto out;
-    }
+    /* The claims as sent (and now known to be signed), not libjwt's re-serialisation. */
     ok = check_claims(claims, p, err);
-    json_decref(claims);
 out:
     jwt_free(jwt);
+    json_decref(header);
+    json_decref(claims);
     return ok;
 }
 

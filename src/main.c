@@ -58,7 +58,8 @@ static const struct command commands[] = {
      "line of standard input."},
     {"apikey", "create", cmd_apikey_create, "sharaka apikey create --name N --role R --source S",
      "Creates an API key and prints it once; only its hash is stored. Roles: partner, analyst,\n"
-     "admin. A partner's writes are stamped with its source name (e.g. annd)."},
+     "admin. A partner's writes are stamped with its source name (e.g. annd); the sources\n"
+     "sharaka (that of direct writes) and system are reserved."},
     {"seed", "demo", cmd_seed_demo, "sharaka seed demo",
      "Loads the demo data: the AFKAR programme office, the Ministry of Social Affairs, the\n"
      "Economic and Social Council, five organizations, the five partnership types, the citizen\n"
@@ -243,7 +244,7 @@ cmd_apikey_create(int argc, char **argv)
     json_t *body = json_pack("{s:s, s:s, s:s}", "name", flags[0].value, "role", flags[1].value,
                              "source", flags[2].value);
     json_t *errors = json_array();
-    validate_values(&api_keys_resource, body, NULL, true, errors);
+    users_check_key(body, errors);
     json_decref(body);
     if (json_array_size(errors) > 0) {
         json_t *first = json_array_get(errors, 0);

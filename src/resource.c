@@ -989,10 +989,12 @@ out:
 static const char IDEM_CLAIM[] =
     "INSERT INTO idempotency_keys (principal, key, request_hash, state) "
     "VALUES ($1, $2, $3, 'running') ON CONFLICT DO NOTHING RETURNING 1";
-static const char IDEM_READ[] = "SELECT request_hash, state, status, location, etag, body, "
-                                "created_at < clock_timestamp() - interval '24 hours', "
-                                "created_at < clock_timestamp() - interval '10 minutes' "
-                                "FROM idempotency_keys WHERE principal = $1 AND key = $2";
+/* $3: SHARAKA_IDEMPOTENCY_RETENTION; a key past it is not replayed, purged or not. */
+static const char IDEM_READ[] =
+    "SELECT request_hash, state, status, location, etag, body, "
+    "created_at < clock_timestamp() - $3::bigint * interval '1 second', "
+    "created_at < clock_timestamp() - interval '10 minutes' "
+    "FROM idempotency_keys WHERE principal = $1 AND key = $2";
 static const char IDEM_FORGET[] = "DELETE FROM idempotency_keys WHERE principal = $1 AND key = $2";
 static const char IDEM_SAVE[] =
     "UPDATE idempotency_keys SET state = 'done', status = $3::int, location = $4, etag = $5, "
@@ -1043,6 +1045,8 @@ idempotency_begin(struct request *r, struct db_conn *c, struct error *err)
     sodium_bin2hex(hash, sizeof(digest) * 2 + 1, digest, sizeof(digest));
 
     const char *values[] = {r->who.sub, key, hash};
+    const char *retention = arena_printf(&r->arena, "%lld", (long long)cfg.idempotency_retention);
+    const char *read_values[] = {r->who.sub, key, retention};
     for (int attempt = 0; attempt < 2; attempt++) {
         PGresult *pg = db_exec_sql(c, IDEM_CLAIM, 3, values, err);
         if (pg == NULL)
@@ -1053,7 +1057,7 @@ idempotency_begin(struct request *r, struct db_conn *c, struct error *err)
             r->idempotency_key = key;
             return IDEM_PROCEED;
         }
-        pg = db_exec_sql(c, IDEM_READ, 2, values, err);
+        pg = db_exec_sql(c, IDEM_READ, 3, read_values, err);
         if (pg == NULL)
             return IDEM_FAILED;
         if (PQntuples(pg) == 0) {

@@ -22,6 +22,7 @@
 #include "sharaka/db.h"
 #include "sharaka/framing.h"
 #include "sharaka/http.h"
+#include "sharaka/janitor.h"
 #include "sharaka/log.h"
 #include "sharaka/ratelimit.h"
 #include "sharaka/router.h"
@@ -667,6 +668,7 @@ server_run(void)
     }
     log_info("sharaka listening on http://%s with %lld threads", cfg.listen,
              (long long)cfg.threads);
+    janitor_start();
 
     while (sigwait(&stop, &sig) != 0)
         ;
@@ -686,6 +688,7 @@ server_run(void)
     atomic_store(&sweeper_stop, true);
     pthread_join(sweep, NULL);
     MHD_stop_daemon(d);
+    janitor_stop();
     fflush(stdout);
     db_close_all();
     log_info("stopped");

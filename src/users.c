@@ -195,6 +195,36 @@ static const char KEY_AUDIT[] =
     "INSERT INTO audit_log (actor_type, actor_id, actor_role, action, resource, record_id, after, "
     "request_id) VALUES ($1, $2, $3, 'create', 'api-keys', $4, $5::jsonb, $6)";
 
+/*
+ * Sources no key may write as. A key of source "sharaka" would be SCOPE_SAME_SOURCE with every
+ * record written directly (by editors, admins, the seed and the command line); "system" names the
+ * server's own actor in the audit log.
+ */
+static const char *const reserved_sources[] = {USERS_SOURCE_DIRECT, "system"};
+
+bool
+users_source_reserved(const char *source)
+{
+    for (size_t i = 0; source != NULL && i < ARRAY_LEN(reserved_sources); i++) {
+        if (strcmp(source, reserved_sources[i]) == 0)
+            return true;
+    }
+    return false;
+}
+
+void
+users_check_key(json_t *body, json_t *errors)
+{
+    validate_values(&api_keys_resource, body, NULL, true, errors);
+    const char *source = json_string_value(json_object_get(body, "source"));
+    if (users_source_reserved(source))
+        validate_add(errors, "source", "reserved",
+                     "'%s' is reserved: it is the source of records the server writes itself, "
+                     "and a key of that source could change all of them; choose the partner's "
+                     "own name (e.g. annd)",
+                     source);
+}
+
 /* Makes a new key: "sk_" and 43 URL-safe random characters (256 bits). */
 static void
 new_key(char *out, size_t len)
@@ -273,7 +303,7 @@ apikeys_create(struct request *r)
         goto out;
     json_t *errors = json_array();
     validate_keys(&api_keys_resource, body, true, errors);
-    validate_values(&api_keys_resource, body, NULL, true, errors);
+    users_check_key(body, errors);
     if (json_array_size(errors) > 0) {
         error_set(&err, 422, "validation-failed", "the request body has %zu error(s)",
                   json_array_size(errors));

@@ -28,8 +28,9 @@ enum action {
 
 /* The object-level rule a role's permission depends on. */
 enum scope {
-    SCOPE_ANY,         /* no condition on the record */
-    SCOPE_OWN_RECORD,  /* the record is the editor's own organization or ministry */
+    SCOPE_ANY,              /* no condition on the record */
+    SCOPE_OWN_ORGANIZATION, /* the record is the editor's own organization (its org scope) */
+    SCOPE_OWN_MINISTRY,     /* the record is the editor's own ministry (its ministry scope) */
     SCOPE_PARTY,       /* the editor's ministry or organization is a party of the partnership */
     SCOPE_PARTNERSHIP, /* ... of the monitoring record's partnership */
     SCOPE_SIGNATORY,   /* the signature is for the editor's own party */

@@ -37,8 +37,9 @@ bool auth_password_verify(const char *hash, const char *password);
 char *auth_token_issue(const struct principal *p, int64_t *expires_in);
 
 /*
- * Verifies token: signature with the configured key, alg pinned, exp required, exp/nbf with
- * leeway, iss and aud. Fills p on success; returns false with err set to 401 otherwise.
+ * Verifies token: header and claims are JSON objects without duplicate names, the header has no
+ * crit, signature with the configured key, alg pinned, exp required, exp/nbf/iat with leeway
+ * (iat not in the future), iss and aud. Fills p on success; returns false with err set to 401.
  */
 bool auth_token_verify(const char *token, struct principal *p, struct error *err) MUSTCHECK;
 

@@ -37,6 +37,8 @@ struct config {
     int64_t rate_limit;
     int64_t rate_limit_anonymous;
     int64_t login_rate_limit;
+    int64_t idempotency_retention;
+    int64_t janitor_interval;
     const char *jwt_algorithm;
     const char *jwt_public_key;
     const char *jwt_private_key;

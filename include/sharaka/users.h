@@ -15,6 +15,19 @@ bool users_add(const char *email, enum role role, const char *org, const char *m
 
 #define USERS_KEY_LEN 64
 
+/* The source stamped on every write not made with a partner key (the columns' default). */
+#define USERS_SOURCE_DIRECT "sharaka"
+
+/* True when no API key may carry source: the source of direct writes and the other names the
+ * server keeps for itself. */
+bool users_source_reserved(const char *source);
+
+/*
+ * Checks a new API key's fields (name, role, source), as POST /v1/api-keys and `sharaka apikey
+ * create` both take them: the descriptor's rules, then a reserved source. Appends to errors.
+ */
+void users_check_key(json_t *body, json_t *errors);
+
 /*
  * Creates an API key and its audit row in one transaction on pg. actor is NULL from the command
  * line. On success key holds the secret (shown once) and *record_json the new record (new

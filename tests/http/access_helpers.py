@@ -385,8 +385,10 @@ def in_scope(scope, p, t):
     """
     if scope == "any":
         return True
-    if scope == "own-record":
-        return t.get("id") is not None and t["id"] in (p.org, p.ministry)
+    if scope == "own-organization":
+        return bool(p.org) and t.get("id") == p.org
+    if scope == "own-ministry":
+        return bool(p.ministry) and t.get("id") == p.ministry
     if scope == "party":
         return party_of(p, t.get("ministry_id"), t.get("org_ids", ()))
     if scope == "partnership-party":

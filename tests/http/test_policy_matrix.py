@@ -32,7 +32,7 @@ ACTIONS = ("read", "create", "update", "delete", "verify")
 SUCCESS = {"read": 200, "create": 201, "update": 200, "delete": 204, "verify": 200}
 # The scopes by which a principal is "related" to a record: a role without a rule is tried on
 # such a record (its own organization, its own source's record...), the strongest refusal.
-RELATED = ("own-record", "party", "partnership-party", "own-party-signature", "same-source")
+RELATED = ("own-organization", "own-ministry", "party", "partnership-party", "own-party-signature", "same-source")
 
 
 @dataclass

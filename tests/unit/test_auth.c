@@ -1,5 +1,5 @@
-/* test_auth.c - token checks: signature, pinned algorithm, exp/nbf leeway, iss, aud, claim types.
- */
+/* test_auth.c - token checks: signature, pinned algorithm, exp/nbf/iat leeway, iss, aud, claim
+ * types, crit headers and duplicate names. */
 #include <jwt.h>
 #include <sodium.h>
 
@@ -21,6 +21,38 @@ sign(jwt_alg_t alg, const char *key, const char *claims)
     jwt_free(jwt);
     return out;
 }
+
+/* base64url without padding of len bytes, appended to out. */
+static void
+b64url(char *out, size_t cap, const void *data, size_t len)
+{
+    size_t used = strlen(out);
+    sodium_bin2base64(out + used, cap - used, data, len, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+}
+
+/*
+ * An HS256 token over these exact header and claims texts, so that a test can send what
+ * libjwt would never write (duplicate names, crit). Returns new memory.
+ */
+static char *
+sign_raw(const char *header, const char *payload)
+{
+    size_t cap = 4 * (strlen(header) + strlen(payload)) + 128;
+    char *out = calloc(1, cap);
+    unsigned char mac[crypto_auth_hmacsha256_BYTES];
+    b64url(out, cap, header, strlen(header));
+    strcat(out, ".");
+    b64url(out, cap, payload, strlen(payload));
+    crypto_auth_hmacsha256_state st;
+    crypto_auth_hmacsha256_init(&st, (const unsigned char *)SECRET, strlen(SECRET));
+    crypto_auth_hmacsha256_update(&st, (const unsigned char *)out, strlen(out));
+    crypto_auth_hmacsha256_final(&st, mac);
+    strcat(out, ".");
+    b64url(out, cap, mac, sizeof(mac));
+    return out;
+}
+
+#define HS256_HEADER "{\"alg\":\"HS256\",\"typ\":\"JWT\"}"
 
 static bool
 verifies(const char *token)
@@ -106,6 +138,83 @@ main(void)
                       "\"aud\":\"sharaka\",\"exp\":99999999999}");
     CHECK(!verifies(role));
 
+    /* Raw tokens: the harness's own signing is right, then each RFC 8725 refusal. */
+    char *raw_good = sign_raw(HS256_HEADER, claims(300, NULL));
+    CHECK(verifies(raw_good));
+    /* Any crit header: this server understands no extension, known name or not. */
+    char *crit = sign_raw("{\"alg\":\"HS256\",\"crit\":[\"exp\"],\"exp\":1}", claims(300, NULL));
+    CHECK(!verifies(crit));
+    char *crit_unknown =
+        sign_raw("{\"alg\":\"HS256\",\"crit\":[\"x-new\"],\"x-new\":true}", claims(300, NULL));
+    CHECK(!verifies(crit_unknown));
+    char *crit_empty = sign_raw("{\"alg\":\"HS256\",\"crit\":[]}", claims(300, NULL));
+    CHECK(!verifies(crit_empty));
+    /* iat: a day ahead is refused; within the leeway is accepted. */
+    char iat[64];
+    snprintf(iat, sizeof(iat), ",\"iat\":%ld", (long)now_unix() + 86400);
+    char body[600];
+    snprintf(body, sizeof(body),
+             "{\"sub\":\"5eed0000-0000-4000-8000-000000000001\",\"role\":\"admin\","
+             "\"iss\":\"sharaka\",\"aud\":\"sharaka\",\"exp\":%ld%s}",
+             (long)now_unix() + 300, iat);
+    char *future = sign_raw(HS256_HEADER, body);
+    CHECK(!verifies(future));
+    snprintf(iat, sizeof(iat), ",\"iat\":%ld", (long)now_unix() + 30);
+    snprintf(body, sizeof(body),
+             "{\"sub\":\"5eed0000-0000-4000-8000-000000000001\",\"role\":\"admin\","
+             "\"iss\":\"sharaka\",\"aud\":\"sharaka\",\"exp\":%ld%s}",
+             (long)now_unix() + 300, iat);
+    char *skewed = sign_raw(HS256_HEADER, body);
+    CHECK(verifies(skewed));
+    /* The ends of int64: no overflow (UBSan), and the comparisons still hold. */
+    char *exp_max =
+        sign_raw(HS256_HEADER, "{\"sub\":\"5eed0000-0000-4000-8000-000000000001\",\"role\":"
+                               "\"admin\",\"iss\":\"sharaka\",\"aud\":\"sharaka\","
+                               "\"exp\":9223372036854775807}");
+    CHECK(verifies(exp_max));
+    char *exp_min =
+        sign_raw(HS256_HEADER, "{\"sub\":\"5eed0000-0000-4000-8000-000000000001\",\"role\":"
+                               "\"admin\",\"iss\":\"sharaka\",\"aud\":\"sharaka\","
+                               "\"exp\":-9223372036854775808}");
+    CHECK(!verifies(exp_min));
+    char *nbf_min =
+        sign_raw(HS256_HEADER, "{\"sub\":\"5eed0000-0000-4000-8000-000000000001\",\"role\":"
+                               "\"admin\",\"iss\":\"sharaka\",\"aud\":\"sharaka\","
+                               "\"exp\":9223372036854775807,\"nbf\":-9223372036854775808,"
+                               "\"iat\":-9223372036854775808}");
+    CHECK(verifies(nbf_min));
+    char *iat_max =
+        sign_raw(HS256_HEADER, "{\"sub\":\"5eed0000-0000-4000-8000-000000000001\",\"role\":"
+                               "\"admin\",\"iss\":\"sharaka\",\"aud\":\"sharaka\","
+                               "\"exp\":9223372036854775807,\"iat\":9223372036854775807}");
+    CHECK(!verifies(iat_max));
+    /* Duplicate names, in the claims (an expired exp hidden behind a valid one) or the header. */
+    snprintf(body, sizeof(body),
+             "{\"sub\":\"5eed0000-0000-4000-8000-000000000001\",\"role\":\"analyst\","
+             "\"iss\":\"sharaka\",\"aud\":\"sharaka\",\"exp\":1,\"exp\":%ld}",
+             (long)now_unix() + 300);
+    char *dup_exp = sign_raw(HS256_HEADER, body);
+    CHECK(!verifies(dup_exp));
+    snprintf(body, sizeof(body),
+             "{\"sub\":\"5eed0000-0000-4000-8000-000000000001\",\"role\":\"analyst\","
+             "\"role\":\"admin\",\"iss\":\"sharaka\",\"aud\":\"sharaka\",\"exp\":%ld}",
+             (long)now_unix() + 300);
+    char *dup_role = sign_raw(HS256_HEADER, body);
+    CHECK(!verifies(dup_role));
+    char *dup_alg = sign_raw("{\"alg\":\"HS256\",\"alg\":\"HS256\"}", claims(300, NULL));
+    CHECK(!verifies(dup_alg));
+    /* Not three parts; claims that are not an object; padding or stray characters. */
+    CHECK(!verifies("a.b"));
+    CHECK(!verifies("a.b.c.d"));
+    char *array_claims = sign_raw(HS256_HEADER, "[1,2]");
+    CHECK(!verifies(array_claims));
+    char padded[1200];
+    snprintf(padded, sizeof(padded), "%s", raw_good);
+    char *dot = strchr(padded, '.');
+    memmove(dot + 1, dot, strlen(dot) + 1);
+    *dot = '=';
+    CHECK(!verifies(padded));
+
     /* Tokens this module issues verify, and carry the configured lifetime. */
     struct principal p = {.role = ROLE_EDITOR};
     snprintf(p.sub, sizeof(p.sub), "5eed0000-0000-4000-8000-000000000002");
@@ -133,5 +242,19 @@ main(void)
     free(wrong_aud);
     free(role);
     free(issued);
+    free(raw_good);
+    free(crit);
+    free(crit_unknown);
+    free(crit_empty);
+    free(future);
+    free(skewed);
+    free(exp_max);
+    free(exp_min);
+    free(nbf_min);
+    free(iat_max);
+    free(dup_exp);
+    free(dup_role);
+    free(dup_alg);
+    free(array_claims);
     return check_done("auth");
 }

@@ -1,0 +1,175 @@
+/* janitor.c - purges rows past their retention, every few seconds, on a connection of its own. */
+#include "sharaka/janitor.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <libpq-fe.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "sharaka/config.h"
+#include "sharaka/db.h"
+#include "sharaka/log.h"
+
+/* The advisory lock one janitor holds for a round: "JANITOR" as a number, unlike migrate's. */
+#define JANITOR_LOCK_KEY "7443442961434457426"
+/* Rows deleted per statement, and statements per table and round: short transactions. */
+#define JANITOR_BATCH       "5000"
+#define JANITOR_BATCH_ROWS  5000
+#define JANITOR_MAX_BATCHES 200
+
+/*
+ * What is purged: rows older than their retention, oldest first, in batches; rows a write holds
+ * locked (an idempotency key being saved) are left for the next round. $1 is the retention in
+ * seconds, $2 the batch size.
+ */
+struct purge {
+    const char *what; /* for the log */
+    const char *sql;
+    const int64_t *retention; /* seconds, from the settings */
+};
+
+static const struct purge purges[] = {
+    {"idempotency keys",
+     "DELETE FROM idempotency_keys WHERE (principal, key) IN (SELECT principal, key "
+     "FROM idempotency_keys WHERE created_at < clock_timestamp() - $1::bigint * interval '1 "
+     "second' "
+     "ORDER BY created_at LIMIT $2::int FOR UPDATE SKIP LOCKED)",
+     &cfg.idempotency_retention},
+};
+
+static pthread_t thread;
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t wake;
+static bool started, stopping;
+
+static bool
+should_stop(void)
+{
+    pthread_mutex_lock(&lock);
+    bool s = stopping;
+    pthread_mutex_unlock(&lock);
+    return s;
+}
+
+/* Runs sql without parameters; true when it returned rows whose first value is "t". */
+static bool
+query_true(PGconn *pg, const char *sql, bool *ok)
+{
+    PGresult *res = PQexec(pg, sql);
+    *ok = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1;
+    bool t = *ok && strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+    if (!*ok)
+        log_warn("janitor: %s: %s", sql, PQerrorMessage(pg));
+    PQclear(res);
+    return t;
+}
+
+/* Deletes one kind of row past its retention. Returns false when the connection failed. */
+static bool
+purge_one(PGconn *pg, const struct purge *p)
+{
+    char retention[24];
+    snprintf(retention, sizeof(retention), "%" PRId64, *p->retention);
+    const char *values[] = {retention, JANITOR_BATCH};
+    long long total = 0;
+
+    for (int i = 0; i < JANITOR_MAX_BATCHES && !should_stop(); i++) {
+        PGresult *res = PQexecParams(pg, p->sql, 2, NULL, values, NULL, NULL, 0);
+        bool ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+        long long n = ok ? atoll(PQcmdTuples(res)) : 0;
+        if (!ok)
+            log_warn("janitor: purging %s failed: %s", p->what, PQresultErrorMessage(res));
+        PQclear(res);
+        if (!ok)
+            return PQstatus(pg) == CONNECTION_OK;
+        total += n;
+        if (n < JANITOR_BATCH_ROWS)
+            break;
+    }
+    if (total > 0)
+        log_info("janitor: purged %lld %s past their retention of %s s", total, p->what, retention);
+    return true;
+}
+
+/* One round: connect when needed, take the lock (or leave the round to another server), purge. */
+static void
+run_round(PGconn **pg)
+{
+    struct error err = {0};
+    bool ok = true;
+
+    if (*pg != NULL && PQstatus(*pg) != CONNECTION_OK) {
+        PQfinish(*pg);
+        *pg = NULL;
+    }
+    if (*pg == NULL) {
+        *pg = db_connect(&err);
+        error_clear(&err);
+        if (*pg == NULL)
+            return; /* logged by db_connect; next round tries again */
+    }
+    if (!query_true(*pg, "SELECT pg_try_advisory_lock(" JANITOR_LOCK_KEY ")", &ok))
+        goto out; /* another server is purging, or the query failed */
+    for (size_t i = 0; ok && i < ARRAY_LEN(purges); i++)
+        ok = purge_one(*pg, &purges[i]);
+    if (ok)
+        (void)query_true(*pg, "SELECT pg_advisory_unlock(" JANITOR_LOCK_KEY ")", &ok);
+out:
+    if (!ok) {
+        /* A broken connection releases its session lock with it. */
+        PQfinish(*pg);
+        *pg = NULL;
+    }
+}
+
+static void *
+janitor_main(void *arg)
+{
+    PGconn *pg = NULL;
+    (void)arg;
+    while (!should_stop()) {
+        run_round(&pg);
+        struct timespec until;
+        clock_gettime(CLOCK_MONOTONIC, &until);
+        until.tv_sec += (time_t)cfg.janitor_interval;
+        pthread_mutex_lock(&lock);
+        while (!stopping && pthread_cond_timedwait(&wake, &lock, &until) != ETIMEDOUT)
+            ;
+        pthread_mutex_unlock(&lock);
+    }
+    PQfinish(pg);
+    return NULL;
+}
+
+void
+janitor_start(void)
+{
+    pthread_condattr_t attr;
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    pthread_cond_init(&wake, &attr);
+    pthread_condattr_destroy(&attr);
+    stopping = false;
+    started = pthread_create(&thread, NULL, janitor_main, NULL) == 0;
+    if (!started)
+        log_error("janitor: cannot start its thread: rows past their retention are not purged");
+}
+
+void
+janitor_stop(void)
+{
+    if (!started)
+        return;
+    pthread_mutex_lock(&lock);
+    stopping = true;
+    pthread_cond_signal(&wake);
+    pthread_mutex_unlock(&lock);
+    pthread_join(thread, NULL);
+    pthread_cond_destroy(&wake);
+    started = false;
+}

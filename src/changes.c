@@ -51,23 +51,28 @@ changes_init(void)
     statement = buf_take(&s.text);
 }
 
-/* Parses "xid-seq"; "" or NULL is the beginning. */
+/*
+ * Parses "xid-seq" (two non-negative decimal numbers, nothing else) and writes both back in
+ * canonical form, so only text this server made is ever echoed. "" or NULL is the beginning.
+ */
 static bool
 parse_cursor(const char *cursor, char *xid, char *seq, size_t len)
 {
-    if (cursor == NULL || *cursor == '\0') {
-        snprintf(xid, len, "0");
-        snprintf(seq, len, "0");
-        return true;
+    int64_t a = 0, b = 0;
+    if (cursor != NULL && *cursor != '\0') {
+        const char *dash = strchr(cursor, '-');
+        char head[24];
+        if (dash == NULL || dash == cursor || (size_t)(dash - cursor) >= sizeof(head))
+            return false;
+        memcpy(head, cursor, (size_t)(dash - cursor));
+        head[dash - cursor] = '\0';
+        if (head[0] == '-' || dash[1] == '-' || !str_parse_i64(head, &a) ||
+            !str_parse_i64(dash + 1, &b) || a < 0 || b < 0)
+            return false;
     }
-    const char *dash = strchr(cursor, '-');
-    int64_t a, b;
-    if (dash == NULL || (size_t)(dash - cursor) >= len || strlen(dash + 1) >= len)
-        return false;
-    memcpy(xid, cursor, (size_t)(dash - cursor));
-    xid[dash - cursor] = '\0';
-    snprintf(seq, len, "%s", dash + 1);
-    return str_parse_i64(xid, &a) && str_parse_i64(seq, &b) && a >= 0 && b >= 0;
+    snprintf(xid, len, "%lld", (long long)a);
+    snprintf(seq, len, "%lld", (long long)b);
+    return true;
 }
 
 static enum MHD_Result
@@ -148,7 +153,7 @@ changes_list(struct request *r)
     if (pg == NULL)
         goto out;
     const char *next =
-        PQgetisnull(pg, 0, 1) ? (after && *after ? after : "0-0") : PQgetvalue(pg, 0, 1);
+        PQgetisnull(pg, 0, 1) ? arena_printf(&r->arena, "%s-%s", xid, seq) : PQgetvalue(pg, 0, 1);
     bool more = strcmp(PQgetvalue(pg, 0, 2), "t") == 0;
     const char *next_copy = arena_strdup(&r->arena, next);
     http_add_header(r, "X-Next-Cursor", next_copy);

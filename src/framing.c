@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "sharaka/util.h"
+
 #define NAME_SHOWN 40
 
 static bool
@@ -26,53 +28,6 @@ is_tchar(unsigned char c)
     if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
         return true;
     return c != '\0' && strchr("!#$%&'*+-.^_`|~", c) != NULL;
-}
-
-/* Length of the valid UTF-8 sequence at s (1 to 4), or 0 when the bytes there are not one. */
-static size_t
-utf8_sequence(const unsigned char *s, size_t n)
-{
-    unsigned char c = s[0];
-    size_t len;
-    uint32_t cp;
-    if (c < 0x80)
-        return 1;
-    if (c >= 0xc2 && c <= 0xdf) {
-        len = 2;
-        cp = c & 0x1f;
-    } else if (c >= 0xe0 && c <= 0xef) {
-        len = 3;
-        cp = c & 0x0f;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-        len = 4;
-        cp = c & 0x07;
-    } else {
-        return 0;
-    }
-    if (n < len)
-        return 0;
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xc0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (s[i] & 0x3f);
-    }
-    if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-        (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
-        return 0;
-    return len;
-}
-
-static bool
-utf8_valid(const char *s, size_t n)
-{
-    const unsigned char *p = (const unsigned char *)s;
-    for (size_t i = 0; i < n;) {
-        size_t k = utf8_sequence(p + i, n - i);
-        if (k == 0)
-            return false;
-        i += k;
-    }
-    return true;
 }
 
 /* Copies a name into out for a message: printable ASCII kept, anything else as \xNN. */

@@ -68,6 +68,24 @@ error_set(struct error *err, int status, const char *code, const char *fmt, ...)
     return false;
 }
 
+bool
+error_list_full(const json_t *errors)
+{
+    return json_array_size(errors) >= PROBLEM_MAX_ERRORS;
+}
+
+void
+error_list_append(json_t *errors, json_t *item)
+{
+    if (item == NULL || error_list_full(errors)) {
+        json_decref(item);
+        /* Counted, not described: json_null() is a shared constant, so this costs one pointer. */
+        json_array_append_new(errors, json_null());
+        return;
+    }
+    json_array_append_new(errors, item);
+}
+
 void
 error_clear(struct error *err)
 {
@@ -217,6 +235,20 @@ http_json(struct request *r, int status, json_t *body)
     http_owned(r, status, "application/json", text, strlen(text));
 }
 
+/* A JSON string of text that may hold client bytes: invalid UTF-8 is shown as \xNN, never lost. */
+static json_t *
+json_text(const char *text)
+{
+    size_t n = strlen(text);
+    if (utf8_valid(text, n))
+        return json_stringn(text, n);
+    struct buf b = {0};
+    buf_utf8_shown(&b, text, n);
+    json_t *v = json_stringn(b.data, b.len);
+    buf_free(&b);
+    return v;
+}
+
 char *
 http_problem_text(struct request *r, struct error *err, int *status_out)
 {
@@ -226,8 +258,8 @@ http_problem_text(struct request *r, struct error *err, int *status_out)
                         json_sprintf("urn:sharaka:problem:%s", err->code ? err->code : "error"));
     json_object_set_new(body, "title", json_string(http_status_title(status)));
     json_object_set_new(body, "status", json_integer(status));
-    json_object_set_new(body, "detail", json_string(err->detail));
-    json_object_set_new(body, "instance", json_string(r->path));
+    json_object_set_new(body, "detail", json_text(err->detail));
+    json_object_set_new(body, "instance", json_text(r->path));
     json_object_set_new(body, "request_id", json_string(r->request_id));
     if (status == 422 && err->errors == NULL) {
         /* A 422 always lists what was wrong, even when it is the request as a whole. */
@@ -236,8 +268,16 @@ http_problem_text(struct request *r, struct error *err, int *status_out)
                               json_pack("{s:s, s:s, s:s}", "field", "", "code",
                                         err->code ? err->code : "invalid", "message", err->detail));
     }
-    if (err->errors != NULL)
+    if (err->errors != NULL) {
+        size_t n = json_array_size(err->errors);
+        if (n > PROBLEM_MAX_ERRORS) {
+            while (json_array_size(err->errors) > PROBLEM_MAX_ERRORS)
+                json_array_remove(err->errors, json_array_size(err->errors) - 1);
+            json_object_set_new(body, "errors_omitted",
+                                json_integer((json_int_t)(n - PROBLEM_MAX_ERRORS)));
+        }
         json_object_set(body, "errors", err->errors);
+    }
     if (err->extra != NULL)
         json_object_update_missing(body, err->extra);
     if (err->www_authenticate != NULL)

@@ -489,7 +489,8 @@ query_parse(struct arena *a, const struct resource *res, const struct query_arg 
             if (!str_parse_i64(v, &n) || n < 1 || n > QUERY_MAX_LIMIT)
                 ok = error_set(err, 400, "invalid-limit", "limit must be a number from 1 to %d",
                                QUERY_MAX_LIMIT);
-            q->limit = (int)n;
+            else
+                q->limit = (int)n;
         } else if (strcmp(k, "cursor") == 0) {
             cursor = v;
         } else if (strcmp(k, "sort") == 0) {

@@ -1319,13 +1319,17 @@ item_errors(json_t *errors, size_t index, struct error *err)
         json_t *e;
         json_array_foreach(err->errors, i, e)
         {
+            if (!json_is_object(e) || error_list_full(errors)) {
+                error_list_append(errors, NULL);
+                continue;
+            }
             const char *field = json_string_value(json_object_get(e, "field"));
             json_t *copy = json_deep_copy(e);
             json_object_set_new(copy, "field", json_sprintf("items[%zu].%s", index, field));
-            json_array_append_new(errors, copy);
+            error_list_append(errors, copy);
         }
     } else {
-        json_array_append_new(
+        error_list_append(
             errors, json_pack("{s:o, s:s, s:s}", "field", json_sprintf("items[%zu]", index), "code",
                               err->code ? err->code : "error", "message", err->detail));
     }
@@ -1527,9 +1531,12 @@ resource_seed_demo(void)
         return 1;
     }
     PGresult *res = PQexec(pg, "BEGIN");
+    bool ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+    if (!ok)
+        fprintf(stderr, "sharaka: cannot start a transaction: %s", PQresultErrorMessage(res));
     PQclear(res);
-    res = PQexec(pg, seed_demo_sql);
-    bool ok = PQresultStatus(res) == PGRES_COMMAND_OK || PQresultStatus(res) == PGRES_TUPLES_OK;
+    res = ok ? PQexec(pg, seed_demo_sql) : NULL;
+    ok = ok && (PQresultStatus(res) == PGRES_COMMAND_OK || PQresultStatus(res) == PGRES_TUPLES_OK);
     if (!ok)
         fprintf(stderr, "sharaka: loading the demo data failed: %s", PQresultErrorMessage(res));
     PQclear(res);

@@ -277,6 +277,60 @@ collect_header(void *cls, enum MHD_ValueKind kind, const char *key, size_t key_s
     return MHD_YES;
 }
 
+/* The first query parameter whose name or value is not valid UTF-8 (or holds a NUL), if any. */
+struct bad_arg {
+    const char *name;
+    size_t name_len;
+    bool in_name;
+};
+
+static enum MHD_Result
+find_bad_arg(void *cls, enum MHD_ValueKind kind, const char *key, size_t key_size,
+             const char *value, size_t value_size)
+{
+    struct bad_arg *b = cls;
+    bool name_ok = utf8_valid(key, key_size) && strlen(key) == key_size;
+    bool value_ok = value == NULL || (utf8_valid(value, value_size) && strlen(value) == value_size);
+    if (name_ok && value_ok)
+        return MHD_YES;
+    b->name = key;
+    b->name_len = key_size;
+    b->in_name = !name_ok;
+    return MHD_NO;
+}
+
+/*
+ * Every text of the request target is valid UTF-8 before anything reads it: the path and each
+ * query parameter's name and value. Returns false after a 400 that names the parameter.
+ */
+static bool
+check_text(struct request *r)
+{
+    struct bad_arg b = {NULL, 0, false};
+    if (!utf8_valid(r->path, strlen(r->path))) {
+        http_problem(r, 400, "invalid-utf8",
+                     "the path is not valid UTF-8 (percent-escapes must encode UTF-8 text)");
+        return false;
+    }
+    MHD_get_connection_values_n(r->conn, MHD_GET_ARGUMENT_KIND, find_bad_arg, &b);
+    if (b.name == NULL)
+        return true;
+    struct buf shown = {0};
+    buf_utf8_shown(&shown, b.name, b.name_len);
+    if (b.in_name)
+        http_problem(r, 400, "invalid-utf8",
+                     "the name of a query parameter (%s) is not valid UTF-8 or holds a NUL; "
+                     "parameter names and values must be UTF-8 text, percent-encoded",
+                     shown.data ? shown.data : "");
+    else
+        http_problem(r, 400, "invalid-utf8",
+                     "the value of the query parameter %s is not valid UTF-8 or holds a NUL; "
+                     "values must be UTF-8 text, percent-encoded",
+                     shown.data ? shown.data : "");
+    buf_free(&shown);
+    return false;
+}
+
 /*
  * Checks the header section and the body size from the headers alone, and the length of the
  * request target. Returns false after answering; a framing error also closes the connection.
@@ -306,6 +360,8 @@ check_framing(struct request *r, struct conn_watch *w)
                      uri_len, URI_MAX);
         return false;
     }
+    if (!check_text(r))
+        return false;
     const char *cl = http_header(r, MHD_HTTP_HEADER_CONTENT_LENGTH);
     int64_t n;
     if (cl != NULL && str_parse_i64(cl, &n) && n > (int64_t)r->body_limit) {

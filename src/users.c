@@ -254,6 +254,10 @@ users_create_key(PGconn *pg, const char *name, const char *role, const char *sou
     buf_puts(&s.text, "::text");
     const char *values[] = {name, role, source, prefix, hash};
     PGresult *res = PQexec(pg, "BEGIN");
+    if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+        db_error_from_result(pg, res, err);
+        goto out;
+    }
     PQclear(res);
     res = PQexecParams(pg, s.text.data, 5, NULL, values, NULL, NULL, 0);
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {

@@ -314,7 +314,8 @@ str_has_prefix(const char *s, const char *prefix)
 bool
 str_parse_i64(const char *s, int64_t *out)
 {
-    if (s == NULL || *s == '\0')
+    /* Digits only, with an optional minus: strtoll alone would also take spaces, CR LF and '+'. */
+    if (s == NULL || !((*s >= '0' && *s <= '9') || (*s == '-' && s[1] >= '0' && s[1] <= '9')))
         return false;
     char *end = NULL;
     errno = 0;
@@ -323,4 +324,85 @@ str_parse_i64(const char *s, int64_t *out)
         return false;
     *out = (int64_t)v;
     return true;
+}
+
+/* ---------------------------------------------------------------- UTF-8 */
+
+/* Length of the valid UTF-8 sequence at s (1 to 4), or 0 when the bytes there are not one. */
+size_t
+utf8_sequence(const unsigned char *s, size_t n)
+{
+    unsigned char c = s[0];
+    size_t len;
+    uint32_t cp;
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xc2 && c <= 0xdf) {
+        len = 2;
+        cp = c & 0x1f;
+    } else if (c >= 0xe0 && c <= 0xef) {
+        len = 3;
+        cp = c & 0x0f;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        len = 4;
+        cp = c & 0x07;
+    } else {
+        return 0;
+    }
+    if (n < len)
+        return 0;
+    for (size_t i = 1; i < len; i++) {
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+        cp = (cp << 6) | (s[i] & 0x3f);
+    }
+    if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+        (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+        return 0;
+    return len;
+}
+
+bool
+utf8_valid(const char *s, size_t n)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    for (size_t i = 0; i < n;) {
+        size_t k = utf8_sequence(p + i, n - i);
+        if (k == 0)
+            return false;
+        i += k;
+    }
+    return true;
+}
+
+size_t
+utf8_prefix(const char *s, size_t max)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t n = strlen(s), i = 0;
+    while (i < n) {
+        size_t k = utf8_sequence(p + i, n - i);
+        if (k == 0)
+            k = 1;
+        if (i + k > max)
+            break;
+        i += k;
+    }
+    return i;
+}
+
+void
+buf_utf8_shown(struct buf *b, const char *s, size_t n)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    for (size_t i = 0; i < n;) {
+        size_t k = utf8_sequence(p + i, n - i);
+        if (k == 0 || p[i] == 0) {
+            buf_printf(b, "\\x%02X", p[i]);
+            i++;
+            continue;
+        }
+        buf_append(b, s + i, k);
+        i += k;
+    }
 }

@@ -37,11 +37,21 @@ validate_add(json_t *errors, const char *field, const char *code, const char *fm
 {
     char message[300];
     va_list ap;
+    if (error_list_full(errors)) {
+        error_list_append(errors, NULL);
+        return;
+    }
     va_start(ap, fmt);
     vsnprintf(message, sizeof(message), fmt, ap);
     va_end(ap);
-    json_array_append_new(
-        errors, json_pack("{s:s, s:s, s:s}", "field", field, "code", code, "message", message));
+    /* Field paths and messages may quote the client's text: keep them valid UTF-8. */
+    struct buf f = {0}, m = {0};
+    buf_utf8_shown(&f, field, strlen(field));
+    buf_utf8_shown(&m, message, strlen(message));
+    error_list_append(errors, json_pack("{s:s%, s:s, s:s%}", "field", f.data ? f.data : "", f.len,
+                                        "code", code, "message", m.data ? m.data : "", m.len));
+    buf_free(&f);
+    buf_free(&m);
 }
 
 /* The allowed values as text, for messages. */
@@ -239,7 +249,7 @@ check_strmap(const struct field *f, json_t *v, json_t *errors)
         if (kl == 0 || kl > STRMAP_KEY_MAX || strchr(k, ':') != NULL ||
             !text_ok(x, STRMAP_VALUE_MAX)) {
             char path[120];
-            snprintf(path, sizeof(path), "%s.%.60s", f->name, k);
+            snprintf(path, sizeof(path), "%s.%.*s", f->name, (int)utf8_prefix(k, 60), k);
             validate_add(errors, path, "format",
                          "scheme must be 1-%d characters without ':', id a string of 1-%d",
                          STRMAP_KEY_MAX, STRMAP_VALUE_MAX);

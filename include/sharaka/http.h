@@ -77,6 +77,15 @@ const char *http_status_title(int status);
  * set_error(...)`. */
 bool error_set(struct error *err, int status, const char *code, const char *fmt, ...)
     PRINTF_LIKE(4, 5);
+/*
+ * Error lists (err->errors) describe at most PROBLEM_MAX_ERRORS entries; past that an entry is only
+ * counted, and the answer says how many were left out (errors_omitted). error_list_full() tells a
+ * caller it may skip building the entry; error_list_append() takes item (NULL counts one more).
+ */
+#define PROBLEM_MAX_ERRORS 50
+bool error_list_full(const json_t *errors);
+void error_list_append(json_t *errors, json_t *item);
+
 /* Releases what err owns. */
 void error_clear(struct error *err);
 

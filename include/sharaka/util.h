@@ -67,4 +67,13 @@ uint64_t hash_text(uint64_t h, const char *s);
 bool str_has_prefix(const char *s, const char *prefix);
 bool str_parse_i64(const char *s, int64_t *out) MUSTCHECK;
 
+/* UTF-8. utf8_sequence: length (1-4) of the valid sequence at s (n bytes left), 0 if none. */
+size_t utf8_sequence(const unsigned char *s, size_t n);
+/* True when the n bytes at s are valid UTF-8 (NUL counts as a character). */
+bool utf8_valid(const char *s, size_t n);
+/* The length of the longest prefix of s, at most max bytes, that does not split a character. */
+size_t utf8_prefix(const char *s, size_t max);
+/* Appends s (n bytes) to b as valid UTF-8: each byte that isn't part of a character as \xNN. */
+void buf_utf8_shown(struct buf *b, const char *s, size_t n);
+
 #endif

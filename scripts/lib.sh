@@ -118,6 +118,22 @@ pg_as_owner() {
 	fi
 }
 
+# Where a cluster for this clone goes: WANTED when its owner can reach it, else (root, with a
+# clone closed to the postgres account) /var/tmp/sharaka-pg-<hash of the clone's path>, a folder
+# only postgres may enter. Prints the folder.
+pg_default_dir() {
+	local wanted=$1 parent key
+	parent=$(dirname "$wanted")
+	mkdir -p "$parent"
+	if [ "$(id -u)" -ne 0 ] || runuser -u postgres -- test -x "$parent" 2>/dev/null; then
+		printf '%s\n' "$wanted"
+		return
+	fi
+	id postgres >/dev/null 2>&1 || die "no 'postgres' account: install postgresql-15"
+	key=$(printf '%s' "$SHARAKA_ROOT" | sha256sum | cut -c1-16)
+	printf '/var/tmp/sharaka-pg-%s\n' "$key"
+}
+
 pg_abs_dir() {
 	mkdir -p "$1"
 	(cd "$1" && pwd)

@@ -130,7 +130,10 @@ round_trip(struct arena *a, char *text)
     FUZZ_ASSERT(!query_cursor_decode(a, cursor, other, nkeys + 1, values, &err));
     FUZZ_ASSERT(err.status == 400 && strcmp(err.code, "invalid-cursor") == 0);
     FUZZ_ASSERT(memchr(err.detail, '\0', sizeof(err.detail)) != NULL);
-    FUZZ_ASSERT(strlen(sort_spec) > 200 || strstr(err.detail, sort_spec) != NULL);
+    /* (Sort orders the server makes: field names, '-' and ','; error_set may clean other text.) */
+    if (strlen(cursor) <= 2048 && strlen(sort_spec) < 200 &&
+        strspn(sort_spec, "abcdefghijklmnopqrstuvwxyz_-,") == strlen(sort_spec))
+        FUZZ_ASSERT(strstr(err.detail, sort_spec) != NULL);
     error_clear(&err);
 
     /* One character changed, anywhere: refused. */

@@ -1,9 +1,10 @@
 # shellcheck shell=bash
 # scripts/lib.sh — helpers shared by scripts/run, scripts/test and docker/Dockerfile. Source it; do not run it.
 #
-#   need_packages GROUP...      install the Debian 12 packages of GROUP (build, database, test) that are missing
+#   need_packages GROUP...      install the Debian 12 packages of GROUP (build, database, test, fuzz) that are missing
 #   build_release               meson build in build/ (release), then ninja
 #   build_asan                  meson build in build-asan/ (debug, AddressSanitizer + UBSan), then ninja
+#   build_fuzz                  meson build in build-fuzz/ (clang, libFuzzer harnesses, ASan + UBSan), then ninja
 #   pg_init DIR                 create a private PostgreSQL 15 cluster in DIR/data (first time only)
 #   pg_start DIR PORT           start it: Unix socket in DIR, no TCP, log in DIR/server.log; wait until ready
 #   pg_stop DIR                 stop it (fast shutdown) if it runs
@@ -16,6 +17,9 @@ SHARAKA_PACKAGES_BUILD=(build-essential meson ninja-build pkg-config libmicrohtt
 	libjansson-dev libjwt-dev libsodium-dev python3-yaml)
 SHARAKA_PACKAGES_DATABASE=(postgresql-15 postgresql-contrib)
 SHARAKA_PACKAGES_TEST=(python3-pytest python3-requests python3-jsonschema python3-yaml curl clang-format openssl)
+# libFuzzer: clang, its runtime libraries (-fsanitize=fuzzer, address, undefined) and the
+# symbolizer that puts file:line in sanitizer reports.
+SHARAKA_PACKAGES_FUZZ=(clang-14 libclang-rt-14-dev llvm-14)
 
 say() { printf '==> %s\n' "$*" >&2; }
 die() {
@@ -45,12 +49,13 @@ need_packages() {
 		case $group in
 		build) wanted+=("${SHARAKA_PACKAGES_BUILD[@]}") ;;
 		database) wanted+=("${SHARAKA_PACKAGES_DATABASE[@]}") ;;
+		fuzz) wanted+=("${SHARAKA_PACKAGES_FUZZ[@]}") ;;
 		test)
 			wanted+=("${SHARAKA_PACKAGES_TEST[@]}")
 			# Node.js may come from elsewhere (with its own npm): add Debian's only when there is none.
 			command -v node >/dev/null 2>&1 || wanted+=(nodejs npm)
 			;;
-		*) die "need_packages: unknown group '$group' (build, database, test)" ;;
+		*) die "need_packages: unknown group '$group' (build, database, test, fuzz)" ;;
 		esac
 	done
 	for pkg in "${wanted[@]}"; do
@@ -93,6 +98,13 @@ build_asan() {
 	meson_build build-asan --buildtype=debug -Db_sanitize=address,undefined -Db_lundef=false
 }
 
+# Debian's clang 14 and libFuzzer; the server and the unit tests are not built there.
+SHARAKA_FUZZ_CC=${SHARAKA_FUZZ_CC:-clang-14}
+build_fuzz() {
+	say "building build-fuzz/ (libFuzzer harnesses, $SHARAKA_FUZZ_CC, AddressSanitizer + UBSan)"
+	CC=$SHARAKA_FUZZ_CC meson_build build-fuzz --buildtype=debugoptimized -Dfuzz=true -Db_lundef=false
+}
+
 # ---------------------------------------------------------------- private PostgreSQL
 
 # Runs a PostgreSQL server program as its owner. PostgreSQL refuses to run as root, so root runs it
@@ -104,6 +116,22 @@ pg_as_owner() {
 	else
 		(cd / && "$@")
 	fi
+}
+
+# Where a cluster for this clone goes: WANTED when its owner can reach it, else (root, with a
+# clone closed to the postgres account) /var/tmp/sharaka-pg-<hash of the clone's path>, a folder
+# only postgres may enter. Prints the folder.
+pg_default_dir() {
+	local wanted=$1 parent key
+	parent=$(dirname "$wanted")
+	mkdir -p "$parent"
+	if [ "$(id -u)" -ne 0 ] || runuser -u postgres -- test -x "$parent" 2>/dev/null; then
+		printf '%s\n' "$wanted"
+		return
+	fi
+	id postgres >/dev/null 2>&1 || die "no 'postgres' account: install postgresql-15"
+	key=$(printf '%s' "$SHARAKA_ROOT" | sha256sum | cut -c1-16)
+	printf '/var/tmp/sharaka-pg-%s\n' "$key"
 }
 
 pg_abs_dir() {

@@ -1111,11 +1111,13 @@ query_cursor_decode(struct arena *a, const char *cursor, const char *sort_spec, 
     bool ok = json_is_array(arr) && (int)json_array_size(arr) == nvalues + 1 &&
               json_is_string(json_array_get(arr, 0));
     if (ok && strcmp(json_string_value(json_array_get(arr, 0)), sort_spec) != 0) {
+        /* Formatted before the array (which owns the string) is released. */
+        error_set(err, 400, "invalid-cursor",
+                  "cursor was issued for sort=%s; keep the same sort while paging, or "
+                  "start again without cursor",
+                  json_string_value(json_array_get(arr, 0)));
         json_decref(arr);
-        return error_set(err, 400, "invalid-cursor",
-                         "cursor was issued for sort=%s; keep the same sort while paging, or "
-                         "start again without cursor",
-                         json_string_value(json_array_get(arr, 0)));
+        return false;
     }
     for (int i = 0; ok && i < nvalues; i++) {
         json_t *v = json_array_get(arr, (size_t)i + 1);

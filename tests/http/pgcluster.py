@@ -32,16 +32,31 @@ def clean_env():
     }
 
 
+def postgres_can_enter(folder):
+    """True when the postgres account can reach into folder (every parent is open to it)."""
+    return subprocess.run(["runuser", "-u", "postgres", "--", "test", "-x", folder],
+                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode == 0
+
+
+def cluster_parent(wanted, as_root):
+    """Where a cluster's folder goes: wanted (default: the temp folder) when its owner can reach
+    it; as root with a folder closed to the postgres account, /var/tmp."""
+    wanted = wanted or tempfile.gettempdir()
+    if not as_root or postgres_can_enter(wanted):
+        return wanted
+    return "/var/tmp"
+
+
 class PostgresCluster:
     """One initdb'd cluster; call init() then start(), and destroy() at the end."""
 
-    def __init__(self, dbname="sharaka"):
-        self.dir = tempfile.mkdtemp(prefix="sharaka-pg-")
+    def __init__(self, dbname="sharaka", parent=None):
+        self.as_root = os.geteuid() == 0
+        self.dir = tempfile.mkdtemp(prefix="sharaka-pg-", dir=cluster_parent(parent, self.as_root))
         self.data = os.path.join(self.dir, "data")
         self.logfile = os.path.join(self.dir, "postgres.log")
         self.port = free_port()
         self.dbname = dbname
-        self.as_root = os.geteuid() == 0
         self.running = False
         if self.as_root:
             shutil.chown(self.dir, user="postgres", group="postgres")

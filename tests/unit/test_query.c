@@ -108,6 +108,9 @@ test_cursor_codec(void)
     CHECK_STR(values[2], "5eed0002-0000-4000-8000-000000000001");
     /* Another sort order, a flipped character, a truncated cursor: all refused. */
     CHECK(!query_cursor_decode(&a, c, "name", 1, values, &err));
+    /* The refusal names the sort the cursor was made for. */
+    CHECK(!query_cursor_decode(&a, c, "name,created_at", 3, values, &err));
+    CHECK(strstr(err.detail, "issued for sort=name,-created_at;") != NULL);
     char *flipped = arena_strdup(&a, c);
     flipped[3] = flipped[3] == 'A' ? 'B' : 'A';
     CHECK(!query_cursor_decode(&a, flipped, "name,-created_at", 3, values, &err));

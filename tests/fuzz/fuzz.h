@@ -11,6 +11,7 @@
 #include <sodium.h>
 
 #include "sharaka/config.h"
+#include "sharaka/query.h"
 #include "sharaka/util.h"
 
 /* The secret the harnesses sign tokens and cursors with; the seeds were made with it. */
@@ -39,7 +40,8 @@ fuzz_text(const uint8_t *data, size_t size)
     return s;
 }
 
-/* Loads the settings as the server would, with FUZZ_SECRET as the token and cursor secret. */
+/* Loads the settings as the server would, with FUZZ_SECRET as the token and cursor secret, and
+ * derives the cursor key from it, as serve does. */
 static inline void
 fuzz_setup(void)
 {
@@ -53,6 +55,7 @@ fuzz_setup(void)
         fprintf(stderr, "config_load: %s\n", err);
         abort();
     }
+    query_cursor_init(cfg.jwt_secret);
 }
 
 #endif

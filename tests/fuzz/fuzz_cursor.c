@@ -19,7 +19,6 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
     (void)argc;
     (void)argv;
     fuzz_setup();
-    query_cursor_init(cfg.jwt_secret);
     return 0;
 }
 

@@ -1530,13 +1530,14 @@ resource_seed_demo(void)
         fprintf(stderr, "sharaka: cannot connect to the database (SHARAKA_DATABASE_URL)\n");
         return 1;
     }
+    /* The transaction and the data: the first result that fails is the one reported. */
     PGresult *res = PQexec(pg, "BEGIN");
     bool ok = PQresultStatus(res) == PGRES_COMMAND_OK;
-    if (!ok)
-        fprintf(stderr, "sharaka: cannot start a transaction: %s", PQresultErrorMessage(res));
-    PQclear(res);
-    res = ok ? PQexec(pg, seed_demo_sql) : NULL;
-    ok = ok && (PQresultStatus(res) == PGRES_COMMAND_OK || PQresultStatus(res) == PGRES_TUPLES_OK);
+    if (ok) {
+        PQclear(res);
+        res = PQexec(pg, seed_demo_sql);
+        ok = PQresultStatus(res) == PGRES_COMMAND_OK || PQresultStatus(res) == PGRES_TUPLES_OK;
+    }
     if (!ok)
         fprintf(stderr, "sharaka: loading the demo data failed: %s", PQresultErrorMessage(res));
     PQclear(res);

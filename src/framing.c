@@ -14,6 +14,7 @@ static bool
 fail(struct framing_error *err, const char *code, const char *fmt, ...)
 {
     va_list ap;
+    err->status = 400;
     err->code = code;
     va_start(ap, fmt);
     vsnprintf(err->detail, sizeof(err->detail), fmt, ap);
@@ -144,5 +145,12 @@ framing_check(const struct framing_header *h, size_t n, struct framing_error *er
         return fail(err, "bad-framing",
                     "Transfer-Encoding must be exactly \"chunked\"; no other coding, and no list "
                     "of codings, is accepted");
+    if (te != NULL) {
+        fail(err, "length-required",
+             "a request body must be sent with a Content-Length header; chunked request bodies "
+             "are not accepted");
+        err->status = 411;
+        return false;
+    }
     return true;
 }

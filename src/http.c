@@ -35,6 +35,8 @@ http_status_title(int status)
         return "Method Not Allowed";
     case 409:
         return "Conflict";
+    case 411:
+        return "Length Required";
     case 412:
         return "Precondition Failed";
     case 413:

@@ -30,7 +30,6 @@
 #define CONNECTION_MEMORY_LIMIT (128 * 1024)
 #define URI_MAX                 8192 /* longer request targets get 414 */
 #define SWEEP_INTERVAL_MS       250
-#define CHUNKED_DISCARD_FACTOR  4
 #define CORS_ALLOW_HEADERS                                                                         \
     "Authorization, Content-Type, If-Match, If-None-Match, Idempotency-Key, X-Request-Id"
 
@@ -349,7 +348,7 @@ check_framing(struct request *r, struct conn_watch *w)
     if (!ok) {
         r->bad_framing = true;
         http_add_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
-        http_problem(r, 400, ferr.code, "%s", ferr.detail);
+        http_problem(r, ferr.status, ferr.code, "%s", ferr.detail);
         return false;
     }
     size_t uri_len = w != NULL ? atomic_load(&w->uri_len) : strlen(r->path);
@@ -373,43 +372,13 @@ check_framing(struct request *r, struct conn_watch *w)
     return true;
 }
 
-/* True when the request announces a body: a Content-Length above 0, or a chunked one. */
+/* True when the request announces a body: a Content-Length above 0 (framing refused the rest). */
 static bool
 has_body(struct request *r)
 {
     const char *cl = http_header(r, MHD_HTTP_HEADER_CONTENT_LENGTH);
     int64_t n;
-    if (cl != NULL && (!str_parse_i64(cl, &n) || n > 0))
-        return true;
-    return http_header(r, MHD_HTTP_HEADER_TRANSFER_ENCODING) != NULL;
-}
-
-/* Writes a problem answer straight to the socket, for when the connection is about to close. */
-static void
-answer_and_close(struct request *r, int status, const char *code, size_t limit)
-{
-    struct error err = {0};
-    struct buf out = {0};
-    int st;
-    error_set(&err, status, code, "the body is larger than %zu bytes", limit);
-    char *body = http_problem_text(r, &err, &st);
-    buf_printf(&out,
-               "HTTP/1.1 %d %s\r\nContent-Type: application/problem+json\r\n"
-               "Content-Length: %zu\r\nX-Request-Id: %s\r\nConnection: close\r\n\r\n%s",
-               st, http_status_title(st), strlen(body), r->request_id, body);
-    const union MHD_ConnectionInfo *ci =
-        MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
-    if (ci != NULL) {
-        ssize_t w = send(ci->connect_fd, out.data, out.len, MSG_NOSIGNAL);
-        if (w < 0 || (size_t)w != out.len)
-            rlog_warn(r->request_id, "the %d answer could not be written whole", st);
-    }
-    r->status = st;
-    r->bytes = strlen(body);
-    r->responded = true;
-    r->sent_directly = true;
-    free(body);
-    buf_free(&out);
+    return cl != NULL && (!str_parse_i64(cl, &n) || n > 0);
 }
 
 /* ---------------------------------------------------------------- dispatch */
@@ -549,11 +518,9 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
         if (r->responded)
             return MHD_YES;
         if (r->body.len + n > r->body_limit) {
-            /* A chunked body gave no size up front. libmicrohttpd cannot queue an answer in the
-             * middle of a body, so the 413 is written to the socket here and the connection
-             * closed: the rest of the body is never read. */
+            /* Cannot happen: the Content-Length was checked against the limit and libmicrohttpd
+             * reads no more than it says. Should it, the connection is closed unanswered. */
             buf_free(&r->body);
-            answer_and_close(r, 413, "payload-too-large", r->body_limit);
             return MHD_NO;
         }
         buf_append(&r->body, upload_data, n);
@@ -630,7 +597,7 @@ on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     watch_set(watch_of(conn), WATCH_HEADERS, cfg.header_timeout);
     uint64_t duration = now_us_monotonic() - r->start_us;
     if (r->responded) {
-        bool delivered = toe == MHD_REQUEST_TERMINATED_COMPLETED_OK || r->sent_directly;
+        bool delivered = toe == MHD_REQUEST_TERMINATED_COMPLETED_OK;
         access_log(r, duration, delivered, toe);
         int counted = delivered ? r->status : 0;
         if (counted > 0 && counted < 600)

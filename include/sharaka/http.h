@@ -65,7 +65,6 @@ struct request {
     int status;
     uint64_t bytes;
     bool responded;
-    bool sent_directly; /* the answer went straight to the socket, not through libmicrohttpd */
     int nextra;
     const char *extra[HTTP_MAX_EXTRA_HEADERS][2];
 };

@@ -37,39 +37,62 @@ def test_body_of_exactly_max_body_bytes_is_read(http):
     assert_problem(r, 401, instance=TOKEN)
 
 
-def test_chunked_body_growing_past_max_body_is_413(http):
+def _refused_before_the_body(http, head, body_pieces):
+    """Sends the headers, then the body piece by piece; the 411 must come and the connection close."""
+    with http.connect(timeout=5) as conn:
+        conn.send(head)
+        for piece in body_pieces:
+            if conn.readable(0.01) or not conn.send(piece):
+                break
+        r = conn.response("POST", TOKEN, timeout=5)
+        assert r.headers.get("Connection", "").lower() == "close", r.headers
+        # Whatever the body held is never read as a second request.
+        assert conn.buf == b"", conn.buf
+    return r
+
+
+def test_a_chunked_body_is_411_and_closes(http, admin_user):
+    body = json.dumps({"email": admin_user["email"], "password": admin_user["password"]}).encode()
     head = build_request("POST", TOKEN, [
         ("Content-Type", "application/json"),
         ("Transfer-Encoding", "chunked"),
     ])
-    piece = b" " * 4096
-    with http.connect(timeout=5) as conn:
-        conn.send(head + chunk(b'{"email":"a@b.c","password":"x"'))
-        sent = 0
-        # Stop sending as soon as the server answers; bounded by twice the limit.
-        while sent < 2 * MAX_BODY and not conn.readable(0.01):
-            if not conn.send(chunk(piece)):
-                break
-            sent += len(piece)
-        assert sent > MAX_BODY - 4096, "the server answered before the body reached the limit"
-        # No terminating chunk is sent: the answer must come once the limit is passed.
-        try:
-            r = conn.response("POST", TOKEN, timeout=3)
-        except TimeoutError:
-            raise AssertionError(
-                f"no answer after {sent} body bytes (limit {MAX_BODY}): the server keeps "
-                "reading a chunked body past SHARAKA_MAX_BODY") from None
-    assert_problem(r, 413, instance=TOKEN)
+    r = _refused_before_the_body(http, head, [chunk(body[:10]), chunk(body[10:]), b"0\r\n\r\n"])
+    assert_problem(r, 411, instance=TOKEN)
+    assert "Content-Length" in json.loads(r.body)["detail"]
 
 
-def test_small_chunked_body_is_accepted(http, admin_user):
+def test_chunk_lines_ending_in_a_bare_lf_are_never_read(http, admin_user):
+    """A chunk-size line ended by LF alone could be framed two ways; no chunk line is ever read."""
     body = json.dumps({"email": admin_user["email"], "password": admin_user["password"]}).encode()
-    data = build_request("POST", TOKEN, [
+    smuggled = b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
+    head = build_request("POST", TOKEN, [
         ("Content-Type", "application/json"),
         ("Transfer-Encoding", "chunked"),
-        ("Connection", "close"),
-    ]) + chunk(body[:10]) + chunk(body[10:]) + b"0\r\n\r\n"
-    r = http.raw("POST", TOKEN, data)
+    ])
+    pieces = [b"%x\n" % len(body) + body + b"\n", b"0\n\n" + smuggled]
+    r = _refused_before_the_body(http, head, pieces)
+    assert_problem(r, 411, instance=TOKEN)
+
+
+def test_a_chunked_body_past_max_body_is_refused_before_it_is_read(http):
+    head = build_request("POST", TOKEN, [
+        ("Content-Type", "application/json"),
+        ("Transfer-Encoding", "chunked"),
+    ])
+    pieces = [chunk(b" " * 4096)] * (2 * MAX_BODY // 4096)
+    assert_problem(_refused_before_the_body(http, head, pieces), 411, instance=TOKEN)
+
+
+def test_the_same_body_with_its_content_length_is_accepted(http, admin_user):
+    body = json.dumps({"email": admin_user["email"], "password": admin_user["password"]}).encode()
+    with http.connect(timeout=5) as conn:
+        conn.send(build_request("POST", TOKEN, [
+            ("Content-Type", "application/json"),
+            ("Content-Length", str(len(body))),
+        ]) + body[:10])
+        conn.send(body[10:])
+        r = conn.response("POST", TOKEN, timeout=5)
     assert r.status == 200, r
     assert json.loads(r.body)["token_type"] == "Bearer"
 

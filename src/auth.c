@@ -9,6 +9,7 @@
 #include "sharaka/db.h"
 #include "sharaka/query.h"
 #include "sharaka/log.h"
+#include "sharaka/values.h"
 
 #define TOKEN_MAX_LEN 4096
 #define KEY_FILE_MAX  65536
@@ -360,7 +361,7 @@ refresh_user(struct request *r, struct error *err)
     if (c == NULL)
         return false;
     const char *values[] = {r->who.sub};
-    if (!query_is_uuid(r->who.sub))
+    if (!value_is_uuid(r->who.sub))
         return invalid(err, "its subject is not a user");
     PGresult *res = db_exec(c, "auth_user", 1, values, err);
     if (res == NULL)

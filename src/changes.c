@@ -10,6 +10,7 @@
 #include "sharaka/db.h"
 #include "sharaka/handlers.h"
 #include "sharaka/query.h"
+#include "sharaka/sql.h"
 #include "sharaka/resource.h"
 
 #define CHANGES_DEFAULT_LIMIT 100
@@ -41,7 +42,7 @@ changes_init(void)
              "ELSE CASE p.resource");
     for (size_t i = 0; i < ARRAY_LEN(fed); i++) {
         buf_printf(&s.text, " WHEN '%s' THEN (SELECT ", fed[i]->name);
-        query_row_json(&s, fed[i], "a", true, NULL);
+        sql_row_json(&s, fed[i], "a", true, NULL);
         buf_printf(&s.text, " FROM %s a WHERE a.id = p.record_id)", fed[i]->table);
     }
     buf_puts(&s.text,

@@ -14,6 +14,7 @@
 #include "sharaka/handlers.h"
 #include "sharaka/log.h"
 #include "sharaka/query.h"
+#include "sharaka/sql.h"
 #include "sharaka/resource.h"
 #include "sharaka/router.h"
 
@@ -149,7 +150,7 @@ export_get(struct request *r)
     if (!access_route(&r->who, res->name, ACT_READ, &err))
         goto out;
     int nargs = 0;
-    if (!query_collect_args(r, args, QUERY_MAX_ARGS, &nargs, &err))
+    if (!http_query_args(r, args, QUERY_MAX_ARGS, &nargs, &err))
         goto out;
     for (int i = 0; i < nargs; i++) {
         const char *k = args[i].key;
@@ -172,7 +173,7 @@ export_get(struct request *r)
         goto out;
     }
     q.format = csv ? FORMAT_CSV : FORMAT_NDJSON;
-    query_build_export(&s, &r->arena, res, internal, &q);
+    sql_build_export(&s, &r->arena, res, internal, &q);
 
     st = xcalloc(1, sizeof(*st));
     st->eol = csv ? "\r\n" : "\n";
@@ -194,7 +195,7 @@ export_get(struct request *r)
     if (csv) {
         struct buf h = {0};
         buf_puts(&h, "\xEF\xBB\xBF"); /* UTF-8 byte-order mark, for spreadsheets */
-        query_csv_header(&h, res, internal, &q);
+        sql_csv_header(&h, res, internal, &q);
         buf_puts(&h, "\r\n");
         st->header_len = h.len;
         st->header = buf_take(&h);

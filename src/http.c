@@ -7,7 +7,8 @@
 
 #include "sharaka/config.h"
 #include "sharaka/log.h"
-#include "sharaka/server.h"
+#include "sharaka/metrics.h"
+#include "sharaka/query.h"
 
 #define JSON_MAX_DEPTH 32
 
@@ -58,46 +59,6 @@ http_status_title(int status)
     }
 }
 
-bool
-error_set(struct error *err, int status, const char *code, const char *fmt, ...)
-{
-    va_list ap;
-    err->status = status;
-    err->code = code;
-    va_start(ap, fmt);
-    vsnprintf(err->detail, sizeof(err->detail), fmt, ap);
-    va_end(ap);
-    return false;
-}
-
-bool
-error_list_full(const json_t *errors)
-{
-    return json_array_size(errors) >= PROBLEM_MAX_ERRORS;
-}
-
-void
-error_list_append(json_t *errors, json_t *item)
-{
-    if (item == NULL || error_list_full(errors)) {
-        json_decref(item);
-        /* Counted, not described: json_null() is a shared constant, so this costs one pointer. */
-        json_array_append_new(errors, json_null());
-        return;
-    }
-    json_array_append_new(errors, item);
-}
-
-void
-error_clear(struct error *err)
-{
-    if (err->errors)
-        json_decref(err->errors);
-    if (err->extra)
-        json_decref(err->extra);
-    memset(err, 0, sizeof(*err));
-}
-
 const char *
 http_header(struct request *r, const char *name)
 {
@@ -141,7 +102,7 @@ http_queue(struct request *r, int status, struct MHD_Response *resp)
     }
     for (int i = 0; i < r->nextra; i++)
         MHD_add_response_header(resp, r->extra[i][0], r->extra[i][1]);
-    if (server_draining())
+    if (metrics_draining())
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
     if (MHD_queue_response(r->conn, (unsigned int)status, resp) != MHD_YES)
         rlog_error(r->request_id, "could not queue the response (status %d)", status);
@@ -398,4 +359,37 @@ http_body_json(struct request *r, bool allow_merge_patch, struct error *err)
         return NULL;
     }
     return v;
+}
+
+/* ---------------------------------------------------------------- query parameters */
+
+struct arg_sink {
+    struct query_arg *args;
+    int max, n;
+    bool overflow;
+};
+
+static enum MHD_Result
+collect_arg(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+    struct arg_sink *sink = cls;
+    if (sink->n == sink->max) {
+        sink->overflow = true;
+        return MHD_NO;
+    }
+    sink->args[sink->n].key = key;
+    sink->args[sink->n].value = value ? value : "";
+    sink->n++;
+    return MHD_YES;
+}
+
+bool
+http_query_args(struct request *r, struct query_arg *args, int max, int *n, struct error *err)
+{
+    struct arg_sink sink = {args, max, 0, false};
+    MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, collect_arg, &sink);
+    *n = sink.n;
+    if (sink.overflow)
+        return error_set(err, 400, "invalid-parameter", "at most %d query parameters", max);
+    return true;
 }

@@ -19,6 +19,7 @@
 #include "sharaka/server.h"
 #include "sharaka/users.h"
 #include "sharaka/validate.h"
+#include "sharaka/values.h"
 
 #define EXIT_USAGE 2
 
@@ -199,7 +200,7 @@ cmd_user_add(int argc, char **argv)
     if (role != ROLE_EDITOR && (flags[2].value != NULL || flags[3].value != NULL))
         return usage_error("%s", "only an editor is bound to an organization or a ministry");
     for (int i = 2; i <= 3; i++)
-        if (flags[i].value != NULL && !query_is_uuid(flags[i].value))
+        if (flags[i].value != NULL && !value_is_uuid(flags[i].value))
             return usage_error("%s must be the id (a UUID) of a record; got '%s'", flags[i].name,
                                flags[i].value);
     if (!load_settings(false))

@@ -12,25 +12,15 @@
 #include "sharaka/db.h"
 #include "sharaka/fields.h"
 #include "sharaka/log.h"
+#include "sharaka/cursor.h"
 #include "sharaka/query.h"
+#include "sharaka/sql.h"
 #include "sharaka/router.h"
 #include "sharaka/validate.h"
+#include "sharaka/values.h"
 
 #define MAX_REFS        64
 #define ETAG_HASH_BYTES 16 /* crypto_generichash_BYTES_MIN */
-
-const char *const governorate_values[] = {
-    "beirut",         "mount-lebanon", "north",    "akkar",          "beqaa",
-    "baalbek-hermel", "south",         "nabatieh", "keserwan-jbeil", NULL,
-};
-const char *const body_status_values[] = {"active", "inactive", "dissolved", NULL};
-
-const struct resource *const resources_all[] = {
-    &organizations_resource,      &ministries_resource, &partnership_types_resource,
-    &partnerships_resource,       &charters_resource,   &signatories_resource,
-    &monitoring_records_resource,
-};
-const size_t resources_count = ARRAY_LEN(resources_all);
 
 static const char AUDIT_INSERT[] =
     "INSERT INTO audit_log (actor_type, actor_id, actor_role, action, resource, record_id, before, "
@@ -42,19 +32,10 @@ static const char PARTIES_INSERT[] =
     "SELECT $1::uuid, (x.e->>'organization_id')::uuid, x.e->>'role', (x.o - 1)::int "
     "FROM json_array_elements($2::json) WITH ORDINALITY AS x(e, o)";
 
-const struct field *
-resource_field(const struct resource *res, const char *name)
-{
-    for (size_t i = 0; i < res->nfields; i++)
-        if (strcmp(res->fields[i].name, name) == 0)
-            return &res->fields[i];
-    return NULL;
-}
-
 void
 resource_init(void)
 {
-    query_cursor_init(cfg.jwt_secret);
+    cursor_init(cfg.jwt_secret);
 }
 
 /* ---------------------------------------------------------------- request helpers */
@@ -93,7 +74,7 @@ struct arg_list {
 static bool
 collect_args(struct request *r, struct arg_list *l, struct error *err)
 {
-    return query_collect_args(r, l->args, QUERY_MAX_ARGS, &l->n, err);
+    return http_query_args(r, l->args, QUERY_MAX_ARGS, &l->n, err);
 }
 
 static void
@@ -166,7 +147,7 @@ parent_live(struct request *r, struct db_conn *c, const struct resource *res, co
 {
     if (res->parent == NULL || pid == NULL)
         return true;
-    if (!query_is_uuid(pid)) {
+    if (!value_is_uuid(pid)) {
         parent_not_found(err, res, pid);
         return false;
     }
@@ -245,14 +226,14 @@ resource_list(struct request *r)
             q.format = FORMAT_NDJSON;
     }
     q.parent_id = parent_id(r, res);
-    if (q.parent_id != NULL && !query_is_uuid(q.parent_id)) {
+    if (q.parent_id != NULL && !value_is_uuid(q.parent_id)) {
         parent_not_found(&err, res, q.parent_id);
         goto out;
     }
     struct db_conn *c = db_thread_conn(&err);
     if (c == NULL)
         goto out;
-    query_build_list(&s, &r->arena, res, internal, &q);
+    sql_build_list(&s, &r->arena, res, internal, &q);
     pg = db_exec_sql(c, s.text.data, s.nparams, s.params, &err);
     if (pg == NULL)
         goto out;
@@ -271,7 +252,7 @@ resource_list(struct request *r)
 
     const char *cursor = NULL;
     if (!PQgetisnull(pg, 0, 1)) {
-        cursor = query_cursor_encode(&r->arena, q.sort_spec, PQgetvalue(pg, 0, 1));
+        cursor = cursor_encode(&r->arena, q.sort_spec, PQgetvalue(pg, 0, 1));
         http_add_header(r, "Link", next_link(r, &args, cursor));
     }
     const char *total = PQgetisnull(pg, 0, 2) ? NULL : PQgetvalue(pg, 0, 2);
@@ -295,7 +276,7 @@ resource_list(struct request *r)
         unsigned int n = 0;
         if (q.format == FORMAT_CSV) {
             buf_puts(&tail, "\xEF\xBB\xBF"); /* UTF-8 byte-order mark, for spreadsheets */
-            query_csv_header(&tail, res, internal, &q);
+            sql_csv_header(&tail, res, internal, &q);
             buf_puts(&tail, "\r\n");
             iov[n++] = (struct MHD_IoVec){tail.data, tail.len};
         }
@@ -327,19 +308,19 @@ resource_get(struct request *r)
     if (!collect_args(r, &args, &err) ||
         !query_parse(&r->arena, res, args.args, args.n, internal, true, &q, &err))
         goto out;
-    if (!query_is_uuid(id)) {
+    if (!value_is_uuid(id)) {
         not_found(&err, res, id);
         goto out;
     }
     q.parent_id = parent_id(r, res);
-    if (q.parent_id != NULL && !query_is_uuid(q.parent_id)) {
+    if (q.parent_id != NULL && !value_is_uuid(q.parent_id)) {
         not_found(&err, res, id);
         goto out;
     }
     struct db_conn *c = db_thread_conn(&err);
     if (c == NULL)
         goto out;
-    query_build_get(&s, res, internal, &q);
+    sql_build_get(&s, res, internal, &q);
     s.params[0] = id;
     pg = db_exec_sql(c, s.text.data, s.nparams, s.params, &err);
     if (pg == NULL)
@@ -434,7 +415,7 @@ struct ref {
 static void
 add_ref(struct ref *refs, int *n, const char *path, const char *table, const char *id)
 {
-    if (*n < MAX_REFS && table != NULL && id != NULL && query_is_uuid(id))
+    if (*n < MAX_REFS && table != NULL && id != NULL && value_is_uuid(id))
         refs[(*n)++] = (struct ref){path, table, id};
 }
 
@@ -600,7 +581,7 @@ read_back(struct request *r, struct db_conn *c, const struct resource *res, cons
           struct error *err)
 {
     struct sql s = {0};
-    query_build_get(&s, res, sees_internal(r), NULL);
+    sql_build_get(&s, res, sees_internal(r), NULL);
     s.params[0] = id;
     PGresult *pg = db_exec_sql(c, s.text.data, s.nparams, s.params, err);
     sql_free(&s);
@@ -699,7 +680,7 @@ lock_record(struct request *r, struct db_conn *c, const struct resource *res, co
     for (size_t i = 0; i < res->nfields && i < QUERY_MAX_FIELDS; i++)
         q.selected[i] = true;
     q.parent_id = pid;
-    query_build_get(&s, res, true, &q);
+    sql_build_get(&s, res, true, &q);
     if (res->delete_column != NULL)
         buf_printf(&s.text, " AND a.%s IS NULL", res->delete_column);
     buf_puts(&s.text, " FOR UPDATE");
@@ -867,7 +848,7 @@ write_update(struct request *r, struct db_conn *c, const struct resource *res, c
 
     if (!check_body(res, patch, false, err))
         goto out;
-    if (!query_is_uuid(id) || (pid != NULL && !query_is_uuid(pid))) {
+    if (!value_is_uuid(id) || (pid != NULL && !value_is_uuid(pid))) {
         not_found(err, res, id);
         goto out;
     }
@@ -1273,7 +1254,7 @@ resource_delete(struct request *r)
     char sql[200];
     bool ok = false;
 
-    if (!query_is_uuid(id) || (pid != NULL && !query_is_uuid(pid))) {
+    if (!value_is_uuid(id) || (pid != NULL && !value_is_uuid(pid))) {
         not_found(&err, res, id);
         goto out;
     }
@@ -1346,7 +1327,7 @@ match_item(struct request *r, struct db_conn *c, const struct resource *res, jso
         json_t *v = json_object_get(item, "id");
         if (v == NULL)
             return true;
-        if (!json_is_string(v) || !query_is_uuid(json_string_value(v))) {
+        if (!json_is_string(v) || !value_is_uuid(json_string_value(v))) {
             err->errors = json_array();
             validate_add(err->errors, "id", "format", "must be a UUID");
             return error_set(err, 422, "validation-failed", "id must be a UUID");

@@ -24,6 +24,7 @@
 #include "sharaka/http.h"
 #include "sharaka/janitor.h"
 #include "sharaka/log.h"
+#include "sharaka/metrics.h"
 #include "sharaka/ratelimit.h"
 #include "sharaka/router.h"
 
@@ -32,20 +33,6 @@
 #define SWEEP_INTERVAL_MS       250
 #define CORS_ALLOW_HEADERS                                                                         \
     "Authorization, Content-Type, If-Match, If-None-Match, Idempotency-Key, X-Request-Id"
-
-static atomic_int inflight;
-static atomic_bool draining;
-
-/* Request counters for /metrics, by status code. */
-static atomic_uint_fast64_t status_counts[600];
-static atomic_uint_fast64_t duration_us_total;
-static atomic_uint_fast64_t bytes_total;
-
-bool
-server_draining(void)
-{
-    return atomic_load(&draining);
-}
 
 /* ---------------------------------------------------------------- connection deadlines */
 
@@ -204,7 +191,7 @@ request_new(struct MHD_Connection *conn, const char *url, const char *method)
         randombytes_buf(raw, sizeof(raw));
         sodium_bin2hex(r->request_id, sizeof(r->request_id), raw, sizeof(raw));
     }
-    atomic_fetch_add(&inflight, 1);
+    metrics_request_begin();
     return r;
 }
 
@@ -596,45 +583,15 @@ on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
         return;
     watch_set(watch_of(conn), WATCH_HEADERS, cfg.header_timeout);
     uint64_t duration = now_us_monotonic() - r->start_us;
-    if (r->responded) {
-        bool delivered = toe == MHD_REQUEST_TERMINATED_COMPLETED_OK;
+    bool delivered = r->responded && toe == MHD_REQUEST_TERMINATED_COMPLETED_OK;
+    if (r->responded)
         access_log(r, duration, delivered, toe);
-        int counted = delivered ? r->status : 0;
-        if (counted > 0 && counted < 600)
-            atomic_fetch_add(&status_counts[counted], 1);
-        atomic_fetch_add(&duration_us_total, duration);
-        atomic_fetch_add(&bytes_total, delivered ? r->bytes : 0);
-    }
+    metrics_request_end(delivered ? r->status : 0, r->responded ? duration : 0,
+                        delivered ? r->bytes : 0);
     buf_free(&r->body);
     arena_free(&r->arena);
     free(r);
     *con_cls = NULL;
-    atomic_fetch_sub(&inflight, 1);
-}
-
-void
-server_metrics_format(struct buf *b)
-{
-    buf_puts(b, "# HELP sharaka_http_requests_total Requests answered, by status code.\n"
-                "# TYPE sharaka_http_requests_total counter\n");
-    for (int s = 100; s < 600; s++) {
-        uint64_t n = atomic_load(&status_counts[s]);
-        if (n)
-            buf_printf(b, "sharaka_http_requests_total{code=\"%d\"} %llu\n", s,
-                       (unsigned long long)n);
-    }
-    buf_printf(b,
-               "# HELP sharaka_http_request_duration_seconds_total Time spent answering requests.\n"
-               "# TYPE sharaka_http_request_duration_seconds_total counter\n"
-               "sharaka_http_request_duration_seconds_total %.6f\n"
-               "# HELP sharaka_http_response_bytes_total Body bytes sent.\n"
-               "# TYPE sharaka_http_response_bytes_total counter\n"
-               "sharaka_http_response_bytes_total %llu\n"
-               "# HELP sharaka_http_requests_in_flight Requests being answered now.\n"
-               "# TYPE sharaka_http_requests_in_flight gauge\n"
-               "sharaka_http_requests_in_flight %d\n",
-               (double)atomic_load(&duration_us_total) / 1e6,
-               (unsigned long long)atomic_load(&bytes_total), atomic_load(&inflight));
 }
 
 /* ---------------------------------------------------------------- lifecycle */
@@ -696,18 +653,18 @@ server_run(void)
     while (sigwait(&stop, &sig) != 0)
         ;
     log_info("received %s: finishing %d in-flight requests", sig == SIGTERM ? "SIGTERM" : "SIGINT",
-             atomic_load(&inflight));
-    atomic_store(&draining, true);
+             metrics_inflight());
+    metrics_set_draining();
     MHD_socket lfd = MHD_quiesce_daemon(d);
     if (lfd != MHD_INVALID_SOCKET)
         close(lfd);
     uint64_t deadline = now_us_monotonic() + (uint64_t)cfg.shutdown_timeout * 1000000u;
-    while (atomic_load(&inflight) > 0 && now_us_monotonic() < deadline) {
+    while (metrics_inflight() > 0 && now_us_monotonic() < deadline) {
         struct timespec ts = {0, 10 * 1000 * 1000};
         nanosleep(&ts, NULL);
     }
-    if (atomic_load(&inflight) > 0)
-        log_warn("shutdown timeout: %d requests cut short", atomic_load(&inflight));
+    if (metrics_inflight() > 0)
+        log_warn("shutdown timeout: %d requests cut short", metrics_inflight());
     atomic_store(&sweeper_stop, true);
     pthread_join(sweep, NULL);
     MHD_stop_daemon(d);

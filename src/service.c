@@ -3,7 +3,7 @@
 
 #include "sharaka/db.h"
 #include "sharaka/handlers.h"
-#include "sharaka/server.h"
+#include "sharaka/metrics.h"
 
 /* Generated at build time from openapi/openapi.yaml by scripts/gen_spec.py. */
 extern const char spec_json[];
@@ -44,7 +44,7 @@ void
 service_metrics(struct request *r)
 {
     struct buf b = {0};
-    server_metrics_format(&b);
+    metrics_format(&b);
     size_t len = b.len;
     http_owned(r, 200, "text/plain; version=0.0.4; charset=utf-8", buf_take(&b), len);
 }

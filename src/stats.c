@@ -7,6 +7,7 @@
 #include "sharaka/db.h"
 #include "sharaka/handlers.h"
 #include "sharaka/query.h"
+#include "sharaka/sql.h"
 #include "sharaka/resource.h"
 #include "sharaka/router.h"
 
@@ -80,7 +81,7 @@ stats_get(struct request *r)
     for (size_t i = 0; i < kind->nkeys; i++)
         buf_printf(&allowed, "%s%s", i ? ", " : "", kind->keys[i].name);
     int nargs = 0;
-    if (!query_collect_args(r, args, QUERY_MAX_ARGS, &nargs, &err))
+    if (!http_query_args(r, args, QUERY_MAX_ARGS, &nargs, &err))
         goto out;
     for (int i = 0; i < nargs; i++) {
         const char *k = args[i].key, *v = args[i].value;
@@ -151,7 +152,7 @@ stats_get(struct request *r)
     for (int i = 0; i < ngroup; i++)
         if (group[i]->join)
             buf_puts(&s.text, group[i]->join);
-    query_build_where(&s, &r->arena, kind->res, &q);
+    sql_build_where(&s, &r->arena, kind->res, &q);
     buf_puts(&s.text, "), g AS (SELECT ");
     for (int i = 0; i < ngroup; i++)
         buf_printf(&s.text, "k%d, ", i);

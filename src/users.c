@@ -10,6 +10,7 @@
 #include "sharaka/handlers.h"
 #include "sharaka/log.h"
 #include "sharaka/query.h"
+#include "sharaka/sql.h"
 #include "sharaka/ratelimit.h"
 #include "sharaka/resource.h"
 #include "sharaka/validate.h"
@@ -250,7 +251,7 @@ users_create_key(PGconn *pg, const char *name, const char *role, const char *sou
     auth_key_hash(key, hash);
     snprintf(prefix, sizeof(prefix), "%.10s", key);
     buf_puts(&s.text, KEY_INSERT);
-    query_row_json(&s, &api_keys_resource, "api_keys", true, NULL);
+    sql_row_json(&s, &api_keys_resource, "api_keys", true, NULL);
     buf_puts(&s.text, "::text");
     const char *values[] = {name, role, source, prefix, hash};
     PGresult *res = PQexec(pg, "BEGIN");

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "sharaka/query.h"
+#include "sharaka/values.h"
 
 #define TAG_MAX             100
 #define STRMAP_KEY_MAX      50
@@ -54,106 +55,6 @@ validate_add(json_t *errors, const char *field, const char *code, const char *fm
     buf_free(&m);
 }
 
-/* The allowed values as text, for messages. */
-static void
-list_text(char *out, size_t len, const char *const *values)
-{
-    struct buf b = {0};
-    query_join_list(&b, values);
-    snprintf(out, len, "%s", b.data ? b.data : "");
-    buf_free(&b);
-}
-
-/* Characters (not bytes) of a UTF-8 string; jansson guarantees valid UTF-8. */
-static size_t
-utf8_len(const char *s)
-{
-    size_t n = 0;
-    for (; *s; s++)
-        if (((unsigned char)*s & 0xC0) != 0x80)
-            n++;
-    return n;
-}
-
-static bool
-text_ok(json_t *v, size_t max)
-{
-    if (!json_is_string(v))
-        return false;
-    size_t n = utf8_len(json_string_value(v));
-    return n >= 1 && n <= max && strlen(json_string_value(v)) == json_string_length(v);
-}
-
-static bool
-url_ok(const char *s, size_t max)
-{
-    const char *host;
-    if (strlen(s) > max)
-        return false;
-    if (strncmp(s, "https://", 8) == 0)
-        host = s + 8;
-    else if (strncmp(s, "http://", 7) == 0)
-        host = s + 7;
-    else
-        return false;
-    if (*host == '\0' || *host == '/' || *host == '?' || *host == '#')
-        return false;
-    for (const char *p = s; *p; p++)
-        if ((unsigned char)*p <= 0x20 || *p == 0x7f)
-            return false;
-    return true;
-}
-
-static bool
-email_ok(const char *s)
-{
-    const char *at = strchr(s, '@');
-    if (at == NULL || at == s || at[1] == '\0' || strchr(at + 1, '@') != NULL ||
-        strchr(at + 1, '.') == NULL || strlen(s) > 320)
-        return false;
-    for (const char *p = s; *p; p++)
-        if ((unsigned char)*p <= 0x20)
-            return false;
-    return true;
-}
-
-static bool
-slug_ok(const char *s, size_t max)
-{
-    size_t n = strlen(s);
-    if (n == 0 || n > max || s[0] == '-' || s[n - 1] == '-')
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        if (!(islower((unsigned char)s[i]) || isdigit((unsigned char)s[i]) || s[i] == '-'))
-            return false;
-        if (s[i] == '-' && s[i + 1] == '-')
-            return false;
-    }
-    return true;
-}
-
-/* A non-negative decimal with at most 16 integer and 2 fractional digits, e.g. "1500.00". */
-static bool
-decimal_ok(const char *s)
-{
-    int intd = 0, fracd = 0;
-    const char *p = s;
-    while (isdigit((unsigned char)*p)) {
-        p++;
-        intd++;
-    }
-    if (*p == '.') {
-        p++;
-        while (isdigit((unsigned char)*p)) {
-            p++;
-            fracd++;
-        }
-        if (fracd == 0)
-            return false;
-    }
-    return *p == '\0' && intd >= 1 && intd <= 16 && fracd <= 2;
-}
-
 /* Checks an array of items with check_item; path is field[i]. */
 static void
 check_parties(const struct field *f, json_t *v, json_t *errors)
@@ -171,7 +72,7 @@ check_parties(const struct field *f, json_t *v, json_t *errors)
         validate_add(errors, f->name, "length", "must hold 1 to %d organizations", f->max_len);
         return;
     }
-    list_text(roles, sizeof(roles), party_roles);
+    value_list_text(roles, sizeof(roles), party_roles);
     json_array_foreach(v, i, item)
     {
         snprintf(path, sizeof(path), "%s[%zu]", f->name, i);
@@ -194,7 +95,7 @@ check_parties(const struct field *f, json_t *v, json_t *errors)
         json_t *role = json_object_get(item, "role");
         char sub[160];
         snprintf(sub, sizeof(sub), "%s.organization_id", path);
-        if (!json_is_string(org) || !query_is_uuid(json_string_value(org)))
+        if (!json_is_string(org) || !value_is_uuid(json_string_value(org)))
             validate_add(errors, sub, org ? "format" : "required", "must be an organization id");
         else {
             for (size_t j = 0; j < i; j++) {
@@ -205,7 +106,7 @@ check_parties(const struct field *f, json_t *v, json_t *errors)
             }
         }
         snprintf(sub, sizeof(sub), "%s.role", path);
-        if (!json_is_string(role) || !query_in_list(party_roles, json_string_value(role)))
+        if (!json_is_string(role) || !value_in_list(party_roles, json_string_value(role)))
             validate_add(errors, sub, role ? "enum" : "required", "must be one of: %s", roles);
     }
 }
@@ -225,8 +126,8 @@ check_sections(const struct field *f, json_t *v, json_t *errors)
         char path[80];
         snprintf(path, sizeof(path), "%s[%zu]", f->name, i);
         if (!json_is_object(item) || json_object_size(item) != 2 ||
-            !text_ok(json_object_get(item, "heading"), SECTION_HEADING_MAX) ||
-            !text_ok(json_object_get(item, "body"), SECTION_BODY_MAX))
+            !value_text_ok(json_object_get(item, "heading"), SECTION_HEADING_MAX) ||
+            !value_text_ok(json_object_get(item, "body"), SECTION_BODY_MAX))
             validate_add(errors, path, "format",
                          "must be exactly {heading (1-%d characters), body (1-%d characters)}",
                          SECTION_HEADING_MAX, SECTION_BODY_MAX);
@@ -247,7 +148,7 @@ check_strmap(const struct field *f, json_t *v, json_t *errors)
     {
         size_t kl = strlen(k);
         if (kl == 0 || kl > STRMAP_KEY_MAX || strchr(k, ':') != NULL ||
-            !text_ok(x, STRMAP_VALUE_MAX)) {
+            !value_text_ok(x, STRMAP_VALUE_MAX)) {
             char path[120];
             snprintf(path, sizeof(path), "%s.%.*s", f->name, (int)utf8_prefix(k, 60), k);
             validate_add(errors, path, "format",
@@ -272,17 +173,17 @@ check_array(const struct field *f, json_t *v, json_t *errors)
         validate_add(errors, f->name, "length", "must hold at most %d items", f->max_len);
         return;
     }
-    list_text(allowed, sizeof(allowed), f->values);
+    value_list_text(allowed, sizeof(allowed), f->values);
     json_array_foreach(v, i, item)
     {
         char path[80];
         snprintf(path, sizeof(path), "%s[%zu]", f->name, i);
         const char *s = json_is_string(item) ? json_string_value(item) : NULL;
-        if (f->type == FT_TAGS && !text_ok(item, TAG_MAX))
+        if (f->type == FT_TAGS && !value_text_ok(item, TAG_MAX))
             validate_add(errors, path, "type", "must be a string of 1 to %d characters", TAG_MAX);
-        else if (f->type == FT_ENUMS && (s == NULL || !query_in_list(f->values, s)))
+        else if (f->type == FT_ENUMS && (s == NULL || !value_in_list(f->values, s)))
             validate_add(errors, path, "enum", "must be one of: %s", allowed);
-        else if (f->type == FT_URLS && (s == NULL || !url_ok(s, 500)))
+        else if (f->type == FT_URLS && (s == NULL || !value_is_url(s, 500)))
             validate_add(errors, path, "format", "must be an http or https URL");
         else {
             for (size_t j = 0; j < i; j++)
@@ -303,21 +204,21 @@ check_value(const struct field *f, json_t *v, json_t *errors)
 
     switch (f->type) {
     case FT_UUID:
-        if (s == NULL || !query_is_uuid(s))
+        if (s == NULL || !value_is_uuid(s))
             validate_add(errors, f->name, "format", "must be a UUID");
         break;
     case FT_TEXT:
-        if (!text_ok(v, (size_t)f->max_len))
+        if (!value_text_ok(v, (size_t)f->max_len))
             validate_add(errors, f->name, s ? "length" : "type",
                          "must be a string of 1 to %d characters", f->max_len);
         break;
     case FT_ENUM:
-        list_text(allowed, sizeof(allowed), f->values);
-        if (s == NULL || !query_in_list(f->values, s))
+        value_list_text(allowed, sizeof(allowed), f->values);
+        if (s == NULL || !value_in_list(f->values, s))
             validate_add(errors, f->name, "enum", "must be one of: %s", allowed);
         break;
     case FT_DATE:
-        if (s == NULL || !query_is_date(s))
+        if (s == NULL || !value_is_date(s))
             validate_add(errors, f->name, "format", "must be a date, YYYY-MM-DD");
         break;
     case FT_TIMESTAMP:
@@ -333,25 +234,25 @@ check_value(const struct field *f, json_t *v, json_t *errors)
             validate_add(errors, f->name, "type", "must be a number between -1e15 and 1e15");
         break;
     case FT_DECIMAL:
-        if (s == NULL || !decimal_ok(s))
+        if (s == NULL || !value_is_decimal(s))
             validate_add(errors, f->name, "format",
                          "must be a decimal string >= 0 with at most 2 decimals, e.g. \"1500.00\"");
         break;
     case FT_URL:
-        if (s == NULL || !url_ok(s, (size_t)f->max_len))
+        if (s == NULL || !value_is_url(s, (size_t)f->max_len))
             validate_add(errors, f->name, "format",
                          "must be an http or https URL of at most %d characters", f->max_len);
         break;
     case FT_EMAIL:
-        if (s == NULL || !email_ok(s))
+        if (s == NULL || !value_is_email(s))
             validate_add(errors, f->name, "format", "must be an email address");
         break;
     case FT_CURRENCY:
-        if (s == NULL || !query_in_list(currencies, s))
+        if (s == NULL || !value_in_list(currencies, s))
             validate_add(errors, f->name, "format", "must be an ISO 4217 currency code, e.g. LBP");
         break;
     case FT_SLUG:
-        if (s == NULL || !slug_ok(s, (size_t)f->max_len))
+        if (s == NULL || !value_is_slug(s, (size_t)f->max_len))
             validate_add(errors, f->name, "format",
                          "must be lowercase letters and digits joined by '-', at most %d",
                          f->max_len);
@@ -374,7 +275,7 @@ check_value(const struct field *f, json_t *v, json_t *errors)
         validate_add(errors, f->name, "read-only", "is set by the server");
         break;
     case FT_PASSWORD:
-        if (!text_ok(v, 1024) || utf8_len(s) < 8)
+        if (!value_text_ok(v, 1024) || value_utf8_len(s) < 8)
             validate_add(errors, f->name, "length", "must be a string of 8 to 1024 characters");
         break;
     }
@@ -434,8 +335,8 @@ validate_values(const struct resource *res, json_t *record, json_t *changed, boo
     for (size_t i = 0; i < res->ndate_order; i++) {
         json_t *a = json_object_get(record, res->date_order[i].first);
         json_t *b = json_object_get(record, res->date_order[i].second);
-        if (json_is_string(a) && json_is_string(b) && query_is_date(json_string_value(a)) &&
-            query_is_date(json_string_value(b)) &&
+        if (json_is_string(a) && json_is_string(b) && value_is_date(json_string_value(a)) &&
+            value_is_date(json_string_value(b)) &&
             strcmp(json_string_value(b), json_string_value(a)) < 0)
             validate_add(errors, res->date_order[i].second, "date-order",
                          "must not be before %s (%s)", res->date_order[i].first,

@@ -6,7 +6,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 
-#include "sharaka/http.h"
+#include "sharaka/core.h"
 
 struct db_conn;
 struct resource;

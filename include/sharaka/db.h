@@ -5,7 +5,7 @@
 #include <libpq-fe.h>
 #include <stdbool.h>
 
-#include "sharaka/http.h"
+#include "sharaka/core.h"
 
 struct db_conn;
 

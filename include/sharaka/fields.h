@@ -2,7 +2,8 @@
 #ifndef SHARAKA_FIELDS_H
 #define SHARAKA_FIELDS_H
 
-#include "sharaka/resource.h"
+#include "sharaka/descriptor.h"
+#include "sharaka/util.h"
 
 extern const char *const governorate_values[];
 extern const char *const body_status_values[];

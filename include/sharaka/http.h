@@ -1,4 +1,4 @@
-/* http.h - the request context, the error struct and the response builders. */
+/* http.h - the request context and the response builders. */
 #ifndef SHARAKA_HTTP_H
 #define SHARAKA_HTTP_H
 
@@ -8,39 +8,12 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "sharaka/core.h"
 #include "sharaka/util.h"
 
 struct route;
 struct db_conn;
-
-enum role { ROLE_ANONYMOUS = 0, ROLE_ANALYST, ROLE_EDITOR, ROLE_PARTNER, ROLE_ADMIN };
-
-/* Who is calling, as established by authentication. */
-struct principal {
-    enum role role;
-    char sub[40];      /* user id, or API key id; empty for anonymous */
-    char org[40];      /* organization scope of an editor, or empty */
-    char ministry[40]; /* ministry scope of an editor, or empty */
-    char source[64];   /* partner source name, or empty */
-    bool api_key;      /* authenticated by an API key rather than a token */
-    int64_t iat, exp;
-};
-
-/*
- * A failure on its way to becoming a problem+json answer. Lower layers fill it; http_error()
- * turns it into the response. errors (optional) is an array of {field, code, message}, owned.
- */
-struct error {
-    int status;
-    const char *code;
-    char detail[512];
-    json_t *errors;
-    const char *www_authenticate;
-    const char *allow;
-    const char *retry_after; /* seconds, for Retry-After; every 503 says "1" unless set */
-    char constraint[64];     /* the violated constraint, when the database reported one */
-    json_t *extra;           /* extension members merged into the problem body, owned */
-};
+struct query_arg;
 
 #define HTTP_MAX_PARAMS        4
 #define HTTP_MAX_EXTRA_HEADERS 12
@@ -72,25 +45,12 @@ struct request {
 /* Status reason text used as the problem title. */
 const char *http_status_title(int status);
 
-/* Sets err to status/code and a formatted detail. Returns false so callers can `return
- * set_error(...)`. */
-bool error_set(struct error *err, int status, const char *code, const char *fmt, ...)
-    PRINTF_LIKE(4, 5);
-/*
- * Error lists (err->errors) describe at most PROBLEM_MAX_ERRORS entries; past that an entry is only
- * counted, and the answer says how many were left out (errors_omitted). error_list_full() tells a
- * caller it may skip building the entry; error_list_append() takes item (NULL counts one more).
- */
-#define PROBLEM_MAX_ERRORS 50
-bool error_list_full(const json_t *errors);
-void error_list_append(json_t *errors, json_t *item);
-
-/* Releases what err owns. */
-void error_clear(struct error *err);
-
 /* Request accessors. */
 const char *http_header(struct request *r, const char *name);
 const char *http_query(struct request *r, const char *name);
+/* Collects the request's query parameters into args (at most max); false with a 400 beyond. */
+bool http_query_args(struct request *r, struct query_arg *args, int max, int *n,
+                     struct error *err) MUSTCHECK;
 /* Adds a header to the response that will be queued; name and value must outlive the request. */
 void http_add_header(struct request *r, const char *name, const char *value);
 

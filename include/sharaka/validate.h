@@ -5,7 +5,8 @@
 #include <jansson.h>
 #include <stdbool.h>
 
-#include "sharaka/resource.h"
+#include "sharaka/core.h"
+#include "sharaka/descriptor.h"
 
 /* Appends {field, code, message} to errors. */
 void validate_add(json_t *errors, const char *field, const char *code, const char *fmt, ...)

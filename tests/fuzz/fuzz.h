@@ -11,6 +11,7 @@
 #include <sodium.h>
 
 #include "sharaka/config.h"
+#include "sharaka/cursor.h"
 #include "sharaka/query.h"
 #include "sharaka/util.h"
 
@@ -55,7 +56,7 @@ fuzz_setup(void)
         fprintf(stderr, "config_load: %s\n", err);
         abort();
     }
-    query_cursor_init(cfg.jwt_secret);
+    cursor_init(cfg.jwt_secret);
 }
 
 #endif

@@ -9,6 +9,7 @@
 #include <jansson.h>
 
 #include "fuzz.h"
+#include "sharaka/cursor.h"
 #include "sharaka/query.h"
 
 #define RECORD_ID "5eed0002-0000-4000-8000-000000000001"
@@ -37,7 +38,7 @@ decode_as_given(struct arena *a, const char *cursor)
     for (size_t i = 0; i < sizeof(sorts) / sizeof(sorts[0]); i++) {
         const char *values[QUERY_MAX_SORT + 1];
         struct error err = {0};
-        if (query_cursor_decode(a, cursor, sorts[i].sort, sorts[i].nvalues, values, &err)) {
+        if (cursor_decode(a, cursor, sorts[i].sort, sorts[i].nvalues, values, &err)) {
             /* Only a cursor this server made decodes: its id is a UUID. */
             FUZZ_ASSERT(values[sorts[i].nvalues - 1] != NULL);
             FUZZ_ASSERT(query_is_uuid(values[sorts[i].nvalues - 1]));
@@ -102,7 +103,7 @@ round_trip(struct arena *a, char *text)
     FUZZ_ASSERT(keyset_json != NULL);
 
     const char *sort_spec = lines[0];
-    char *cursor = query_cursor_encode(a, sort_spec, keyset_json);
+    char *cursor = cursor_encode(a, sort_spec, keyset_json);
     FUZZ_ASSERT(cursor != NULL && cursor[0] != '\0');
     for (const char *c = cursor; *c; c++) /* it travels in a URL as it is */
         FUZZ_ASSERT((*c >= 'A' && *c <= 'Z') || (*c >= 'a' && *c <= 'z') ||
@@ -110,7 +111,7 @@ round_trip(struct arena *a, char *text)
 
     const char *values[QUERY_MAX_SORT + 1];
     struct error err = {0};
-    if (query_cursor_decode(a, cursor, sort_spec, nkeys + 1, values, &err)) {
+    if (cursor_decode(a, cursor, sort_spec, nkeys + 1, values, &err)) {
         for (int i = 0; i < nkeys; i++) {
             char *want = expected_text(json_array_get(keyset, (size_t)i));
             FUZZ_ASSERT((want == NULL) == (values[i] == NULL));
@@ -126,7 +127,7 @@ round_trip(struct arena *a, char *text)
 
     /* Another sort order is refused, and the answer names the one the cursor was made for. */
     char *other = arena_printf(a, "%s,id", sort_spec);
-    FUZZ_ASSERT(!query_cursor_decode(a, cursor, other, nkeys + 1, values, &err));
+    FUZZ_ASSERT(!cursor_decode(a, cursor, other, nkeys + 1, values, &err));
     FUZZ_ASSERT(err.status == 400 && strcmp(err.code, "invalid-cursor") == 0);
     FUZZ_ASSERT(memchr(err.detail, '\0', sizeof(err.detail)) != NULL);
     /* (Sort orders the server makes: field names, '-' and ','; error_set may clean other text.) */
@@ -142,7 +143,7 @@ round_trip(struct arena *a, char *text)
     char *tampered = arena_strdup(a, cursor);
     const char *pos = strchr(alphabet, tampered[at]);
     tampered[at] = alphabet[((size_t)(pos - alphabet) + 1 + len % 7) % (sizeof(alphabet) - 1)];
-    FUZZ_ASSERT(!query_cursor_decode(a, tampered, sort_spec, nkeys + 1, values, &err));
+    FUZZ_ASSERT(!cursor_decode(a, tampered, sort_spec, nkeys + 1, values, &err));
     error_clear(&err);
 
     free(keyset_json);

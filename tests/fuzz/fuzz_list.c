@@ -6,6 +6,7 @@
  */
 #include "fuzz.h"
 #include "sharaka/query.h"
+#include "sharaka/sql.h"
 
 static const struct resource *const resources[] = {
     &organizations_resource,      &ministries_resource, &partnership_types_resource,
@@ -75,15 +76,15 @@ check(struct arena *a, const struct resource *res, const struct query_arg *args,
 
     struct sql s = {0};
     if (for_get) {
-        query_build_get(&s, res, internal, &q);
+        sql_build_get(&s, res, internal, &q);
     } else {
-        query_build_list(&s, a, res, internal, &q);
+        sql_build_list(&s, a, res, internal, &q);
         FUZZ_ASSERT(s.nparams <= QUERY_MAX_PARAMS);
         sql_free(&s);
         memset(&s, 0, sizeof(s));
-        query_build_export(&s, a, res, internal, &q);
+        sql_build_export(&s, a, res, internal, &q);
         struct buf header = {0};
-        query_csv_header(&header, res, internal, &q);
+        sql_csv_header(&header, res, internal, &q);
         buf_free(&header);
     }
     FUZZ_ASSERT(s.text.data != NULL && s.nparams <= QUERY_MAX_PARAMS);

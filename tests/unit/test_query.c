@@ -1,6 +1,9 @@
 /* test_query.c - the list language: accepted and refused parameters, SQL shape, cursor codec. */
 #include "check.h"
+#include "sharaka/cursor.h"
 #include "sharaka/query.h"
+#include "sharaka/sql.h"
+#include "sharaka/values.h"
 
 static struct list_query q;
 static struct error err;
@@ -85,7 +88,7 @@ test_sql_has_only_parameters(void)
     struct query_arg args[] = {{"name", "x'); DROP TABLE organizations; --"}, {"q", "' OR 1=1 --"}};
     CHECK(query_parse(&a, &organizations_resource, args, 2, false, false, &q, &err));
     struct sql s = {0};
-    query_build_list(&s, &a, &organizations_resource, false, &q);
+    sql_build_list(&s, &a, &organizations_resource, false, &q);
     CHECK(strstr(s.text.data, "DROP TABLE") == NULL);
     CHECK(strstr(s.text.data, "OR 1=1") == NULL);
     CHECK(strstr(s.text.data, "email") == NULL); /* anonymous: internal fields never selected */
@@ -99,23 +102,23 @@ test_cursor_codec(void)
 {
     struct arena a = {0};
     const char *values[4];
-    query_cursor_init("0123456789abcdef0123456789abcdef");
-    char *c = query_cursor_encode(&a, "name,-created_at",
-                                  "[\"ANND\", \"2026-01-01T00:00:00+00:00\", "
-                                  "\"5eed0002-0000-4000-8000-000000000001\"]");
-    CHECK(query_cursor_decode(&a, c, "name,-created_at", 3, values, &err));
+    cursor_init("0123456789abcdef0123456789abcdef");
+    char *c = cursor_encode(&a, "name,-created_at",
+                            "[\"ANND\", \"2026-01-01T00:00:00+00:00\", "
+                            "\"5eed0002-0000-4000-8000-000000000001\"]");
+    CHECK(cursor_decode(&a, c, "name,-created_at", 3, values, &err));
     CHECK_STR(values[0], "ANND");
     CHECK_STR(values[2], "5eed0002-0000-4000-8000-000000000001");
     /* Another sort order, a flipped character, a truncated cursor: all refused. */
-    CHECK(!query_cursor_decode(&a, c, "name", 1, values, &err));
+    CHECK(!cursor_decode(&a, c, "name", 1, values, &err));
     /* The refusal names the sort the cursor was made for. */
-    CHECK(!query_cursor_decode(&a, c, "name,created_at", 3, values, &err));
+    CHECK(!cursor_decode(&a, c, "name,created_at", 3, values, &err));
     CHECK(strstr(err.detail, "issued for sort=name,-created_at;") != NULL);
     char *flipped = arena_strdup(&a, c);
     flipped[3] = flipped[3] == 'A' ? 'B' : 'A';
-    CHECK(!query_cursor_decode(&a, flipped, "name,-created_at", 3, values, &err));
+    CHECK(!cursor_decode(&a, flipped, "name,-created_at", 3, values, &err));
     char *cut = arena_strndup(&a, c, strlen(c) - 2);
-    CHECK(!query_cursor_decode(&a, cut, "name,-created_at", 3, values, &err));
+    CHECK(!cursor_decode(&a, cut, "name,-created_at", 3, values, &err));
     error_clear(&err);
     arena_free(&a);
 }
@@ -123,13 +126,13 @@ test_cursor_codec(void)
 static void
 test_value_checks(void)
 {
-    CHECK(query_is_uuid("5eed0002-0000-4000-8000-000000000001"));
-    CHECK(!query_is_uuid("5eed0002-0000-4000-8000-00000000000"));
-    CHECK(!query_is_uuid("5eed0002x0000-4000-8000-000000000001"));
-    CHECK(query_is_date("2024-02-29"));
-    CHECK(!query_is_date("2023-02-29"));
-    CHECK(!query_is_date("2023-13-01"));
-    CHECK(!query_is_date("2023-1-01"));
+    CHECK(value_is_uuid("5eed0002-0000-4000-8000-000000000001"));
+    CHECK(!value_is_uuid("5eed0002-0000-4000-8000-00000000000"));
+    CHECK(!value_is_uuid("5eed0002x0000-4000-8000-000000000001"));
+    CHECK(value_is_date("2024-02-29"));
+    CHECK(!value_is_date("2023-02-29"));
+    CHECK(!value_is_date("2023-13-01"));
+    CHECK(!value_is_date("2023-1-01"));
 }
 
 int

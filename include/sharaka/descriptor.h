@@ -1,0 +1,128 @@
+/* descriptor.h - resource descriptors and their registry: what a resource is, as data. The engine,
+ * the query layer and the spec generator read these tables; nothing here knows about HTTP or SQL
+ * connections. */
+#ifndef SHARAKA_DESCRIPTOR_H
+#define SHARAKA_DESCRIPTOR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+enum field_type {
+    FT_UUID,
+    FT_TEXT,
+    FT_ENUM,
+    FT_DATE,
+    FT_TIMESTAMP,
+    FT_BOOL,
+    FT_NUMBER,  /* JSON number, numeric column */
+    FT_DECIMAL, /* decimal string, numeric column: "1500.00" */
+    FT_URL,     /* http or https URL */
+    FT_EMAIL,
+    FT_CURRENCY, /* ISO 4217 code */
+    FT_SLUG,     /* a-z0-9 words joined by '-' */
+    FT_TAGS,     /* array of short strings, text[] */
+    FT_ENUMS,    /* array of enum values */
+    FT_URLS,     /* array of http(s) URLs, text[] */
+    FT_STRMAP,   /* object of string to string, jsonb */
+    FT_SECTIONS, /* array of {heading, body}, jsonb */
+    FT_PARTIES,  /* a partnership's [{organization_id, role}], kept in partnership_organizations */
+    FT_JSON,     /* any JSON, stored as jsonb (read-only: the audit trail) */
+    FT_PASSWORD, /* write-only: stored as an argon2id hash in the column password_hash */
+};
+
+enum {
+    F_REQUIRED = 1u << 0,    /* required on create */
+    F_READONLY = 1u << 1,    /* set by the server only */
+    F_INTERNAL = 1u << 2,    /* never shown to anonymous callers */
+    F_FILTER = 1u << 3,      /* usable as ?name= */
+    F_SORT = 1u << 4,        /* usable in ?sort= */
+    F_CREATE_ONLY = 1u << 5, /* writable on create, read-only afterwards */
+    F_PARENT = 1u << 6,      /* taken from the path (a sub-collection's parent id) */
+    F_NOTNULL = 1u << 7,     /* never null in the table (a default fills it) */
+};
+
+struct field {
+    const char *name; /* JSON name and column name */
+    enum field_type type;
+    unsigned flags;
+    const char *const *values; /* FT_ENUM / FT_ENUMS: allowed values, NULL-terminated */
+    int max_len;               /* FT_TEXT and friends: most characters; arrays: most items */
+    const char *ref;           /* FT_UUID: table the value must name a live row of, or
+                                  "@other_field" when other_field's value names the table */
+    const char *pgtype;        /* cast for parameters when not implied by type (e.g. governorate) */
+};
+
+struct resource;
+
+/* An embeddable relation for ?include=: a to-one reference through fk. */
+struct include {
+    const char *name;              /* "ministry" */
+    const struct resource *target; /* its descriptor */
+    const char *fk;                /* column of this table holding the target's id */
+};
+
+/* Who may still reference a record: checked before a delete (409 names them). */
+struct referrer {
+    const char *resource; /* name shown to the caller, e.g. "partnerships" */
+    const char *sql;      /* SELECT id::text ... WHERE <col> = $1::uuid AND live LIMIT 20 */
+};
+
+/* A database constraint whose violation is reported on a field with a message. */
+struct constraint_message {
+    const char *constraint;
+    const char *field;
+    const char *message;
+};
+
+/* Two fields bound by a rule: {earlier, later} dates, or both-or-neither. */
+struct field_pair {
+    const char *first;
+    const char *second;
+};
+
+struct resource {
+    const char *name;     /* "organizations": path segment */
+    const char *table;    /* SQL table */
+    const char *singular; /* "organization" */
+    const struct field *fields;
+    size_t nfields;
+    bool searchable; /* has a "search" tsvector column: ?q= */
+    const char *default_sort;
+    const struct include *includes;
+    size_t nincludes;
+    const struct referrer *referrers;
+    size_t nreferrers;
+    const struct field_pair *date_order; /* first <= second when both are set */
+    size_t ndate_order;
+    const struct field_pair *together; /* both set or both null */
+    size_t ntogether;
+    const char *parent_path;       /* sub-collection: "/v1/charters/" prefix; NULL otherwise */
+    const struct resource *parent; /* sub-collection: the resource its F_PARENT field names;
+                                      its records are read and written only while it is live */
+    bool no_soft_delete;           /* rows are never hidden by deleted_at (users, keys, audit) */
+    const char *delete_column;     /* DELETE sets this timestamp; NULL means deleted_at */
+    bool unversioned;              /* no version column: no ETag on reads */
+    bool verifiable;               /* status "verified" stamps verified_by and verified_at */
+    const struct constraint_message *messages; /* database rules explained in the caller's terms */
+    size_t nmessages;
+};
+
+extern const struct resource organizations_resource;
+extern const struct resource ministries_resource;
+extern const struct resource partnership_types_resource;
+extern const struct resource partnerships_resource;
+extern const struct resource charters_resource;
+extern const struct resource signatories_resource;
+extern const struct resource monitoring_records_resource;
+extern const struct resource users_resource;
+extern const struct resource api_keys_resource;
+extern const struct resource audit_log_resource;
+
+/* Every top-level resource, for listings. */
+extern const struct resource *const resources_all[];
+extern const size_t resources_count;
+
+/* Finds a field by name; NULL when the resource has none. */
+const struct field *resource_field(const struct resource *res, const char *name);
+
+#endif

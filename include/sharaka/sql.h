@@ -1,0 +1,50 @@
+/* sql.h - statements built from a checked list_query, with $n parameters. */
+#ifndef SHARAKA_SQL_H
+#define SHARAKA_SQL_H
+
+#include "sharaka/query.h"
+#include "sharaka/sql.h"
+
+/* A SQL text under construction with its parameters. */
+struct sql {
+    struct buf text;
+    const char *params[QUERY_MAX_PARAMS];
+    int nparams;
+};
+
+/* Appends "$n" for value and records it; value must outlive the statement. */
+void sql_param(struct sql *s, const char *value);
+void sql_free(struct sql *s);
+
+/* The SQL expression of one record as JSON (alias a), honouring visibility and projection. */
+void sql_row_json(struct sql *s, const struct resource *res, const char *alias, bool internal,
+                  const struct list_query *q);
+
+/*
+ * Builds the list statement. It returns one row: the page (JSON array text, CSV lines or NDJSON
+ * lines), the keyset of the last row as JSON text when there is a next page (else NULL), the
+ * total when q->count (else NULL), whether the sub-collection's parent exists ("t"/"f"), and how
+ * many records the page embeds through include=. When that is more than QUERY_MAX_EMBEDDED, the
+ * page is not built (an empty page comes back) and the caller must refuse the request.
+ */
+void sql_build_list(struct sql *s, struct arena *a, const struct resource *res, bool internal,
+                    const struct list_query *q);
+
+/* Builds the statement of a whole export: one row per record (JSON or a CSV line), no limit. */
+void sql_build_export(struct sql *s, struct arena *a, const struct resource *res, bool internal,
+                      const struct list_query *q);
+
+/* Appends " WHERE ..." for q's filters and search (alias a). */
+void sql_build_where(struct sql *s, struct arena *a, const struct resource *res,
+                     const struct list_query *q);
+
+/* Builds the statement for one record: its JSON text and its version. $1 is the id. A record of
+ * a sub-collection is found only while its parent is live. */
+void sql_build_get(struct sql *s, const struct resource *res, bool internal,
+                   const struct list_query *q);
+
+/* The CSV header line for q (no line break). */
+void sql_csv_header(struct buf *b, const struct resource *res, bool internal,
+                    const struct list_query *q);
+
+#endif

@@ -1,0 +1,502 @@
+/* sql.c - statements built from a checked list_query: identifiers from the descriptor only,
+ * every value as a $n parameter. */
+#include "sharaka/sql.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sharaka/values.h"
+
+static const char *const op_sql[] = {
+    [OP_NE] = "<>", [OP_GT] = ">", [OP_GTE] = ">=", [OP_LT] = "<", [OP_LTE] = "<=",
+};
+
+void
+sql_param(struct sql *s, const char *value)
+{
+    if (s->nparams == QUERY_MAX_PARAMS)
+        abort(); /* the parser caps filters well below this */
+    s->params[s->nparams++] = value;
+    buf_printf(&s->text, "$%d", s->nparams);
+}
+
+void
+sql_free(struct sql *s)
+{
+    buf_free(&s->text);
+}
+
+/* The JSON value of column f (alias a). */
+static void
+field_expr(struct sql *s, const struct field *f, const char *alias)
+{
+    switch (f->type) {
+    case FT_TIMESTAMP:
+        buf_printf(&s->text,
+                   "to_char(%s.%s AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')", alias,
+                   f->name);
+        break;
+    case FT_DECIMAL:
+        buf_printf(&s->text, "%s.%s::text", alias, f->name);
+        break;
+    case FT_PARTIES:
+        buf_printf(&s->text,
+                   "(SELECT coalesce(json_agg(json_build_object('organization_id', "
+                   "po.organization_id, 'role', po.role) ORDER BY po.position), '[]') FROM "
+                   "partnership_organizations po WHERE po.partnership_id = %s.id)",
+                   alias);
+        break;
+    default:
+        buf_printf(&s->text, "%s.%s", alias, f->name);
+    }
+}
+
+static void row_json(struct sql *s, const struct resource *res, const char *alias, bool internal,
+                     const struct list_query *q, int depth);
+
+/* The parties of a partnership with each organization embedded. */
+static void
+parties_embedded(struct sql *s, const char *alias, bool internal)
+{
+    buf_puts(&s->text, "(SELECT coalesce(json_agg(json_build_object('organization_id', "
+                       "po.organization_id, 'role', po.role, 'organization', (SELECT ");
+    row_json(s, &organizations_resource, "po_o", internal, NULL, 1);
+    buf_printf(&s->text,
+               " FROM organizations po_o WHERE po_o.id = po.organization_id AND po_o.deleted_at "
+               "IS NULL)) ORDER BY po.position), '[]') FROM partnership_organizations po WHERE "
+               "po.partnership_id = %s.id)",
+               alias);
+}
+
+static void
+row_json(struct sql *s, const struct resource *res, const char *alias, bool internal,
+         const struct list_query *q, int depth)
+{
+    bool first = true;
+    bool embed_parties = false;
+
+    if (q != NULL && depth == 0) {
+        for (size_t i = 0; i < res->nincludes; i++)
+            if (q->included[i] && res->includes[i].fk == NULL)
+                embed_parties = true;
+    }
+    buf_puts(&s->text, "json_build_object(");
+    for (size_t i = 0; i < res->nfields; i++) {
+        const struct field *f = &res->fields[i];
+        if (!query_field_visible(f, internal) || (q != NULL && depth == 0 && !q->selected[i]))
+            continue;
+        buf_printf(&s->text, "%s'%s', ", first ? "" : ", ", f->name);
+        first = false;
+        if (f->type == FT_PARTIES && embed_parties)
+            parties_embedded(s, alias, internal);
+        else
+            field_expr(s, f, alias);
+    }
+    for (size_t i = 0; q != NULL && depth == 0 && i < res->nincludes; i++) {
+        const struct include *inc = &res->includes[i];
+        if (!q->included[i] || inc->fk == NULL)
+            continue;
+        char sub[24];
+        snprintf(sub, sizeof(sub), "i%zu", i);
+        buf_printf(&s->text, ", '%s', (SELECT ", inc->name);
+        row_json(s, inc->target, sub, internal, NULL, depth + 1);
+        buf_printf(&s->text, " FROM %s %s WHERE %s.id = %s.%s AND %s.deleted_at IS NULL)",
+                   inc->target->table, sub, sub, alias, inc->fk, sub);
+    }
+    buf_putc(&s->text, ')');
+}
+
+void
+sql_row_json(struct sql *s, const struct resource *res, const char *alias, bool internal,
+             const struct list_query *q)
+{
+    row_json(s, res, alias, internal, q, 0);
+}
+
+/*
+ * The field index of the n-th CSV column, or -1 past the last: the fields= order when given, else
+ * the descriptor's, skipping what the caller may not see.
+ */
+static int
+csv_column(const struct resource *res, bool internal, const struct list_query *q, int n)
+{
+    int seen = 0;
+    size_t count = q->norder > 0 ? (size_t)q->norder : res->nfields;
+    for (size_t j = 0; j < count; j++) {
+        size_t i = q->norder > 0 ? (size_t)q->order[j] : j;
+        if (!query_field_visible(&res->fields[i], internal) || !q->selected[i])
+            continue;
+        if (seen++ == n)
+            return (int)i;
+    }
+    return -1;
+}
+
+/*
+ * One CSV line of the record: every visible, selected field as an RFC 4180 cell. Text cells go
+ * through sharaka_csv, which also neutralises a leading formula character; numbers are passed as
+ * they are, so a negative amount stays a number for the spreadsheet (a numeric column cannot hold
+ * a formula).
+ */
+static void
+row_csv(struct sql *s, const struct resource *res, bool internal, const struct list_query *q)
+{
+    buf_puts(&s->text, "concat_ws(','");
+    for (int n = 0, i; (i = csv_column(res, internal, q, n)) >= 0; n++) {
+        const struct field *f = &res->fields[i];
+        if (f->type == FT_NUMBER || f->type == FT_DECIMAL) {
+            buf_puts(&s->text, ", (");
+            field_expr(s, f, "a");
+            buf_puts(&s->text, ")::text");
+        } else if (query_field_json_valued(f)) {
+            buf_puts(&s->text, ", sharaka_csv(to_json(");
+            field_expr(s, f, "a");
+            buf_puts(&s->text, ")::text)");
+        } else {
+            buf_puts(&s->text, ", sharaka_csv(");
+            field_expr(s, f, "a");
+            buf_puts(&s->text, "::text)");
+        }
+    }
+    buf_putc(&s->text, ')');
+}
+
+void
+sql_csv_header(struct buf *b, const struct resource *res, bool internal, const struct list_query *q)
+{
+    for (int n = 0, i; (i = csv_column(res, internal, q, n)) >= 0; n++)
+        buf_printf(b, "%s%s", n ? "," : "", res->fields[i].name);
+}
+
+/* Renders a comma-separated value as a PostgreSQL array literal, each element quoted. */
+static const char *
+array_literal(struct arena *a, const char *value)
+{
+    struct buf b = {0};
+    buf_putc(&b, '{');
+    for (const char *p = value; *p;) {
+        size_t n = strcspn(p, ",");
+        if (n > 0) {
+            if (b.len > 1)
+                buf_putc(&b, ',');
+            buf_putc(&b, '"');
+            for (size_t i = 0; i < n; i++) {
+                if (p[i] == '"' || p[i] == '\\')
+                    buf_putc(&b, '\\');
+                buf_putc(&b, p[i]);
+            }
+            buf_putc(&b, '"');
+        }
+        p += n;
+        if (*p == ',')
+            p++;
+    }
+    buf_putc(&b, '}');
+    char *out = arena_strdup(a, b.data);
+    buf_free(&b);
+    return out;
+}
+
+/* " AND the parent is live" for a record of a sub-collection (alias a); nothing otherwise. */
+static void
+parent_is_live(struct sql *s, const struct resource *res)
+{
+    for (size_t i = 0; i < res->nfields; i++) {
+        const struct field *f = &res->fields[i];
+        if ((f->flags & F_PARENT) && f->ref != NULL)
+            buf_printf(&s->text,
+                       " AND EXISTS (SELECT 1 FROM %s pl WHERE pl.id = a.%s AND pl.deleted_at IS "
+                       "NULL)",
+                       f->ref, f->name);
+    }
+}
+
+/* Appends " AND <condition>" for every filter, the search and the parent. */
+static void
+where_filters(struct sql *s, struct arena *a, const struct resource *res,
+              const struct list_query *q)
+{
+    buf_puts(&s->text, res->no_soft_delete ? " WHERE true" : " WHERE a.deleted_at IS NULL");
+    parent_is_live(s, res);
+    for (size_t i = 0; i < res->nfields; i++) {
+        if ((res->fields[i].flags & F_PARENT) && q->parent_id != NULL) {
+            buf_printf(&s->text, " AND a.%s = ", res->fields[i].name);
+            sql_param(s, q->parent_id);
+            buf_puts(&s->text, "::uuid");
+        }
+    }
+    for (int i = 0; i < q->nfilters; i++) {
+        const struct filter *flt = &q->filters[i];
+        const struct field *f = flt->field;
+        const char *type = query_pg_type(f);
+        buf_puts(&s->text, " AND ");
+        if (flt->op == OP_NULL) {
+            buf_printf(&s->text, "a.%s IS %sNULL", f->name,
+                       strcmp(flt->value, "true") == 0 ? "" : "NOT ");
+        } else if (f->type == FT_PARTIES) {
+            buf_puts(&s->text, "EXISTS (SELECT 1 FROM partnership_organizations fpo WHERE "
+                               "fpo.partnership_id = a.id AND fpo.organization_id = ANY(");
+            sql_param(s, array_literal(a, flt->value));
+            buf_puts(&s->text, "::uuid[]))");
+        } else if (f->type == FT_STRMAP) {
+            const char *colon = strchr(flt->value, ':');
+            buf_printf(&s->text, "a.%s @> jsonb_build_object(", f->name);
+            sql_param(s, arena_strndup(a, flt->value, (size_t)(colon - flt->value)));
+            buf_puts(&s->text, "::text, ");
+            sql_param(s, colon + 1);
+            buf_puts(&s->text, "::text)");
+        } else if (flt->op == OP_EQ && query_field_is_array(f)) {
+            buf_printf(&s->text, "a.%s && ", f->name);
+            sql_param(s, array_literal(a, flt->value));
+            buf_printf(&s->text, "::%s[]", type);
+        } else if (flt->op == OP_EQ) {
+            buf_printf(&s->text, "a.%s = ANY(", f->name);
+            sql_param(s, array_literal(a, flt->value));
+            buf_printf(&s->text, "::%s[])", type);
+        } else {
+            buf_printf(&s->text, "a.%s %s ", f->name, op_sql[flt->op]);
+            sql_param(s, flt->value);
+            buf_printf(&s->text, "::%s", type);
+        }
+    }
+    if (q->q != NULL) {
+        buf_puts(&s->text, " AND a.search @@ sharaka_tsq(");
+        sql_param(s, q->q);
+        buf_puts(&s->text, ")");
+    }
+}
+
+/* True when every sort key is not null and all go the same way: a row comparison then works. */
+static bool
+simple_keyset(const struct list_query *q)
+{
+    for (int i = 0; i < q->nsort; i++)
+        if (query_field_nullable(q->sort[i].field) || q->sort[i].desc != q->sort[0].desc)
+            return false;
+    return true;
+}
+
+static void
+order_by(struct sql *s, const struct list_query *q)
+{
+    bool simple = simple_keyset(q);
+    buf_puts(&s->text, " ORDER BY ");
+    for (int i = 0; i < q->nsort; i++) {
+        const struct field *f = q->sort[i].field;
+        if (query_field_nullable(f))
+            buf_printf(&s->text, "(a.%s IS NULL), ", f->name);
+        buf_printf(&s->text, "a.%s%s, ", f->name, q->sort[i].desc ? " DESC" : "");
+    }
+    buf_printf(&s->text, "a.id%s", simple && q->sort[0].desc ? " DESC" : "");
+}
+
+/* " AND (rows after the cursor)". */
+static void
+keyset_condition(struct sql *s, const struct list_query *q)
+{
+    const char *id = q->cursor_values[q->nsort];
+    if (simple_keyset(q)) {
+        buf_puts(&s->text, " AND (");
+        for (int i = 0; i < q->nsort; i++)
+            buf_printf(&s->text, "a.%s, ", q->sort[i].field->name);
+        buf_printf(&s->text, "a.id) %s (", q->sort[0].desc ? "<" : ">");
+        for (int i = 0; i < q->nsort; i++) {
+            sql_param(s, q->cursor_values[i]);
+            buf_printf(&s->text, "::%s, ", query_pg_type(q->sort[i].field));
+        }
+        sql_param(s, id);
+        buf_puts(&s->text, "::uuid)");
+        return;
+    }
+    buf_puts(&s->text, " AND (false");
+    for (int i = 0; i <= q->nsort; i++) {
+        /* Disjunct i: keys before i equal, key i strictly after. */
+        const char *v = i < q->nsort ? q->cursor_values[i] : id;
+        if (i < q->nsort && v == NULL)
+            continue; /* nothing sorts after NULL within this key: NULLs come last */
+        buf_puts(&s->text, " OR (true");
+        for (int k = 0; k < i; k++) {
+            const struct field *f = q->sort[k].field;
+            if (q->cursor_values[k] == NULL) {
+                buf_printf(&s->text, " AND a.%s IS NULL", f->name);
+            } else {
+                buf_printf(&s->text, " AND a.%s = ", f->name);
+                sql_param(s, q->cursor_values[k]);
+                buf_printf(&s->text, "::%s", query_pg_type(f));
+            }
+        }
+        if (i == q->nsort) {
+            buf_puts(&s->text, " AND a.id > ");
+            sql_param(s, id);
+            buf_puts(&s->text, "::uuid)");
+        } else {
+            const struct field *f = q->sort[i].field;
+            buf_printf(&s->text, " AND (a.%s %s ", f->name, q->sort[i].desc ? "<" : ">");
+            sql_param(s, v);
+            buf_printf(
+                &s->text, "::%s%s%s%s))", query_pg_type(f), query_field_nullable(f) ? " OR a." : "",
+                query_field_nullable(f) ? f->name : "", query_field_nullable(f) ? " IS NULL" : "");
+        }
+    }
+    buf_puts(&s->text, ")");
+}
+
+/* True when the answer embeds related records: some include= is asked for (JSON and NDJSON). */
+static bool
+embeds(const struct resource *res, const struct list_query *q)
+{
+    for (size_t i = 0; q->format != FORMAT_CSV && i < res->nincludes; i++)
+        if (q->included[i])
+            return true;
+    return false;
+}
+
+/* The number of records one row embeds (alias a): one per to-one relation, each party of the
+ * to-many one. Counted from the keys alone, before any embedded record is built. */
+static void
+embedded_count(struct sql *s, const struct resource *res, const struct list_query *q)
+{
+    buf_puts(&s->text, "(0");
+    for (size_t i = 0; i < res->nincludes; i++) {
+        const struct include *inc = &res->includes[i];
+        if (!q->included[i])
+            continue;
+        if (inc->fk != NULL)
+            buf_printf(&s->text, " + (a.%s IS NOT NULL)::int", inc->fk);
+        else
+            buf_puts(&s->text, " + (SELECT count(*) FROM partnership_organizations ec WHERE "
+                               "ec.partnership_id = a.id)::int");
+    }
+    buf_puts(&s->text, ")");
+}
+
+void
+sql_build_list(struct sql *s, struct arena *a, const struct resource *res, bool internal,
+               const struct list_query *q)
+{
+    char limit[16];
+    bool embedding = embeds(res, q);
+
+    snprintf(limit, sizeof(limit), "%d", q->limit);
+    const char *lim = arena_strdup(a, limit);
+
+    buf_puts(&s->text, "SELECT ");
+    switch (q->format) {
+    case FORMAT_JSON:
+        buf_puts(&s->text, "coalesce('[' || string_agg(p.j::text, ',' ORDER BY p.rn) FILTER "
+                           "(WHERE p.rn <= p.lim) || ']', '[]')");
+        break;
+    case FORMAT_NDJSON:
+        buf_puts(&s->text, "coalesce(string_agg(p.j::text, E'\\n' ORDER BY p.rn) FILTER (WHERE "
+                           "p.rn <= p.lim) || E'\\n', '')");
+        break;
+    case FORMAT_CSV:
+        buf_puts(&s->text, "coalesce(string_agg(p.j, E'\\r\\n' ORDER BY p.rn) FILTER (WHERE "
+                           "p.rn <= p.lim) || E'\\r\\n', '')");
+        break;
+    }
+    buf_puts(&s->text, ", CASE WHEN count(*) > min(p.lim) THEN max(p.k::text) FILTER (WHERE p.rn "
+                       "= p.lim) END, ");
+    if (q->count) {
+        buf_printf(&s->text, "(SELECT count(*) FROM %s a", res->table);
+        where_filters(s, a, res, q);
+        buf_puts(&s->text, ")");
+    } else {
+        buf_puts(&s->text, "NULL::bigint");
+    }
+    /* A sub-collection answers whether its parent exists in the same round trip. */
+    buf_puts(&s->text, ", ");
+    const struct field *parent = NULL;
+    for (size_t i = 0; i < res->nfields; i++)
+        if (res->fields[i].flags & F_PARENT)
+            parent = &res->fields[i];
+    if (parent != NULL && q->parent_id != NULL) {
+        buf_printf(&s->text, "EXISTS (SELECT 1 FROM %s pa WHERE pa.id = ", parent->ref);
+        sql_param(s, q->parent_id);
+        buf_puts(&s->text, "::uuid AND pa.deleted_at IS NULL)");
+    } else {
+        buf_puts(&s->text, "true");
+    }
+    buf_puts(&s->text, ", max(p.embedded)");
+    if (embedding) {
+        /*
+         * The page's rows are chosen first with the number of records each embeds; the rows'
+         * JSON (with what they embed) is built only when the page stays within the cap.
+         */
+        char cap[16];
+        snprintf(cap, sizeof(cap), "%d", QUERY_MAX_EMBEDDED);
+        buf_printf(&s->text,
+                   " FROM (SELECT CASE WHEN v.rn <= v.lim AND v.embedded <= %s THEN (SELECT ", cap);
+        row_json(s, res, "a", internal, q, 0);
+        buf_printf(&s->text,
+                   " FROM %s a WHERE a.id = v.id) END AS j, v.k, v.lim, v.rn, v.embedded FROM "
+                   "(SELECT u.*, sum(u.e) FILTER (WHERE u.rn <= u.lim) OVER () AS embedded "
+                   "FROM (SELECT t.*, row_number() OVER () AS rn FROM (SELECT a.id, ",
+                   res->table);
+        embedded_count(s, res, q);
+        buf_puts(&s->text, " AS e, json_build_array(");
+    } else {
+        buf_puts(&s->text, " FROM (SELECT t.j, t.k, t.lim, 0 AS embedded, row_number() OVER () "
+                           "AS rn FROM (SELECT ");
+        if (q->format == FORMAT_CSV)
+            row_csv(s, res, internal, q);
+        else
+            row_json(s, res, "a", internal, q, 0);
+        buf_puts(&s->text, " AS j, json_build_array(");
+    }
+    /* Keyset values travel as text, so that numbers and times come back exactly. */
+    for (int i = 0; i < q->nsort; i++)
+        buf_printf(&s->text, "a.%s::text, ", q->sort[i].field->name);
+    buf_puts(&s->text, "a.id) AS k, ");
+    sql_param(s, lim);
+    buf_printf(&s->text, "::int AS lim FROM %s a", res->table);
+    where_filters(s, a, res, q);
+    if (q->has_cursor)
+        keyset_condition(s, q);
+    order_by(s, q);
+    buf_puts(&s->text, " LIMIT ");
+    sql_param(s, lim);
+    buf_puts(&s->text, embedding ? "::int + 1) t) u) v) p" : "::int + 1) t) p");
+}
+
+void
+sql_build_export(struct sql *s, struct arena *a, const struct resource *res, bool internal,
+                 const struct list_query *q)
+{
+    buf_puts(&s->text, "SELECT ");
+    if (q->format == FORMAT_CSV)
+        row_csv(s, res, internal, q);
+    else
+        row_json(s, res, "a", internal, q, 0);
+    buf_printf(&s->text, "::text FROM %s a", res->table);
+    where_filters(s, a, res, q);
+    order_by(s, q);
+}
+
+void
+sql_build_where(struct sql *s, struct arena *a, const struct resource *res,
+                const struct list_query *q)
+{
+    where_filters(s, a, res, q);
+}
+
+void
+sql_build_get(struct sql *s, const struct resource *res, bool internal, const struct list_query *q)
+{
+    buf_puts(&s->text, "SELECT ");
+    row_json(s, res, "a", internal, q, 0);
+    buf_printf(&s->text, "::text, %s FROM %s a WHERE a.id = $1::uuid%s",
+               res->unversioned ? "1" : "a.version", res->table,
+               res->no_soft_delete ? "" : " AND a.deleted_at IS NULL");
+    s->nparams = 1;
+    parent_is_live(s, res);
+    if (q != NULL && q->parent_id != NULL) {
+        for (size_t i = 0; i < res->nfields; i++)
+            if (res->fields[i].flags & F_PARENT) {
+                buf_printf(&s->text, " AND a.%s = ", res->fields[i].name);
+                sql_param(s, q->parent_id);
+                buf_puts(&s->text, "::uuid");
+            }
+    }
+}

@@ -30,7 +30,7 @@ bool
 query_field_json_valued(const struct field *f)
 {
     return query_field_is_array(f) || f->type == FT_STRMAP || f->type == FT_SECTIONS ||
-           f->type == FT_PARTIES || f->type == FT_JSON;
+           f->type == FT_LINKS || f->type == FT_JSON;
 }
 
 bool
@@ -44,7 +44,7 @@ bool
 query_field_nullable(const struct field *f)
 {
     return !(f->flags & F_REQUIRED) && !query_field_is_array(f) && f->type != FT_STRMAP &&
-           f->type != FT_SECTIONS && f->type != FT_PARTIES && f->type != FT_JSON &&
+           f->type != FT_SECTIONS && f->type != FT_LINKS && f->type != FT_JSON &&
            !(f->flags & F_NOTNULL);
 }
 
@@ -88,7 +88,7 @@ check_filter_value(const struct field *f, const char *name, const char *v, struc
                          FILTER_VALUE_MAX);
     switch (f->type) {
     case FT_UUID:
-    case FT_PARTIES:
+    case FT_LINKS:
         if (!value_is_uuid(v))
             ok = error_set(err, 400, "invalid-parameter", "%s: '%s' is not a UUID", name, v);
         break;
@@ -140,7 +140,7 @@ query_allowed_filters(struct buf *b, const struct resource *res, bool internal)
         const struct field *f = &res->fields[i];
         if ((f->flags & F_FILTER) && query_field_visible(f, internal))
             buf_printf(b, "%s%s", b->len ? ", " : "",
-                       f->type == FT_PARTIES ? "organization_id" : f->name);
+                       f->type == FT_LINKS ? res->link->key : f->name);
     }
 }
 
@@ -191,11 +191,11 @@ parse_filter(struct arena *a, const struct resource *res, const char *key, const
         memcpy(name, key, nlen);
         name[nlen] = '\0';
         for (size_t i = 0; i < res->nfields; i++)
-            if (res->fields[i].type == FT_PARTIES && strcmp(name, "organization_id") == 0)
-                f = &res->fields[i]; /* a partnership's organizations, filtered by id */
+            if (res->fields[i].type == FT_LINKS && strcmp(name, res->link->key) == 0)
+                f = &res->fields[i]; /* linked records, filtered by their id */
         if (f == NULL) {
             f = resource_field(res, name);
-            if (f != NULL && f->type == FT_PARTIES)
+            if (f != NULL && f->type == FT_LINKS)
                 f = NULL;
         }
     }

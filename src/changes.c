@@ -80,73 +80,46 @@ check_arg(void *cls, enum MHD_ValueKind kind, const char *key, const char *value
     return MHD_YES;
 }
 
-void
-changes_list(struct request *r)
+/* The PostgreSQL array literal of the resources asked for (all of them when none is named);
+ * false with err set when one is not in the feed. */
+static bool
+parse_resources(const char *wanted, struct buf *names, struct error *err)
 {
-    struct error err = {0};
-    PGresult *pg = NULL;
-    char xid[24], seq[24];
-    const char *bad = NULL;
-    struct buf names = {0}, all = {0};
-    int64_t limit = CHANGES_DEFAULT_LIMIT;
-
-    MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, check_arg, &bad);
-    if (bad != NULL) {
-        error_set(&err, 400, "unknown-parameter",
-                  "unknown query parameter '%s'; allowed: after, resources, limit", bad);
-        goto out;
-    }
-    const char *after = http_query(r, "after");
-    const char *lim = http_query(r, "limit");
-    const char *wanted = http_query(r, "resources");
-    if (!parse_cursor(after, xid, seq, sizeof(xid))) {
-        error_set(&err, 400, "invalid-cursor",
-                  "after must be a cursor from this feed, e.g. 1234-56; omit it to start over");
-        goto out;
-    }
-    if (lim != NULL && (!str_parse_i64(lim, &limit) || limit < 1 || limit > CHANGES_MAX_LIMIT)) {
-        error_set(&err, 400, "invalid-limit", "limit must be a number from 1 to %d",
-                  CHANGES_MAX_LIMIT);
-        goto out;
-    }
-    for (size_t i = 0; i < resources_count; i++)
-        buf_printf(&all, "%s%s", i ? ", " : "", resources_all[i]->name);
-    buf_putc(&names, '{');
+    buf_putc(names, '{');
     if (wanted == NULL || *wanted == '\0') {
         for (size_t i = 0; i < resources_count; i++)
-            buf_printf(&names, "%s%s", i ? "," : "", resources_all[i]->name);
-    } else {
-        const char *p = wanted;
-        while (*p) {
-            size_t n = strcspn(p, ",");
-            size_t i;
-            for (i = 0; i < resources_count; i++)
-                if (strlen(resources_all[i]->name) == n &&
-                    strncmp(resources_all[i]->name, p, n) == 0)
-                    break;
-            if (i == resources_count) {
-                error_set(&err, 400, "invalid-parameter",
-                          "resources: '%.*s' is not in the feed; allowed: %s", (int)n, p, all.data);
-                goto out;
-            }
-            buf_printf(&names, "%s%s", names.len > 1 ? "," : "", resources_all[i]->name);
-            p += n;
-            if (*p == ',')
-                p++;
-        }
+            buf_printf(names, "%s%s", i ? "," : "", resources_all[i]->name);
+        buf_putc(names, '}');
+        return true;
     }
-    buf_putc(&names, '}');
-    bool ndjson = http_header(r, MHD_HTTP_HEADER_ACCEPT) != NULL &&
-                  strstr(http_header(r, MHD_HTTP_HEADER_ACCEPT), "application/x-ndjson") != NULL;
-    char limit_text[16];
-    snprintf(limit_text, sizeof(limit_text), "%lld", (long long)limit);
-    const char *values[] = {xid, seq, names.data, limit_text, ndjson ? "\n" : ","};
-    struct db_conn *c = db_thread_conn(&err);
-    if (c == NULL)
-        goto out;
-    pg = db_exec_sql(c, statement, 5, values, &err);
-    if (pg == NULL)
-        goto out;
+    for (const char *p = wanted; *p;) {
+        size_t n = strcspn(p, ",");
+        size_t i;
+        for (i = 0; i < resources_count; i++)
+            if (strlen(resources_all[i]->name) == n && strncmp(resources_all[i]->name, p, n) == 0)
+                break;
+        if (i == resources_count) {
+            struct buf all = {0};
+            for (size_t k = 0; k < resources_count; k++)
+                buf_printf(&all, "%s%s", k ? ", " : "", resources_all[k]->name);
+            error_set(err, 400, "invalid-parameter",
+                      "resources: '%.*s' is not in the feed; allowed: %s", (int)n, p, all.data);
+            buf_free(&all);
+            return false;
+        }
+        buf_printf(names, "%s%s", names->len > 1 ? "," : "", resources_all[i]->name);
+        p += n;
+        if (*p == ',')
+            p++;
+    }
+    buf_putc(names, '}');
+    return true;
+}
+
+/* Sends the page (takes pg): NDJSON lines, or the JSON envelope with the next cursor. */
+static void
+answer_changes(struct request *r, PGresult *pg, const char *xid, const char *seq, bool ndjson)
+{
     const char *next =
         PQgetisnull(pg, 0, 1) ? arena_printf(&r->arena, "%s-%s", xid, seq) : PQgetvalue(pg, 0, 1);
     bool more = strcmp(PQgetvalue(pg, 0, 2), "t") == 0;
@@ -169,11 +142,54 @@ changes_list(struct request *r)
         iov[2] = (struct MHD_IoVec){tail.data, tail.len};
         http_iov(r, 200, "application/json", iov, 3, pg, buf_take(&tail));
     }
+}
+
+void
+changes_list(struct request *r)
+{
+    struct error err = {0};
+    PGresult *pg = NULL;
+    char xid[24], seq[24];
+    const char *bad = NULL;
+    struct buf names = {0};
+    int64_t limit = CHANGES_DEFAULT_LIMIT;
+
+    MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, check_arg, &bad);
+    if (bad != NULL) {
+        error_set(&err, 400, "unknown-parameter",
+                  "unknown query parameter '%s'; allowed: after, resources, limit", bad);
+        goto out;
+    }
+    const char *after = http_query(r, "after");
+    const char *lim = http_query(r, "limit");
+    if (!parse_cursor(after, xid, seq, sizeof(xid))) {
+        error_set(&err, 400, "invalid-cursor",
+                  "after must be a cursor from this feed, e.g. 1234-56; omit it to start over");
+        goto out;
+    }
+    if (lim != NULL && (!str_parse_i64(lim, &limit) || limit < 1 || limit > CHANGES_MAX_LIMIT)) {
+        error_set(&err, 400, "invalid-limit", "limit must be a number from 1 to %d",
+                  CHANGES_MAX_LIMIT);
+        goto out;
+    }
+    if (!parse_resources(http_query(r, "resources"), &names, &err))
+        goto out;
+    const char *accept = http_header(r, MHD_HTTP_HEADER_ACCEPT);
+    bool ndjson = accept != NULL && strstr(accept, "application/x-ndjson") != NULL;
+    char limit_text[16];
+    snprintf(limit_text, sizeof(limit_text), "%lld", (long long)limit);
+    const char *values[] = {xid, seq, names.data, limit_text, ndjson ? "\n" : ","};
+    struct db_conn *c = db_thread_conn(&err);
+    if (c == NULL)
+        goto out;
+    pg = db_exec_sql(c, statement, 5, values, &err);
+    if (pg == NULL)
+        goto out;
+    answer_changes(r, pg, xid, seq, ndjson);
     pg = NULL;
 out:
     if (!r->responded)
         http_error(r, &err);
     PQclear(pg);
     buf_free(&names);
-    buf_free(&all);
 }

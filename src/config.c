@@ -181,6 +181,8 @@ parse_origins(const char *v, char *err, size_t errlen)
     return ok;
 }
 
+/* Reads one setting from the environment (or its default) and checks it by its kind. One case
+ * per kind of setting, as check_value does per field type: long on purpose. */
 static bool
 load_one(const struct setting *s, bool need_secret, char *err, size_t errlen)
 {

@@ -126,76 +126,90 @@ stream_read(void *cls, uint64_t pos, char *out, size_t max)
     return (ssize_t)n;
 }
 
-void
-export_get(struct request *r)
+/* The resource a path names among the top-level ones; NULL with a 404 that lists them. */
+static const struct resource *
+export_resource(const char *name, struct error *err)
 {
-    struct error err = {0};
-    struct query_arg args[QUERY_MAX_ARGS] = {{0}};
-    struct list_query q;
-    struct sql s = {0};
-    struct export_stream *st = NULL;
-    const struct resource *res = NULL;
-    bool csv = strcmp(r->route->arg, "csv") == 0;
-
-    for (size_t i = 0; i < resources_count; i++)
-        if (strcmp(resources_all[i]->name, r->params[0]) == 0 && !resources_all[i]->parent_path)
-            res = resources_all[i];
-    if (res == NULL) {
-        error_set(&err, 404, "not-found",
-                  "no export of '%s'; exports: organizations, ministries, partnership-types, "
-                  "partnerships, charters, monitoring-records",
-                  r->params[0]);
-        goto out;
+    struct buf names = {0};
+    for (size_t i = 0; i < resources_count; i++) {
+        if (resources_all[i]->parent_path != NULL)
+            continue;
+        if (strcmp(resources_all[i]->name, name) == 0) {
+            buf_free(&names);
+            return resources_all[i];
+        }
+        buf_printf(&names, "%s%s", names.len ? ", " : "", resources_all[i]->name);
     }
-    if (!access_route(&r->who, res->name, ACT_READ, &err))
-        goto out;
+    error_set(err, 404, "not-found", "no export of '%s'; exports: %s", name, names.data);
+    buf_free(&names);
+    return NULL;
+}
+
+/* Checks the parameters: the list language without paging, counting, format or include. */
+static bool
+parse_export(struct request *r, const struct resource *res, bool internal, struct list_query *q,
+             struct error *err)
+{
+    struct query_arg args[QUERY_MAX_ARGS] = {{0}};
     int nargs = 0;
-    if (!http_query_args(r, args, QUERY_MAX_ARGS, &nargs, &err))
-        goto out;
+    if (!http_query_args(r, args, QUERY_MAX_ARGS, &nargs, err))
+        return false;
     for (int i = 0; i < nargs; i++) {
         const char *k = args[i].key;
         if (strcmp(k, "limit") == 0 || strcmp(k, "cursor") == 0 || strcmp(k, "count") == 0 ||
-            strcmp(k, "format") == 0 || strcmp(k, "include") == 0) {
-            error_set(&err, 400, "unknown-parameter",
-                      "'%s' does not apply to an export, which streams every matching record; "
-                      "allowed: the list filters, q, sort and fields",
-                      k);
-            goto out;
-        }
+            strcmp(k, "format") == 0 || strcmp(k, "include") == 0)
+            return error_set(err, 400, "unknown-parameter",
+                             "'%s' does not apply to an export, which streams every matching "
+                             "record; allowed: the list filters, q, sort and fields",
+                             k);
     }
-    bool internal = access_sees_internal(&r->who);
-    if (!query_parse(&r->arena, res, args, nargs, internal, false, &q, &err)) {
+    if (!query_parse(&r->arena, res, args, nargs, internal, false, q, err)) {
         struct buf allowed = {0};
         buf_printf(&allowed, "%ssort, fields", res->searchable ? "q, " : "");
         query_allowed_filters(&allowed, res, internal);
-        query_restate_allowed(&err, allowed.data);
+        query_restate_allowed(err, allowed.data);
         buf_free(&allowed);
-        goto out;
+        return false;
     }
-    q.format = csv ? FORMAT_CSV : FORMAT_NDJSON;
-    sql_build_export(&s, &r->arena, res, internal, &q);
+    return true;
+}
 
-    st = xcalloc(1, sizeof(*st));
+/* Leases an export connection and sends the statement in single-row mode; the first row (or
+ * the error) arrives before the answer's status is chosen. Returns the stream, or NULL. */
+static struct export_stream *
+start_stream(struct request *r, const struct sql *s, bool csv, struct error *err)
+{
+    struct export_stream *st = xcalloc(1, sizeof(*st));
     st->eol = csv ? "\r\n" : "\n";
     st->eol_len = strlen(st->eol);
-    st->pg = db_export_acquire(r->client_ip, &st->slot, &err);
+    st->pg = db_export_acquire(r->client_ip, &st->slot, err);
     if (st->pg == NULL)
-        goto out;
+        goto fail;
     st->deadline = now_seconds() + cfg.export_timeout;
-    if (!PQsendQueryParams(st->pg, s.text.data, s.nparams, NULL, s.params, NULL, NULL, 0) ||
+    if (!PQsendQueryParams(st->pg, s->text.data, s->nparams, NULL, s->params, NULL, NULL, 0) ||
         !PQsetSingleRowMode(st->pg)) {
-        error_set(&err, 503, "database-unavailable", "the export could not start; try again");
-        goto out;
+        error_set(err, 503, "database-unavailable", "the export could not start; try again");
+        goto fail;
     }
-    /* The first row (or the error) arrives before the answer's status is chosen. */
     if (!next_row(st) && (st->failed || PQstatus(st->pg) != CONNECTION_OK)) {
-        error_set(&err, 503, "database-unavailable", "the export failed; try again");
-        goto out;
+        error_set(err, 503, "database-unavailable", "the export failed; try again");
+        goto fail;
     }
+    return st;
+fail:
+    stream_free(st);
+    return NULL;
+}
+
+/* Queues the streamed answer; it owns st from here on. */
+static void
+queue_stream(struct request *r, const struct resource *res, bool internal,
+             const struct list_query *q, bool csv, struct export_stream *st)
+{
     if (csv) {
         struct buf h = {0};
         buf_puts(&h, "\xEF\xBB\xBF"); /* UTF-8 byte-order mark, for spreadsheets */
-        sql_csv_header(&h, res, internal, &q);
+        sql_csv_header(&h, res, internal, q);
         buf_puts(&h, "\r\n");
         st->header_len = h.len;
         st->header = buf_take(&h);
@@ -204,15 +218,31 @@ export_get(struct request *r)
                                                                   stream_read, st, stream_free);
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
                             csv ? "text/csv; charset=utf-8" : "application/x-ndjson");
-    MHD_add_response_header(
-        resp, "Content-Disposition",
-        csv ? arena_printf(&r->arena, "attachment; filename=\"%s.csv\"", res->name)
-            : arena_printf(&r->arena, "attachment; filename=\"%s.ndjson\"", res->name));
-    st = NULL;
+    MHD_add_response_header(resp, "Content-Disposition",
+                            arena_printf(&r->arena, "attachment; filename=\"%s.%s\"", res->name,
+                                         csv ? "csv" : "ndjson"));
     http_queue(r, 200, resp);
-out:
+}
+
+void
+export_get(struct request *r)
+{
+    struct error err = {0};
+    struct list_query q;
+    struct sql s = {0};
+    bool csv = strcmp(r->route->arg, "csv") == 0;
+    bool internal = access_sees_internal(&r->who);
+
+    const struct resource *res = export_resource(r->params[0], &err);
+    if (res == NULL || !access_route(&r->who, res->name, ACT_READ, &err) ||
+        !parse_export(r, res, internal, &q, &err))
+        goto out;
+    q.format = csv ? FORMAT_CSV : FORMAT_NDJSON;
+    sql_build_export(&s, &r->arena, res, internal, &q);
+    struct export_stream *st = start_stream(r, &s, csv, &err);
     if (st != NULL)
-        stream_free(st);
+        queue_stream(r, res, internal, &q, csv, st);
+out:
     if (!r->responded)
         http_error(r, &err);
     sql_free(&s);

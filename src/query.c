@@ -350,6 +350,60 @@ parse_include(struct arena *a, const struct resource *res, const char *value, st
     return true;
 }
 
+/* Reads one parameter k=v into q (a cursor is kept in *cursor until the sort is known). */
+static bool
+parse_param(struct arena *a, const struct resource *res, const char *k, const char *v,
+            bool internal, struct list_query *q, const char **cursor, struct error *err)
+{
+    if (strcmp(k, "limit") == 0) {
+        int64_t n;
+        if (!str_parse_i64(v, &n) || n < 1 || n > QUERY_MAX_LIMIT)
+            return error_set(err, 400, "invalid-limit", "limit must be a number from 1 to %d",
+                             QUERY_MAX_LIMIT);
+        q->limit = (int)n;
+        return true;
+    }
+    if (strcmp(k, "cursor") == 0) {
+        *cursor = v;
+        return true;
+    }
+    if (strcmp(k, "sort") == 0)
+        return parse_sort(a, res, v, internal, q, err);
+    if (strcmp(k, "fields") == 0)
+        return parse_fields(a, res, v, internal, q, err);
+    if (strcmp(k, "include") == 0)
+        return parse_include(a, res, v, q, err);
+    if (strcmp(k, "count") == 0) {
+        q->count = strcmp(v, "true") == 0;
+        if (strcmp(v, "true") != 0 && strcmp(v, "false") != 0)
+            return error_set(err, 400, "invalid-parameter", "count must be true or false");
+        return true;
+    }
+    if (strcmp(k, "format") == 0) {
+        if (strcmp(v, "json") == 0)
+            q->format = FORMAT_JSON;
+        else if (strcmp(v, "csv") == 0)
+            q->format = FORMAT_CSV;
+        else if (strcmp(v, "ndjson") == 0)
+            q->format = FORMAT_NDJSON;
+        else
+            return error_set(err, 400, "invalid-parameter",
+                             "format '%s' is unknown; allowed: json, csv, ndjson", v);
+        return true;
+    }
+    if (strcmp(k, "q") == 0) {
+        q->q = v;
+        if (!res->searchable)
+            return error_set(err, 400, "unknown-parameter", "%s cannot be searched with q",
+                             res->name);
+        if (*v == '\0' || strlen(v) > FILTER_VALUE_MAX)
+            return error_set(err, 400, "invalid-parameter", "q must be 1 to %d characters",
+                             FILTER_VALUE_MAX);
+        return true;
+    }
+    return parse_filter(a, res, k, v, internal, q, err);
+}
+
 bool
 query_parse(struct arena *a, const struct resource *res, const struct query_arg *args, int nargs,
             bool internal, bool for_get, struct list_query *q, struct error *err)
@@ -369,51 +423,10 @@ query_parse(struct arena *a, const struct resource *res, const struct query_arg 
     }
     for (int i = 0; i < nargs; i++) {
         const char *k = args[i].key, *v = args[i].value ? args[i].value : "";
-        bool ok = true;
         if (for_get && strcmp(k, "fields") != 0 && strcmp(k, "include") != 0)
             return error_set(err, 400, "unknown-parameter",
                              "unknown query parameter '%s'; allowed here: fields, include", k);
-        if (strcmp(k, "limit") == 0) {
-            int64_t n;
-            if (!str_parse_i64(v, &n) || n < 1 || n > QUERY_MAX_LIMIT)
-                ok = error_set(err, 400, "invalid-limit", "limit must be a number from 1 to %d",
-                               QUERY_MAX_LIMIT);
-            else
-                q->limit = (int)n;
-        } else if (strcmp(k, "cursor") == 0) {
-            cursor = v;
-        } else if (strcmp(k, "sort") == 0) {
-            ok = parse_sort(a, res, v, internal, q, err);
-        } else if (strcmp(k, "fields") == 0) {
-            ok = parse_fields(a, res, v, internal, q, err);
-        } else if (strcmp(k, "include") == 0) {
-            ok = parse_include(a, res, v, q, err);
-        } else if (strcmp(k, "count") == 0) {
-            if (strcmp(v, "true") != 0 && strcmp(v, "false") != 0)
-                ok = error_set(err, 400, "invalid-parameter", "count must be true or false");
-            q->count = strcmp(v, "true") == 0;
-        } else if (strcmp(k, "format") == 0) {
-            if (strcmp(v, "json") == 0)
-                q->format = FORMAT_JSON;
-            else if (strcmp(v, "csv") == 0)
-                q->format = FORMAT_CSV;
-            else if (strcmp(v, "ndjson") == 0)
-                q->format = FORMAT_NDJSON;
-            else
-                ok = error_set(err, 400, "invalid-parameter",
-                               "format '%s' is unknown; allowed: json, csv, ndjson", v);
-        } else if (strcmp(k, "q") == 0) {
-            if (!res->searchable)
-                ok = error_set(err, 400, "unknown-parameter", "%s cannot be searched with q",
-                               res->name);
-            else if (*v == '\0' || strlen(v) > FILTER_VALUE_MAX)
-                ok = error_set(err, 400, "invalid-parameter", "q must be 1 to %d characters",
-                               FILTER_VALUE_MAX);
-            q->q = v;
-        } else {
-            ok = parse_filter(a, res, k, v, internal, q, err);
-        }
-        if (!ok)
+        if (!parse_param(a, res, k, v, internal, q, &cursor, err))
             return false;
     }
     if (q->nsort == 0) {

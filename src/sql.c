@@ -376,16 +376,14 @@ embedded_count(struct sql *s, const struct resource *res, const struct list_quer
     buf_puts(&s->text, ")");
 }
 
-void
-sql_build_list(struct sql *s, struct arena *a, const struct resource *res, bool internal,
-               const struct list_query *q)
+/*
+ * The one row a list statement returns, over the rows p of the page: the page as JSON, NDJSON
+ * or CSV text, the keyset of its last row when there is more, the total (q->count), whether
+ * the sub-collection's parent is live, and how many records the page embeds.
+ */
+static void
+page_columns(struct sql *s, struct arena *a, const struct resource *res, const struct list_query *q)
 {
-    char limit[16];
-    bool embedding = embeds(res, q);
-
-    snprintf(limit, sizeof(limit), "%d", q->limit);
-    const char *lim = arena_strdup(a, limit);
-
     buf_puts(&s->text, "SELECT ");
     switch (q->format) {
     case FORMAT_JSON:
@@ -424,6 +422,19 @@ sql_build_list(struct sql *s, struct arena *a, const struct resource *res, bool 
         buf_puts(&s->text, "true");
     }
     buf_puts(&s->text, ", max(p.embedded)");
+}
+
+void
+sql_build_list(struct sql *s, struct arena *a, const struct resource *res, bool internal,
+               const struct list_query *q)
+{
+    char limit[16];
+    bool embedding = embeds(res, q);
+
+    snprintf(limit, sizeof(limit), "%d", q->limit);
+    const char *lim = arena_strdup(a, limit);
+
+    page_columns(s, a, res, q);
     if (embedding) {
         /*
          * The page's rows are chosen first with the number of records each embeds; the rows'

@@ -11,6 +11,7 @@
 #include "fuzz.h"
 #include "sharaka/cursor.h"
 #include "sharaka/query.h"
+#include "sharaka/values.h"
 
 #define RECORD_ID "5eed0002-0000-4000-8000-000000000001"
 
@@ -41,7 +42,7 @@ decode_as_given(struct arena *a, const char *cursor)
         if (cursor_decode(a, cursor, sorts[i].sort, sorts[i].nvalues, values, &err)) {
             /* Only a cursor this server made decodes: its id is a UUID. */
             FUZZ_ASSERT(values[sorts[i].nvalues - 1] != NULL);
-            FUZZ_ASSERT(query_is_uuid(values[sorts[i].nvalues - 1]));
+            FUZZ_ASSERT(value_is_uuid(values[sorts[i].nvalues - 1]));
         } else {
             FUZZ_ASSERT(err.status == 400);
             FUZZ_ASSERT(err.code != NULL && strcmp(err.code, "invalid-cursor") == 0);

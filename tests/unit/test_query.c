@@ -1,5 +1,10 @@
 /* test_query.c - the list language: accepted and refused parameters, SQL shape, cursor codec. */
 #include "check.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "sharaka/cursor.h"
 #include "sharaka/query.h"
 #include "sharaka/sql.h"
@@ -97,6 +102,80 @@ test_sql_has_only_parameters(void)
     arena_free(&a);
 }
 
+/* The statement of bench/NAME.sql: its comment lines dropped, the final ";" and newline cut. */
+static char *
+bench_statement(const char *name)
+{
+    char path[512];
+    snprintf(path, sizeof(path), "%s/bench/%s.sql", SOURCE_ROOT, name);
+    FILE *f = fopen(path, "r");
+    CHECK(f != NULL);
+    if (f == NULL)
+        return xstrdup("");
+    struct buf b = {0};
+    char line[16384];
+    while (fgets(line, sizeof(line), f) != NULL)
+        if (strncmp(line, "--", 2) != 0)
+            buf_puts(&b, line);
+    fclose(f);
+    while (b.len > 0 && (b.data[b.len - 1] == '\n' || b.data[b.len - 1] == ';'))
+        b.data[--b.len] = '\0';
+    return buf_take(&b);
+}
+
+/* Replaces every from in text by to (new memory). */
+static char *
+replaced(const char *text, const char *from, const char *to)
+{
+    struct buf b = {0};
+    size_t n = strlen(from);
+    for (const char *p = text; *p;) {
+        const char *hit = strstr(p, from);
+        if (hit == NULL) {
+            buf_puts(&b, p);
+            break;
+        }
+        buf_append(&b, p, (size_t)(hit - p));
+        buf_puts(&b, to);
+        p = hit + n;
+    }
+    return b.data ? buf_take(&b) : xstrdup("");
+}
+
+/* bench/get.sql and bench/list.sql are the server's statements word for word, with the changes
+ * their headers name: the parameters written in, and to_char's colons quoted for pgbench. */
+static void
+test_bench_statements_are_the_servers(void)
+{
+    struct arena a = {0};
+    struct sql s = {0};
+    struct query_arg list_args[] = {{"status", "active"}, {"limit", "50"}};
+
+    CHECK(query_parse(&a, &partnerships_resource, NULL, 0, false, true, &q, &err));
+    sql_build_get(&s, &partnerships_resource, false, &q);
+    char *server = replaced(s.text.data, "HH24:MI:SS", "HH24\":\"MI\":\"SS");
+    char *want = replaced(server, "$1", ":id");
+    char *bench = bench_statement("get");
+    CHECK_STR(bench, want);
+    free(server), free(want), free(bench);
+    sql_free(&s);
+
+    s = (struct sql){0};
+    CHECK(query_parse(&a, &partnerships_resource, list_args, 2, false, false, &q, &err));
+    sql_build_list(&s, &a, &partnerships_resource, false, &q);
+    CHECK(s.nparams == 3 && strcmp(s.params[0], "50") == 0 &&
+          strcmp(s.params[1], "{\"active\"}") == 0 && strcmp(s.params[2], "50") == 0);
+    server = replaced(s.text.data, "HH24:MI:SS", "HH24\":\"MI\":\"SS");
+    char *p1 = replaced(server, "$1::int", "50");
+    char *p2 = replaced(p1, "$2", "'{\"active\"}'");
+    want = replaced(p2, "$3::int", "50");
+    bench = bench_statement("list");
+    CHECK_STR(bench, want);
+    free(server), free(p1), free(p2), free(want), free(bench);
+    sql_free(&s);
+    arena_free(&a);
+}
+
 static void
 test_cursor_codec(void)
 {
@@ -143,6 +222,7 @@ main(void)
     test_sql_has_only_parameters();
     test_cursor_codec();
     test_value_checks();
+    test_bench_statements_are_the_servers();
     error_clear(&err);
     arena_free(&scratch);
     return check_done("query");

@@ -1,0 +1,218 @@
+/* read.c - GET of a list and of one record, for every resource, from its descriptor. */
+#include "sharaka/engine.h"
+
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sharaka/access.h"
+#include "sharaka/auth.h"
+#include "sharaka/config.h"
+#include "sharaka/db.h"
+#include "sharaka/log.h"
+#include "sharaka/cursor.h"
+#include "sharaka/query.h"
+#include "sharaka/sql.h"
+#include "sharaka/router.h"
+#include "sharaka/validate.h"
+#include "sharaka/values.h"
+
+static void
+url_encode(struct buf *b, const char *s)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+            c == '-' || c == '_' || c == '.' || c == '~' || c == ',')
+            buf_putc(b, (char)c);
+        else
+            buf_printf(b, "%%%c%c", hex[c >> 4], hex[c & 15]);
+    }
+}
+
+static const char *
+next_link(struct request *r, const struct arg_list *l, const char *cursor)
+{
+    struct buf b = {0};
+    buf_printf(&b, "<%s?", r->path);
+    for (int i = 0; i < l->n; i++) {
+        if (strcmp(l->args[i].key, "cursor") == 0)
+            continue;
+        url_encode(&b, l->args[i].key);
+        buf_putc(&b, '=');
+        url_encode(&b, l->args[i].value);
+        buf_putc(&b, '&');
+    }
+    buf_puts(&b, "cursor=");
+    url_encode(&b, cursor);
+    buf_puts(&b, ">; rel=\"next\"");
+    const char *out = arena_strdup(&r->arena, b.data);
+    buf_free(&b);
+    return out;
+}
+
+/* Checks a list request: its parameters, the format the Accept header asks for when format= is
+ * not given, and the sub-collection's parent id. */
+static bool
+parse_list(struct request *r, const struct resource *res, bool internal, struct arg_list *args,
+           struct list_query *q, struct error *err)
+{
+    if (!engine_collect_args(r, args, err) ||
+        !query_parse(&r->arena, res, args->args, args->n, internal, false, q, err))
+        return false;
+    bool format_given = false;
+    for (int i = 0; i < args->n; i++)
+        format_given |= strcmp(args->args[i].key, "format") == 0;
+    const char *accept = http_header(r, MHD_HTTP_HEADER_ACCEPT);
+    if (!format_given && accept != NULL) {
+        if (strstr(accept, "text/csv") != NULL)
+            q->format = FORMAT_CSV;
+        else if (strstr(accept, "application/x-ndjson") != NULL)
+            q->format = FORMAT_NDJSON;
+    }
+    q->parent_id = engine_parent_id(r, res);
+    if (q->parent_id != NULL && !value_is_uuid(q->parent_id)) {
+        engine_parent_not_found(err, res, q->parent_id);
+        return false;
+    }
+    return true;
+}
+
+/* Sends the page the list statement returned (takes pg): the JSON envelope with the next
+ * cursor and total, or CSV / NDJSON text with the total in a header; Link names the next page. */
+static void
+answer_list(struct request *r, const struct resource *res, bool internal,
+            const struct arg_list *args, const struct list_query *q, PGresult *pg)
+{
+    const char *cursor = NULL;
+    if (!PQgetisnull(pg, 0, 1)) {
+        cursor = cursor_encode(&r->arena, q->sort_spec, PQgetvalue(pg, 0, 1));
+        http_add_header(r, "Link", next_link(r, args, cursor));
+    }
+    const char *total = PQgetisnull(pg, 0, 2) ? NULL : PQgetvalue(pg, 0, 2);
+    struct buf tail = {0};
+    struct MHD_IoVec iov[3];
+    if (q->format == FORMAT_JSON) {
+        if (cursor != NULL)
+            buf_printf(&tail, ",\"next_cursor\":\"%s\"", cursor);
+        else
+            buf_puts(&tail, ",\"next_cursor\":null");
+        if (total != NULL)
+            buf_printf(&tail, ",\"total\":%s", total);
+        buf_putc(&tail, '}');
+        iov[0] = (struct MHD_IoVec){"{\"data\":", 8};
+        iov[1] = (struct MHD_IoVec){PQgetvalue(pg, 0, 0), (size_t)PQgetlength(pg, 0, 0)};
+        iov[2] = (struct MHD_IoVec){tail.data, tail.len};
+        http_iov(r, 200, "application/json", iov, 3, pg, buf_take(&tail));
+        return;
+    }
+    if (total != NULL)
+        http_add_header(r, "X-Total-Count", arena_strdup(&r->arena, total));
+    unsigned int n = 0;
+    if (q->format == FORMAT_CSV) {
+        buf_puts(&tail, "\xEF\xBB\xBF"); /* UTF-8 byte-order mark, for spreadsheets */
+        sql_csv_header(&tail, res, internal, q);
+        buf_puts(&tail, "\r\n");
+        iov[n++] = (struct MHD_IoVec){tail.data, tail.len};
+    }
+    iov[n++] = (struct MHD_IoVec){PQgetvalue(pg, 0, 0), (size_t)PQgetlength(pg, 0, 0)};
+    http_iov(r, 200, q->format == FORMAT_CSV ? "text/csv; charset=utf-8" : "application/x-ndjson",
+             iov, n, pg, buf_take(&tail));
+}
+
+void
+resource_list(struct request *r)
+{
+    const struct resource *res = engine_resource_of(r);
+    struct error err = {0};
+    struct arg_list args;
+    struct list_query q;
+    struct sql s = {0};
+    PGresult *pg = NULL;
+    bool internal = engine_sees_internal(r);
+
+    if (!parse_list(r, res, internal, &args, &q, &err))
+        goto out;
+    struct db_conn *c = db_thread_conn(&err);
+    if (c == NULL)
+        goto out;
+    sql_build_list(&s, &r->arena, res, internal, &q);
+    pg = db_exec_sql(c, s.text.data, s.nparams, s.params, &err);
+    if (pg == NULL)
+        goto out;
+    if (strcmp(PQgetvalue(pg, 0, 3), "t") != 0) {
+        engine_parent_not_found(&err, res, q.parent_id);
+        goto out;
+    }
+    long long embedded = atoll(PQgetvalue(pg, 0, 4));
+    if (embedded > QUERY_MAX_EMBEDDED) {
+        error_set(&err, 400, "too-many-embedded",
+                  "include: this page of up to %d %s would embed %lld records; one answer embeds "
+                  "at most %d: lower limit= or drop include=",
+                  q.limit, res->name, embedded, QUERY_MAX_EMBEDDED);
+        goto out;
+    }
+    answer_list(r, res, internal, &args, &q, pg);
+    pg = NULL;
+out:
+    if (!r->responded)
+        http_error(r, &err);
+    PQclear(pg);
+    sql_free(&s);
+}
+
+void
+resource_get(struct request *r)
+{
+    const struct resource *res = engine_resource_of(r);
+    struct error err = {0};
+    struct arg_list args;
+    struct list_query q;
+    struct sql s = {0};
+    PGresult *pg = NULL;
+    const char *id = engine_record_id(r);
+    bool internal = engine_sees_internal(r);
+
+    if (!engine_collect_args(r, &args, &err) ||
+        !query_parse(&r->arena, res, args.args, args.n, internal, true, &q, &err))
+        goto out;
+    if (!value_is_uuid(id)) {
+        engine_not_found(&err, res, id);
+        goto out;
+    }
+    q.parent_id = engine_parent_id(r, res);
+    if (q.parent_id != NULL && !value_is_uuid(q.parent_id)) {
+        engine_not_found(&err, res, id);
+        goto out;
+    }
+    struct db_conn *c = db_thread_conn(&err);
+    if (c == NULL)
+        goto out;
+    sql_build_get(&s, res, internal, &q);
+    s.params[0] = id;
+    pg = db_exec_sql(c, s.text.data, s.nparams, s.params, &err);
+    if (pg == NULL)
+        goto out;
+    if (PQntuples(pg) != 1) {
+        engine_not_found(&err, res, id);
+        goto out;
+    }
+    if (!res->unversioned) {
+        const char *etag = engine_etag_of(r, pg);
+        http_add_header(r, "ETag", etag);
+        const char *inm = http_header(r, MHD_HTTP_HEADER_IF_NONE_MATCH);
+        if (inm != NULL && engine_etag_listed(inm, etag, false)) {
+            http_empty(r, 304);
+            goto out;
+        }
+    }
+    http_pgresult(r, 200, "application/json", pg);
+    pg = NULL;
+out:
+    if (!r->responded)
+        http_error(r, &err);
+    PQclear(pg);
+    sql_free(&s);
+}

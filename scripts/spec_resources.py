@@ -25,6 +25,19 @@ NUMBER_MAX = 1e15  # validate.c NUMBER_MAX
 FILTER_VALUE_MAX = 500  # query.c FILTER_VALUE_MAX
 BATCH_MAX = 1000
 
+# What the fields every record has (include/sharaka/fields.h: FIELD_ID, FIELDS_COMMON) mean,
+# unless the prose says otherwise; {noun} is the resource's `noun` (default: its singular).
+COMMON_FIELD_DOCS = {
+    "id": ("The {noun}'s id. Made by the server unless given on create (a partner may supply its "
+           "own UUID); it never changes afterwards."),
+    "source": ("Who the record came from: the source name of the partner API key that created "
+               "it, such as `annd`, or `sharaka` for every other writer. Set by the server."),
+    "version": ("Starts at 1 and grows by one with each change of the {noun}; the `ETag` is this "
+                "number in quotes. Set by the server."),
+    "created_at": "When the {noun} was created (RFC 3339, UTC). Set by the server.",
+    "updated_at": "When the {noun} last changed (RFC 3339, UTC). Set by the server.",
+}
+
 STRING_TYPES = {"uuid", "text", "enum", "date", "timestamp", "decimal", "url", "email", "slug",
                 "currency", "password"}
 ARRAY_TYPES = {"tags", "enums", "urls", "sections", "parties"}
@@ -146,6 +159,8 @@ class Resource:
     def field_doc(self, f, variant):
         docs = self.p.get("fields", {})
         text = docs.get(f["name"])
+        if text is None and f["name"] in COMMON_FIELD_DOCS:
+            text = COMMON_FIELD_DOCS[f["name"]].format(noun=self.p.get("noun", self.singular))
         if variant == "patch":
             text = self.p.get("patch_fields", {}).get(f["name"], text)
             if text is not None and f["type"] in ("tags", "enums", "urls", "sections", "parties"):

@@ -40,7 +40,7 @@ COMMON_FIELD_DOCS = {
 
 STRING_TYPES = {"uuid", "text", "enum", "date", "timestamp", "decimal", "url", "email", "slug",
                 "currency", "password"}
-ARRAY_TYPES = {"tags", "enums", "urls", "sections", "parties"}
+ARRAY_TYPES = {"tags", "enums", "urls", "sections", "links"}
 
 
 class ProseError(Exception):
@@ -80,9 +80,10 @@ def nullable(schema):
     return schema
 
 
-def field_schema(f, variant, description):
+def field_schema(f, variant, description, link_schemas=None):
     """The JSON Schema of field f in a record as read (variant "read") or in a create, patch or
-    batch item body ("create", "patch")."""
+    batch item body ("create", "patch"); link_schemas names the schemas of an FT_LINKS field's
+    items, as read and as written."""
     write = variant != "read"
     s = copy.deepcopy(f["schema"])
     t = f["type"]
@@ -106,10 +107,11 @@ def field_schema(f, variant, description):
         s["maximum"] = NUMBER_MAX
     if t == "text" and write:
         s["minLength"] = 1
-    if t == "parties":
-        if write:
-            s["items"] = ref("schemas", "PartnershipPartyInput")
-        else:
+    if t == "links":
+        if not link_schemas:
+            raise ProseError(f"{f['name']}: a link field needs link_schemas (read, write)")
+        s["items"] = ref("schemas", link_schemas[1 if write else 0])
+        if not write:
             s.pop("minItems", None)
     if t == "strmap" and variant == "patch":
         s["additionalProperties"]["type"] = ["string", "null"]
@@ -163,7 +165,7 @@ class Resource:
             text = COMMON_FIELD_DOCS[f["name"]].format(noun=self.p.get("noun", self.singular))
         if variant == "patch":
             text = self.p.get("patch_fields", {}).get(f["name"], text)
-            if text is not None and f["type"] in ("tags", "enums", "urls", "sections", "parties"):
+            if text is not None and f["type"] in ("tags", "enums", "urls", "sections", "links"):
                 text = text.rstrip() + " In a patch the whole list is replaced."
             elif text is not None and f["type"] == "strmap":
                 text = text.rstrip() + " In a patch the object is merged: a scheme set to null is removed."
@@ -175,7 +177,8 @@ class Resource:
     # ------------------------------------------------------------ schemas
 
     def schemas(self):
-        read_props = {f["name"]: field_schema(f, "read", self.field_doc(f, "read"))
+        read_props = {f["name"]: field_schema(f, "read", self.field_doc(f, "read"),
+                                               self.p.get("link_schemas"))
                       for f in self.fields}
         for inc in self.d["includes"]:
             if inc.get("fk") is None:
@@ -207,7 +210,7 @@ class Resource:
             "properties": {},
         }
         for f in create_fields:
-            s = field_schema(f, "create", self.field_doc(f, "create"))
+            s = field_schema(f, "create", self.field_doc(f, "create"), self.p.get("link_schemas"))
             if f["name"] == "id":
                 s = {"type": "string",
                      "description": "The id to give the record (a UUID); made by the server "
@@ -223,7 +226,8 @@ class Resource:
                             f"field. Fields that cannot change ({code_list(fixed)}) and unknown "
                             "fields are rejected with 422."),
             "additionalProperties": False,
-            "properties": {f["name"]: field_schema(f, "patch", self.field_doc(f, "patch"))
+            "properties": {f["name"]: field_schema(f, "patch", self.field_doc(f, "patch"),
+                                                    self.p.get("link_schemas"))
                            for f in patch_fields},
         }
         if "patch" in self.ops:
@@ -325,10 +329,12 @@ class Resource:
             elif t == "enums":
                 item, exact = {"type": "string", "enum": list(f["enum"])}, ""
                 text = f"Only the {p} whose {fn} holds at least one of these values (comma-separated)."
-            elif t == "parties":
+            elif t == "links":
+                target = self.by_name[self.d["link"]["target"]].plural
                 item, exact = {"type": "string", "format": "uuid"}, ""
-                text = (f"Only the {p} in which at least one of these organizations takes part "
-                        "(organization ids, comma-separated).")
+                text = (f"Only the {p} in which at least one of these {target} takes part "
+                        f"({self.by_name[self.d['link']['target']].singular} ids, "
+                        "comma-separated).")
             elif t == "strmap":
                 return {"name": name, "in": "query",
                         "description": (f"Only the {p} with this `scheme:id` pair in {fn} (one "

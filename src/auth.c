@@ -1,4 +1,5 @@
-/* auth.c - argon2id password hashes, HS256 access tokens and request authentication. */
+/* auth.c - argon2id password hashes, HS256 access tokens, API key lookup, and the authentication
+ * of a request from its Authorization header. */
 #include "sharaka/auth.h"
 
 #include <jwt.h>
@@ -317,6 +318,17 @@ out:
     return ok;
 }
 
+static const char API_KEY_LOOKUP[] =
+    "WITH k AS (SELECT id, role, source, last_used_at FROM api_keys "
+    "WHERE key_hash = $1 AND revoked_at IS NULL), "
+    "touched AS (UPDATE api_keys SET last_used_at = clock_timestamp() FROM k "
+    "WHERE api_keys.id = k.id AND (k.last_used_at IS NULL OR "
+    "k.last_used_at < clock_timestamp() - interval '60 seconds')) "
+    "SELECT id::text, role, source FROM k";
+static const char USER_LOOKUP[] = "SELECT role, coalesce(organization_id::text, ''), "
+                                  "coalesce(ministry_id::text, '') FROM users "
+                                  "WHERE id = $1::uuid AND active";
+
 /* Hex SHA-256 of an API key: how keys are stored and looked up. */
 void
 auth_key_hash(const char *key, char out[AUTH_KEY_HASH_LEN])
@@ -336,7 +348,7 @@ authenticate_key(struct request *r, const char *key, struct error *err)
         return false;
     auth_key_hash(key, hash);
     const char *values[] = {hash};
-    PGresult *res = db_exec(c, "auth_api_key", 1, values, err);
+    PGresult *res = db_exec_sql(c, API_KEY_LOOKUP, 1, values, err);
     if (res == NULL)
         return false;
     bool ok = PQntuples(res) == 1 && auth_role_parse(PQgetvalue(res, 0, 1), &r->who.role);
@@ -363,7 +375,7 @@ refresh_user(struct request *r, struct error *err)
     const char *values[] = {r->who.sub};
     if (!value_is_uuid(r->who.sub))
         return invalid(err, "its subject is not a user");
-    PGresult *res = db_exec(c, "auth_user", 1, values, err);
+    PGresult *res = db_exec_sql(c, USER_LOOKUP, 1, values, err);
     if (res == NULL)
         return false;
     bool ok = PQntuples(res) == 1 && auth_role_parse(PQgetvalue(res, 0, 0), &r->who.role);
@@ -377,21 +389,6 @@ refresh_user(struct request *r, struct error *err)
         return invalid(err, "its user is deactivated or gone");
     }
     return true;
-}
-
-void
-auth_register_statements(void)
-{
-    db_register("auth_api_key",
-                "WITH k AS (SELECT id, role, source, last_used_at FROM api_keys "
-                "WHERE key_hash = $1 AND revoked_at IS NULL), "
-                "touched AS (UPDATE api_keys SET last_used_at = clock_timestamp() FROM k "
-                "WHERE api_keys.id = k.id AND (k.last_used_at IS NULL OR "
-                "k.last_used_at < clock_timestamp() - interval '60 seconds')) "
-                "SELECT id::text, role, source FROM k");
-    db_register("auth_user", "SELECT role, coalesce(organization_id::text, ''), "
-                             "coalesce(ministry_id::text, '') FROM users "
-                             "WHERE id = $1::uuid AND active");
 }
 
 bool

@@ -16,13 +16,6 @@
 #define CHANGES_DEFAULT_LIMIT 100
 #define CHANGES_MAX_LIMIT     1000
 
-/* The resources the feed carries, by the name it gives them. */
-static const struct resource *const fed[] = {
-    &organizations_resource,      &ministries_resource, &partnership_types_resource,
-    &partnerships_resource,       &charters_resource,   &signatories_resource,
-    &monitoring_records_resource,
-};
-
 static char *statement; /* the feed's SQL, built once from the descriptors */
 
 void
@@ -40,10 +33,10 @@ changes_init(void)
              "'changed_at', to_char(p.changed_at AT TIME ZONE 'UTC', "
              "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), 'record', CASE WHEN p.op = 'delete' THEN NULL "
              "ELSE CASE p.resource");
-    for (size_t i = 0; i < ARRAY_LEN(fed); i++) {
-        buf_printf(&s.text, " WHEN '%s' THEN (SELECT ", fed[i]->name);
-        sql_row_json(&s, fed[i], "a", true, NULL);
-        buf_printf(&s.text, " FROM %s a WHERE a.id = p.record_id)", fed[i]->table);
+    for (size_t i = 0; i < resources_count; i++) {
+        buf_printf(&s.text, " WHEN '%s' THEN (SELECT ", resources_all[i]->name);
+        sql_row_json(&s, resources_all[i], "a", true, NULL);
+        buf_printf(&s.text, " FROM %s a WHERE a.id = p.record_id)", resources_all[i]->table);
     }
     buf_puts(&s.text,
              " END END)::text, $5 ORDER BY p.rn) FILTER (WHERE p.rn <= $4::int), ''), "
@@ -116,26 +109,27 @@ changes_list(struct request *r)
                   CHANGES_MAX_LIMIT);
         goto out;
     }
-    for (size_t i = 0; i < ARRAY_LEN(fed); i++)
-        buf_printf(&all, "%s%s", i ? ", " : "", fed[i]->name);
+    for (size_t i = 0; i < resources_count; i++)
+        buf_printf(&all, "%s%s", i ? ", " : "", resources_all[i]->name);
     buf_putc(&names, '{');
     if (wanted == NULL || *wanted == '\0') {
-        for (size_t i = 0; i < ARRAY_LEN(fed); i++)
-            buf_printf(&names, "%s%s", i ? "," : "", fed[i]->name);
+        for (size_t i = 0; i < resources_count; i++)
+            buf_printf(&names, "%s%s", i ? "," : "", resources_all[i]->name);
     } else {
         const char *p = wanted;
         while (*p) {
             size_t n = strcspn(p, ",");
             size_t i;
-            for (i = 0; i < ARRAY_LEN(fed); i++)
-                if (strlen(fed[i]->name) == n && strncmp(fed[i]->name, p, n) == 0)
+            for (i = 0; i < resources_count; i++)
+                if (strlen(resources_all[i]->name) == n &&
+                    strncmp(resources_all[i]->name, p, n) == 0)
                     break;
-            if (i == ARRAY_LEN(fed)) {
+            if (i == resources_count) {
                 error_set(&err, 400, "invalid-parameter",
                           "resources: '%.*s' is not in the feed; allowed: %s", (int)n, p, all.data);
                 goto out;
             }
-            buf_printf(&names, "%s%s", names.len > 1 ? "," : "", fed[i]->name);
+            buf_printf(&names, "%s%s", names.len > 1 ? "," : "", resources_all[i]->name);
             p += n;
             if (*p == ',')
                 p++;

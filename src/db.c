@@ -10,11 +10,6 @@
 #include "sharaka/config.h"
 #include "sharaka/log.h"
 
-struct db_statement {
-    const char *name;
-    const char *sql;
-};
-
 #define DB_CACHE_SLOTS 512
 
 /* A statement text prepared on this connection under the name "c<slot>". */
@@ -27,30 +22,12 @@ struct db_conn {
     PGconn *pg;
     struct db_conn *next;
     struct cached_statement cache[DB_CACHE_SLOTS];
-    int cached;
     bool in_transaction; /* the last statement left a transaction open */
 };
-
-#define DB_MAX_STATEMENTS 512
-
-static struct db_statement statements[DB_MAX_STATEMENTS];
-static size_t nstatements;
 
 static pthread_mutex_t conns_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct db_conn *all_conns;
 static _Thread_local struct db_conn *thread_conn;
-
-void
-db_register(const char *name, const char *sql)
-{
-    if (nstatements == DB_MAX_STATEMENTS) {
-        log_error("too many prepared statements (%d)", DB_MAX_STATEMENTS);
-        abort();
-    }
-    statements[nstatements].name = name;
-    statements[nstatements].sql = sql;
-    nstatements++;
-}
 
 /* Server notices go to the log at debug level instead of straight to stderr. */
 static void
@@ -89,22 +66,6 @@ db_connect(struct error *err)
     return connect_as("sharaka", cfg.statement_timeout_ms, err);
 }
 
-static bool
-prepare_all(PGconn *pg, struct error *err)
-{
-    for (size_t i = 0; i < nstatements; i++) {
-        PGresult *res = PQprepare(pg, statements[i].name, statements[i].sql, 0, NULL);
-        if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-            log_error("preparing %s failed: %s", statements[i].name, PQresultErrorMessage(res));
-            PQclear(res);
-            error_set(err, 503, "database-unavailable", "the database is unavailable; try again");
-            return false;
-        }
-        PQclear(res);
-    }
-    return true;
-}
-
 static void
 cache_clear(struct db_conn *c)
 {
@@ -112,7 +73,6 @@ cache_clear(struct db_conn *c)
         free(c->cache[i].sql);
         c->cache[i].sql = NULL;
     }
-    c->cached = 0;
 }
 
 /*
@@ -141,7 +101,7 @@ lost_while_idle(PGconn *pg)
     return PQstatus(pg) != CONNECTION_OK;
 }
 
-/* Replaces c's connection by a fresh one with every statement prepared. */
+/* Replaces c's connection by a fresh one; its statements are prepared again as they are used. */
 static bool
 reconnect(struct db_conn *c, struct error *err)
 {
@@ -153,10 +113,6 @@ reconnect(struct db_conn *c, struct error *err)
     PGconn *pg = db_connect(err);
     if (pg == NULL)
         return false;
-    if (!prepare_all(pg, err)) {
-        PQfinish(pg);
-        return false;
-    }
     c->pg = pg;
     return true;
 }
@@ -275,15 +231,6 @@ exec_prepared(struct db_conn *c, const char *name, int nparams, const char *cons
 }
 
 PGresult *
-db_exec(struct db_conn *c, const char *name, int nparams, const char *const *values,
-        struct error *err)
-{
-    if (!ready_to_send(c, err))
-        return NULL;
-    return exec_prepared(c, name, nparams, values, err);
-}
-
-PGresult *
 db_exec_sql(struct db_conn *c, const char *sql, int nparams, const char *const *values,
             struct error *err)
 {
@@ -311,7 +258,6 @@ db_exec_sql(struct db_conn *c, const char *sql, int nparams, const char *const *
             PQclear(res);
             e->sql = xstrdup(sql);
             e->hash = h;
-            c->cached++;
             return exec_prepared(c, name, nparams, values, err);
         }
     }

@@ -1,4 +1,4 @@
-/* main.c - the command line: serve, migrate, user add, version, help. */
+/* main.c - the command line: serve, migrate, user add, apikey create, seed demo, version, help. */
 #include <jansson.h>
 #include <stdarg.h>
 #include <sodium.h>
@@ -159,9 +159,6 @@ cmd_serve(int argc, char **argv)
     }
     if (migrate_check() != 0)
         return 1;
-    auth_register_statements();
-    service_init();
-    users_init();
     resource_init();
     changes_init();
     return server_run();

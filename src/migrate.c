@@ -13,10 +13,10 @@
 #include "sharaka/log.h"
 #include "sharaka/util.h"
 
-/* "SHARAKA" as a number: the advisory lock key that serialises concurrent migrate runs. */
 /* The largest migration file read. */
 #define MIGRATION_MAX (16 * 1024 * 1024)
 
+/* The advisory lock key that serialises concurrent migrate runs. */
 #define MIGRATE_LOCK_KEY "23498561237552449"
 
 struct migration {

@@ -30,7 +30,7 @@ bool
 query_field_json_valued(const struct field *f)
 {
     return query_field_is_array(f) || f->type == FT_STRMAP || f->type == FT_SECTIONS ||
-           f->type == FT_PARTIES || f->type == FT_JSON;
+           f->type == FT_LINKS || f->type == FT_JSON;
 }
 
 bool
@@ -44,7 +44,7 @@ bool
 query_field_nullable(const struct field *f)
 {
     return !(f->flags & F_REQUIRED) && !query_field_is_array(f) && f->type != FT_STRMAP &&
-           f->type != FT_SECTIONS && f->type != FT_PARTIES && f->type != FT_JSON &&
+           f->type != FT_SECTIONS && f->type != FT_LINKS && f->type != FT_JSON &&
            !(f->flags & F_NOTNULL);
 }
 
@@ -88,7 +88,7 @@ check_filter_value(const struct field *f, const char *name, const char *v, struc
                          FILTER_VALUE_MAX);
     switch (f->type) {
     case FT_UUID:
-    case FT_PARTIES:
+    case FT_LINKS:
         if (!value_is_uuid(v))
             ok = error_set(err, 400, "invalid-parameter", "%s: '%s' is not a UUID", name, v);
         break;
@@ -151,9 +151,9 @@ query_filter_ops(const struct field *f)
 }
 
 const char *
-query_filter_name(const struct field *f)
+query_filter_name(const struct resource *res, const struct field *f)
 {
-    return f->type == FT_PARTIES ? "organization_id" : f->name;
+    return f->type == FT_LINKS ? res->link->key : f->name;
 }
 
 bool
@@ -170,7 +170,7 @@ query_allowed_filters(struct buf *b, const struct resource *res, bool internal)
     for (size_t i = 0; i < res->nfields; i++) {
         const struct field *f = &res->fields[i];
         if (query_field_filterable(f, internal))
-            buf_printf(b, "%s%s", b->len ? ", " : "", query_filter_name(f));
+            buf_printf(b, "%s%s", b->len ? ", " : "", query_filter_name(res, f));
     }
 }
 
@@ -222,8 +222,8 @@ parse_filter(struct arena *a, const struct resource *res, const char *key, const
         memcpy(name, key, nlen);
         name[nlen] = '\0';
         for (size_t i = 0; i < res->nfields && f == NULL; i++)
-            if (strcmp(query_filter_name(&res->fields[i]), name) == 0)
-                f = &res->fields[i]; /* by its parameter name: organization_id for parties */
+            if (strcmp(query_filter_name(res, &res->fields[i]), name) == 0)
+                f = &res->fields[i]; /* by parameter name: the link key for links */
     }
     if (f == NULL || !query_field_filterable(f, internal)) {
         allowed_params(&allowed, res, internal);

@@ -25,12 +25,6 @@
 static const char AUDIT_INSERT[] =
     "INSERT INTO audit_log (actor_type, actor_id, actor_role, action, resource, record_id, before, "
     "after, request_id) VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8::jsonb, $9)";
-static const char PARTIES_DELETE[] =
-    "DELETE FROM partnership_organizations WHERE partnership_id = $1::uuid";
-static const char PARTIES_INSERT[] =
-    "INSERT INTO partnership_organizations (partnership_id, organization_id, role, position) "
-    "SELECT $1::uuid, (x.e->>'organization_id')::uuid, x.e->>'role', (x.o - 1)::int "
-    "FROM json_array_elements($2::json) WITH ORDINALITY AS x(e, o)";
 
 void
 resource_init(void)
@@ -390,19 +384,19 @@ value_expr(struct sql *s, const struct field *f, const char *value)
     }
 }
 
-/* The table a reference names: its field's ref, or the value of the field "@name" points at. */
+/* The table a reference names: its field's ref, or for "@by" the table the value of by chooses. */
 static const char *
-ref_table(const struct field *f, json_t *record)
+ref_table(const struct resource *res, const struct field *f, json_t *record)
 {
     if (f->ref == NULL || f->ref[0] != '@')
         return f->ref;
-    const char *kind = json_string_value(json_object_get(record, f->ref + 1));
-    if (kind == NULL)
-        return NULL;
-    if (strcmp(kind, "organization") == 0)
-        return "organizations";
-    if (strcmp(kind, "ministry") == 0)
-        return "ministries";
+    const char *value = json_string_value(json_object_get(record, f->ref + 1));
+    for (size_t i = 0; value != NULL && i < res->nref_choices; i++) {
+        const struct ref_choice *c = &res->ref_choices[i];
+        if (strcmp(c->field, f->name) == 0 && strcmp(c->by, f->ref + 1) == 0 &&
+            strcmp(c->value, value) == 0)
+            return c->target->table;
+    }
     return NULL;
 }
 
@@ -434,16 +428,17 @@ check_references(struct request *r, struct db_conn *c, const struct resource *re
         if (f->ref == NULL || v == NULL ||
             (changed && !json_object_get(changed, f->name) && !(f->ref[0] == '@')))
             continue;
-        if (f->type == FT_PARTIES) {
+        if (f->type == FT_LINKS) {
+            const char *key = res->link->key;
             size_t k;
             json_t *item;
             json_array_foreach(v, k, item)
             {
-                add_ref(refs, &n, arena_printf(&r->arena, "%s[%zu].organization_id", f->name, k),
-                        f->ref, json_string_value(json_object_get(item, "organization_id")));
+                add_ref(refs, &n, arena_printf(&r->arena, "%s[%zu].%s", f->name, k, key),
+                        res->link->target->table, json_string_value(json_object_get(item, key)));
             }
         } else if (json_is_string(v)) {
-            add_ref(refs, &n, f->name, ref_table(f, record), json_string_value(v));
+            add_ref(refs, &n, f->name, ref_table(res, f, record), json_string_value(v));
         }
     }
     if (n == 0)
@@ -524,11 +519,6 @@ explain_db_error(const struct resource *res, struct error *err)
             return;
         }
     }
-    if (strcmp(err->constraint, "charter_signatories_active_key") == 0) {
-        error_set(err, 409, "duplicate",
-                  "this party already has an active signature on this charter; withdraw it first");
-        return;
-    }
     const struct field *f = constraint_field(res, err->constraint);
     if (err->status == 409) {
         const char *field = f ? f->name : "value";
@@ -553,21 +543,31 @@ rollback(struct db_conn *c)
     return ok;
 }
 
-/* Replaces a partnership's organizations inside the open transaction. */
+/* Writes the items of the record's link field inside the open transaction (replacing the old). */
 static bool
-write_parties(struct db_conn *c, const char *id, json_t *parties, bool replace, struct error *err)
+write_links(struct request *r, struct db_conn *c, const struct link *l, const char *id,
+            json_t *items, bool replace, struct error *err)
 {
     const char *values[2] = {id, NULL};
     PGresult *pg;
     if (replace) {
-        pg = db_exec_sql(c, PARTIES_DELETE, 1, values, err);
+        pg = db_exec_sql(
+            c, arena_printf(&r->arena, "DELETE FROM %s WHERE %s = $1::uuid", l->table, l->owner), 1,
+            values, err);
         if (pg == NULL)
             return false;
         PQclear(pg);
     }
-    char *text = json_dumps(parties, JSON_COMPACT);
+    char *text = json_dumps(items, JSON_COMPACT);
     values[1] = text;
-    pg = db_exec_sql(c, PARTIES_INSERT, 2, values, err);
+    pg = db_exec_sql(c,
+                     arena_printf(&r->arena,
+                                  "INSERT INTO %s (%s, %s, %s, %s) SELECT $1::uuid, "
+                                  "(x.e->>'%s')::uuid, x.e->>'%s', (x.o - 1)::int FROM "
+                                  "json_array_elements($2::json) WITH ORDINALITY AS x(e, o)",
+                                  l->table, l->owner, l->key, l->attribute, l->position, l->key,
+                                  l->attribute),
+                     2, values, err);
     free(text);
     if (pg == NULL)
         return false;
@@ -636,15 +636,20 @@ column_name(const struct field *f)
     return f->type == FT_PASSWORD ? "password_hash" : f->name;
 }
 
-/* A monitoring record moving to "verified" needs a verifier; true when it does. */
+/* True when the record is in the status its resource's verification names. */
+static bool
+is_verified(const struct resource *res, json_t *record)
+{
+    const struct verification *v = res->verification;
+    const char *now = record ? json_string_value(json_object_get(record, v->field)) : NULL;
+    return now != NULL && strcmp(now, v->value) == 0;
+}
+
+/* A record moving to its verified status needs a verifier; true when it does. */
 static bool
 becomes_verified(const struct resource *res, json_t *before, json_t *after)
 {
-    if (!res->verifiable)
-        return false;
-    const char *now = json_string_value(json_object_get(after, "status"));
-    const char *was = before ? json_string_value(json_object_get(before, "status")) : NULL;
-    return now != NULL && strcmp(now, "verified") == 0 && (was == NULL || strcmp(was, "verified"));
+    return res->verification != NULL && is_verified(res, after) && !is_verified(res, before);
 }
 
 /* The record as the policy sees it on create: the body with the parent id from the path. */
@@ -777,7 +782,7 @@ write_create(struct request *r, struct db_conn *c, const struct resource *res, j
     for (size_t i = 0; i < res->nfields; i++) {
         const struct field *f = &res->fields[i];
         json_t *v = json_object_get(body, f->name);
-        if (f->type == FT_PARTIES) {
+        if (f->type == FT_LINKS) {
             parties = v;
             continue;
         }
@@ -796,7 +801,7 @@ write_create(struct request *r, struct db_conn *c, const struct resource *res, j
         sql_param(&s, write_source(r));
     }
     if (becomes_verified(res, NULL, after)) {
-        buf_puts(&cols, ", verified_by, verified_at");
+        buf_printf(&cols, ", %s, %s", res->verification->by, res->verification->at);
         buf_puts(&s.text, ", ");
         sql_param(&s, r->who.sub);
         buf_puts(&s.text, "::uuid, clock_timestamp()");
@@ -811,7 +816,7 @@ write_create(struct request *r, struct db_conn *c, const struct resource *res, j
     out->id = arena_strdup(&r->arena, PQgetvalue(pg, 0, 0));
     PQclear(pg);
     pg = NULL;
-    if (parties != NULL && !write_parties(c, out->id, parties, false, err))
+    if (parties != NULL && !write_links(r, c, res->link, out->id, parties, false, err))
         goto out;
     out->row = read_back(r, c, res, out->id, err);
     if (out->row == NULL ||
@@ -879,8 +884,7 @@ write_update(struct request *r, struct db_conn *c, const struct resource *res, c
     if (verifying && !access_record(&r->who, c, res, ACT_VERIFY, before, record, err))
         goto out;
     /* A verified record stays as its verifier saw it: only a verifier may change it. */
-    const char *was = json_string_value(json_object_get(before, "status"));
-    if (res->verifiable && !verifying && was != NULL && strcmp(was, "verified") == 0 &&
+    if (res->verification != NULL && !verifying && is_verified(res, before) &&
         !json_equal(before, record) &&
         !access_record(&r->who, c, res, ACT_VERIFY, before, record, err))
         goto out;
@@ -896,7 +900,7 @@ write_update(struct request *r, struct db_conn *c, const struct resource *res, c
         if (json_object_get(patch, f->name) == NULL)
             continue;
         json_t *v = json_object_get(record, f->name);
-        if (f->type == FT_PARTIES) {
+        if (f->type == FT_LINKS) {
             if (!json_equal(v, json_object_get(before, f->name)))
                 parties = v;
             continue;
@@ -911,23 +915,23 @@ write_update(struct request *r, struct db_conn *c, const struct resource *res, c
             value_expr(&s, f, text);
         nset++;
     }
-    if (res->verifiable && json_object_get(patch, "status") != NULL) {
+    const struct verification *vr = res->verification;
+    if (vr != NULL && json_object_get(patch, vr->field) != NULL) {
         /* Who verified and when follow the status: set on verification, cleared when it goes. */
-        const char *status = json_string_value(json_object_get(record, "status"));
         if (verifying) {
-            buf_printf(&s.text, "%sverified_by = ", nset ? ", " : "");
+            buf_printf(&s.text, "%s%s = ", nset ? ", " : "", vr->by);
             sql_param(&s, r->who.sub);
-            buf_puts(&s.text, "::uuid, verified_at = clock_timestamp()");
+            buf_printf(&s.text, "::uuid, %s = clock_timestamp()", vr->at);
             nset++;
-        } else if (status == NULL || strcmp(status, "verified") != 0) {
-            buf_printf(&s.text, "%sverified_by = NULL, verified_at = NULL", nset ? ", " : "");
+        } else if (!is_verified(res, record)) {
+            buf_printf(&s.text, "%s%s = NULL, %s = NULL", nset ? ", " : "", vr->by, vr->at);
             nset++;
         }
     }
     if (parties != NULL) {
-        if (!write_parties(c, id, parties, true, err))
+        if (!write_links(r, c, res->link, id, parties, true, err))
             goto out;
-        /* A change of parties is a change of the partnership: bump its version. */
+        /* A change of its items is a change of the record: bump its version. */
         buf_printf(&s.text, "%supdated_at = clock_timestamp()", nset ? ", " : "");
         nset++;
     }

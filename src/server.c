@@ -333,7 +333,6 @@ check_framing(struct request *r, struct conn_watch *w)
     bool ok = framing_check(hl.h, hl.n, &ferr);
     free(hl.h);
     if (!ok) {
-        r->bad_framing = true;
         http_add_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
         http_problem(r, ferr.status, ferr.code, "%s", ferr.detail);
         return false;

@@ -15,12 +15,6 @@ static const char HEALTHY[] = "{\"status\":\"ok\"}";
 static const char READY[] = "{\"status\":\"ready\"}";
 
 void
-service_init(void)
-{
-    db_register("service_ready", "SELECT 1");
-}
-
-void
 service_healthz(struct request *r)
 {
     http_static(r, 200, "application/json", HEALTHY, sizeof(HEALTHY) - 1);
@@ -31,7 +25,7 @@ service_readyz(struct request *r)
 {
     struct error err = {0};
     struct db_conn *c = db_thread_conn(&err);
-    PGresult *res = c ? db_exec(c, "service_ready", 0, NULL, &err) : NULL;
+    PGresult *res = c ? db_exec_sql(c, "SELECT 1", 0, NULL, &err) : NULL;
     if (res == NULL) {
         http_error(r, &err);
         return;

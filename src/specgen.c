@@ -46,8 +46,8 @@ static const struct {
                              "\"maxLength\": 200}}"},
     [FT_SECTIONS] = {"sections", "{\"type\": \"array\", \"items\": {\"$ref\": "
                                  "\"#/components/schemas/CharterSection\"}}"},
-    [FT_PARTIES] = {"parties", "{\"type\": \"array\", \"minItems\": 1, \"items\": {\"$ref\": "
-                               "\"#/components/schemas/PartnershipParty\"}}"},
+    [FT_LINKS] = {"links",
+                  "{\"type\": \"array\", \"minItems\": 1, \"items\": {\"type\": \"object\"}}"},
     [FT_JSON] = {"json", "{}"},
     [FT_PASSWORD] = {"password", "{\"type\": \"string\", \"minLength\": 8, \"maxLength\": 1024}"},
 };
@@ -71,7 +71,7 @@ string_list(const char *const *values)
 }
 
 static json_t *
-field_json(const struct field *f)
+field_json(const struct resource *res, const struct field *f)
 {
     json_error_t jerr;
     json_t *schema = json_loads(field_types[f->type].schema, JSON_REJECT_DUPLICATES, &jerr);
@@ -86,8 +86,8 @@ field_json(const struct field *f)
         for (int op = OP_EQ; op <= OP_NULL; op++)
             if (bits & (1u << op))
                 json_array_append_new(ops, json_string(op == OP_EQ ? "eq" : query_op_name(op)));
-        filter = json_pack("{s:s, s:o, s:b}", "name", query_filter_name(f), "ops", ops, "public",
-                           query_field_filterable(f, false));
+        filter = json_pack("{s:s, s:o, s:b}", "name", query_filter_name(res, f), "ops", ops,
+                           "public", query_field_filterable(f, false));
     }
     bool readonly = (f->flags & (F_READONLY | F_PARENT)) != 0;
     return json_pack("{s:s, s:s, s:o, s:o*, s:o*, s:s*, s:b, s:b, s:b, s:b, s:b, s:b, s:b, s:b, "
@@ -109,19 +109,24 @@ resource_json(const struct resource *res)
 {
     json_t *fields = json_array(), *includes = json_array(), *referrers = json_array();
     for (size_t i = 0; i < res->nfields; i++)
-        json_array_append_new(fields, field_json(&res->fields[i]));
+        json_array_append_new(fields, field_json(res, &res->fields[i]));
     for (size_t i = 0; i < res->nincludes; i++)
         json_array_append_new(includes,
                               json_pack("{s:s, s:s, s:s*}", "name", res->includes[i].name, "target",
                                         res->includes[i].target->name, "fk", res->includes[i].fk));
     for (size_t i = 0; i < res->nreferrers; i++)
         json_array_append_new(referrers, json_string(res->referrers[i].resource));
-    return json_pack("{s:s, s:s, s:b, s:s, s:s*, s:s*, s:b, s:b, s:b, s:o, s:o, s:o}", "name",
+    json_t *link = NULL;
+    if (res->link != NULL)
+        link = json_pack("{s:s, s:s, s:s, s:o}", "key", res->link->key, "target",
+                         res->link->target->name, "attribute", res->link->attribute,
+                         "attribute_values", string_list(res->link->attribute_values));
+    return json_pack("{s:s, s:s, s:b, s:s, s:s*, s:s*, s:b, s:b, s:b, s:o*, s:o, s:o, s:o}", "name",
                      res->name, "singular", res->singular, "searchable", res->searchable,
                      "default_sort", res->default_sort, "parent_path", res->parent_path, "parent",
                      res->parent ? res->parent->name : NULL, "versioned", !res->unversioned,
-                     "soft_delete", !res->no_soft_delete, "verifiable", res->verifiable, "fields",
-                     fields, "includes", includes, "referrers", referrers);
+                     "soft_delete", !res->no_soft_delete, "verifiable", res->verification != NULL,
+                     "link", link, "fields", fields, "includes", includes, "referrers", referrers);
 }
 
 int

@@ -29,7 +29,7 @@ sql_free(struct sql *s)
 
 /* The JSON value of column f (alias a). */
 static void
-field_expr(struct sql *s, const struct field *f, const char *alias)
+field_expr(struct sql *s, const struct resource *res, const struct field *f, const char *alias)
 {
     switch (f->type) {
     case FT_TIMESTAMP:
@@ -40,13 +40,15 @@ field_expr(struct sql *s, const struct field *f, const char *alias)
     case FT_DECIMAL:
         buf_printf(&s->text, "%s.%s::text", alias, f->name);
         break;
-    case FT_PARTIES:
+    case FT_LINKS: {
+        const struct link *l = res->link;
         buf_printf(&s->text,
-                   "(SELECT coalesce(json_agg(json_build_object('organization_id', "
-                   "po.organization_id, 'role', po.role) ORDER BY po.position), '[]') FROM "
-                   "partnership_organizations po WHERE po.partnership_id = %s.id)",
+                   "(SELECT coalesce(json_agg(json_build_object('%s', po.%s, '%s', po.%s) ORDER BY "
+                   "po.%s), '[]') FROM %s po WHERE po.%s = %s.id)",
+                   l->key, l->key, l->attribute, l->attribute, l->position, l->table, l->owner,
                    alias);
         break;
+    }
     default:
         buf_printf(&s->text, "%s.%s", alias, f->name);
     }
@@ -55,18 +57,19 @@ field_expr(struct sql *s, const struct field *f, const char *alias)
 static void row_json(struct sql *s, const struct resource *res, const char *alias, bool internal,
                      const struct list_query *q, int depth);
 
-/* The parties of a partnership with each organization embedded. */
+/* The items of the link field, each with the record it names embedded (include=). */
 static void
-parties_embedded(struct sql *s, const char *alias, bool internal)
+links_embedded(struct sql *s, const struct link *l, const char *alias, bool internal)
 {
-    buf_puts(&s->text, "(SELECT coalesce(json_agg(json_build_object('organization_id', "
-                       "po.organization_id, 'role', po.role, 'organization', (SELECT ");
-    row_json(s, &organizations_resource, "po_o", internal, NULL, 1);
     buf_printf(&s->text,
-               " FROM organizations po_o WHERE po_o.id = po.organization_id AND po_o.deleted_at "
-               "IS NULL)) ORDER BY po.position), '[]') FROM partnership_organizations po WHERE "
-               "po.partnership_id = %s.id)",
-               alias);
+               "(SELECT coalesce(json_agg(json_build_object('%s', po.%s, '%s', po.%s, '%s', "
+               "(SELECT ",
+               l->key, l->key, l->attribute, l->attribute, l->target->singular);
+    row_json(s, l->target, "po_o", internal, NULL, 1);
+    buf_printf(&s->text,
+               " FROM %s po_o WHERE po_o.id = po.%s AND po_o.deleted_at IS NULL)) ORDER BY "
+               "po.%s), '[]') FROM %s po WHERE po.%s = %s.id)",
+               l->target->table, l->key, l->position, l->table, l->owner, alias);
 }
 
 static void
@@ -74,12 +77,12 @@ row_json(struct sql *s, const struct resource *res, const char *alias, bool inte
          const struct list_query *q, int depth)
 {
     bool first = true;
-    bool embed_parties = false;
+    bool embed_links = false;
 
     if (q != NULL && depth == 0) {
         for (size_t i = 0; i < res->nincludes; i++)
             if (q->included[i] && res->includes[i].fk == NULL)
-                embed_parties = true;
+                embed_links = true;
     }
     buf_puts(&s->text, "json_build_object(");
     for (size_t i = 0; i < res->nfields; i++) {
@@ -88,10 +91,10 @@ row_json(struct sql *s, const struct resource *res, const char *alias, bool inte
             continue;
         buf_printf(&s->text, "%s'%s', ", first ? "" : ", ", f->name);
         first = false;
-        if (f->type == FT_PARTIES && embed_parties)
-            parties_embedded(s, alias, internal);
+        if (f->type == FT_LINKS && embed_links)
+            links_embedded(s, res->link, alias, internal);
         else
-            field_expr(s, f, alias);
+            field_expr(s, res, f, alias);
     }
     for (size_t i = 0; q != NULL && depth == 0 && i < res->nincludes; i++) {
         const struct include *inc = &res->includes[i];
@@ -147,15 +150,15 @@ row_csv(struct sql *s, const struct resource *res, bool internal, const struct l
         const struct field *f = &res->fields[i];
         if (f->type == FT_NUMBER || f->type == FT_DECIMAL) {
             buf_puts(&s->text, ", (");
-            field_expr(s, f, "a");
+            field_expr(s, res, f, "a");
             buf_puts(&s->text, ")::text");
         } else if (query_field_json_valued(f)) {
             buf_puts(&s->text, ", sharaka_csv(to_json(");
-            field_expr(s, f, "a");
+            field_expr(s, res, f, "a");
             buf_puts(&s->text, ")::text)");
         } else {
             buf_puts(&s->text, ", sharaka_csv(");
-            field_expr(s, f, "a");
+            field_expr(s, res, f, "a");
             buf_puts(&s->text, "::text)");
         }
     }
@@ -234,9 +237,11 @@ where_filters(struct sql *s, struct arena *a, const struct resource *res,
         if (flt->op == OP_NULL) {
             buf_printf(&s->text, "a.%s IS %sNULL", f->name,
                        strcmp(flt->value, "true") == 0 ? "" : "NOT ");
-        } else if (f->type == FT_PARTIES) {
-            buf_puts(&s->text, "EXISTS (SELECT 1 FROM partnership_organizations fpo WHERE "
-                               "fpo.partnership_id = a.id AND fpo.organization_id = ANY(");
+        } else if (f->type == FT_LINKS) {
+            const struct link *l = res->link;
+            buf_printf(&s->text,
+                       "EXISTS (SELECT 1 FROM %s fpo WHERE fpo.%s = a.id AND fpo.%s = ANY(",
+                       l->table, l->owner, l->key);
             sql_param(s, array_literal(a, flt->value));
             buf_puts(&s->text, "::uuid[]))");
         } else if (f->type == FT_STRMAP) {
@@ -365,8 +370,8 @@ embedded_count(struct sql *s, const struct resource *res, const struct list_quer
         if (inc->fk != NULL)
             buf_printf(&s->text, " + (a.%s IS NOT NULL)::int", inc->fk);
         else
-            buf_puts(&s->text, " + (SELECT count(*) FROM partnership_organizations ec WHERE "
-                               "ec.partnership_id = a.id)::int");
+            buf_printf(&s->text, " + (SELECT count(*) FROM %s ec WHERE ec.%s = a.id)::int",
+                       res->link->table, res->link->owner);
     }
     buf_puts(&s->text, ")");
 }

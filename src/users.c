@@ -18,14 +18,10 @@
 #define EMAIL_MAX    320
 #define PASSWORD_MAX 1024
 
-void
-users_init(void)
-{
-    db_register("users_get_for_login",
-                "SELECT id, password_hash, role, coalesce(organization_id::text, ''), "
-                "coalesce(ministry_id::text, '') FROM users "
-                "WHERE lower(email) = lower($1) AND active");
-}
+static const char LOGIN_LOOKUP[] =
+    "SELECT id, password_hash, role, coalesce(organization_id::text, ''), "
+    "coalesce(ministry_id::text, '') FROM users "
+    "WHERE lower(email) = lower($1) AND active";
 
 /* Checks the login body: exactly email and password, both strings of sane length. */
 static bool
@@ -95,7 +91,7 @@ auth_token_create(struct request *r)
     struct db_conn *c = db_thread_conn(&err);
     if (c == NULL)
         goto out;
-    res = db_exec(c, "users_get_for_login", 1, &email, &err);
+    res = db_exec_sql(c, LOGIN_LOOKUP, 1, &email, &err);
     if (res == NULL)
         goto out;
     bool found = PQntuples(res) == 1;

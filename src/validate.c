@@ -15,8 +15,6 @@
 #define SECTION_BODY_MAX    20000
 #define NUMBER_MAX          1e15
 
-static const char *const party_roles[] = {"lead", "partner", "implementer", "funder", NULL};
-
 /* ISO 4217 active currency codes. */
 static const char *const currencies[] = {
     "AED", "AFN", "ALL", "AMD", "ANG", "AOA", "ARS", "AUD", "AWG", "AZN", "BAM", "BBD", "BDT",
@@ -55,59 +53,62 @@ validate_add(json_t *errors, const char *field, const char *code, const char *fm
     buf_free(&m);
 }
 
-/* Checks an array of items with check_item; path is field[i]. */
+/* Checks the items of a link field: an array of 1 to max_len objects {key, attribute}, each key
+ * a record id listed once, each attribute one of its values. */
 static void
-check_parties(const struct field *f, json_t *v, json_t *errors)
+check_links(const struct link *l, const struct field *f, json_t *v, json_t *errors)
 {
     size_t i;
     json_t *item;
-    char path[80], roles[100];
+    char path[80], allowed[100];
 
     if (!json_is_array(v)) {
-        validate_add(errors, f->name, "type",
-                     "must be an array of {organization_id, role} objects");
+        validate_add(errors, f->name, "type", "must be an array of {%s, %s} objects", l->key,
+                     l->attribute);
         return;
     }
     if (json_array_size(v) < 1 || json_array_size(v) > (size_t)f->max_len) {
-        validate_add(errors, f->name, "length", "must hold 1 to %d organizations", f->max_len);
+        validate_add(errors, f->name, "length", "must hold 1 to %d %s", f->max_len,
+                     l->target->name);
         return;
     }
-    value_list_text(roles, sizeof(roles), party_roles);
+    value_list_text(allowed, sizeof(allowed), l->attribute_values);
     json_array_foreach(v, i, item)
     {
         snprintf(path, sizeof(path), "%s[%zu]", f->name, i);
         if (!json_is_object(item)) {
-            validate_add(errors, path, "type", "must be an object {organization_id, role}");
+            validate_add(errors, path, "type", "must be an object {%s, %s}", l->key, l->attribute);
             continue;
         }
         const char *k;
         json_t *x;
         json_object_foreach(item, k, x)
         {
-            if (strcmp(k, "organization_id") != 0 && strcmp(k, "role") != 0) {
+            if (strcmp(k, l->key) != 0 && strcmp(k, l->attribute) != 0) {
                 char sub[160];
                 snprintf(sub, sizeof(sub), "%s.%s", path, k);
-                validate_add(errors, sub, "unknown-field",
-                             "unknown field; allowed: organization_id, role");
+                validate_add(errors, sub, "unknown-field", "unknown field; allowed: %s, %s", l->key,
+                             l->attribute);
             }
         }
-        json_t *org = json_object_get(item, "organization_id");
-        json_t *role = json_object_get(item, "role");
+        json_t *id = json_object_get(item, l->key);
+        json_t *attr = json_object_get(item, l->attribute);
         char sub[160];
-        snprintf(sub, sizeof(sub), "%s.organization_id", path);
-        if (!json_is_string(org) || !value_is_uuid(json_string_value(org)))
-            validate_add(errors, sub, org ? "format" : "required", "must be an organization id");
+        snprintf(sub, sizeof(sub), "%s.%s", path, l->key);
+        if (!json_is_string(id) || !value_is_uuid(json_string_value(id)))
+            validate_add(errors, sub, id ? "format" : "required", "must be %s %s id",
+                         strchr("aeiou", l->target->singular[0]) ? "an" : "a", l->target->singular);
         else {
             for (size_t j = 0; j < i; j++) {
-                json_t *prev = json_object_get(json_array_get(v, j), "organization_id");
+                json_t *prev = json_object_get(json_array_get(v, j), l->key);
                 if (json_is_string(prev) &&
-                    strcasecmp(json_string_value(prev), json_string_value(org)) == 0)
-                    validate_add(errors, sub, "duplicate", "organization listed twice");
+                    strcasecmp(json_string_value(prev), json_string_value(id)) == 0)
+                    validate_add(errors, sub, "duplicate", "%s listed twice", l->target->singular);
             }
         }
-        snprintf(sub, sizeof(sub), "%s.role", path);
-        if (!json_is_string(role) || !value_in_list(party_roles, json_string_value(role)))
-            validate_add(errors, sub, role ? "enum" : "required", "must be one of: %s", roles);
+        snprintf(sub, sizeof(sub), "%s.%s", path, l->attribute);
+        if (!json_is_string(attr) || !value_in_list(l->attribute_values, json_string_value(attr)))
+            validate_add(errors, sub, attr ? "enum" : "required", "must be one of: %s", allowed);
     }
 }
 
@@ -197,7 +198,7 @@ check_array(const struct field *f, json_t *v, json_t *errors)
 
 /* Checks one non-null value against its field. */
 static void
-check_value(const struct field *f, json_t *v, json_t *errors)
+check_value(const struct resource *res, const struct field *f, json_t *v, json_t *errors)
 {
     char allowed[300];
     const char *s = json_is_string(v) ? json_string_value(v) : NULL;
@@ -268,8 +269,8 @@ check_value(const struct field *f, json_t *v, json_t *errors)
     case FT_SECTIONS:
         check_sections(f, v, errors);
         break;
-    case FT_PARTIES:
-        check_parties(f, v, errors);
+    case FT_LINKS:
+        check_links(res->link, f, v, errors);
         break;
     case FT_JSON:
         validate_add(errors, f->name, "read-only", "is set by the server");
@@ -330,7 +331,7 @@ validate_values(const struct resource *res, json_t *record, json_t *changed, boo
             continue;
         }
         if (touched)
-            check_value(f, v, errors);
+            check_value(res, f, v, errors);
     }
     for (size_t i = 0; i < res->ndate_order; i++) {
         json_t *a = json_object_get(record, res->date_order[i].first);

@@ -19,13 +19,6 @@ enum action {
     ACT_VERIFY, /* mark a monitoring record verified */
 };
 
-/* A role as a bit, for the policy table. */
-#define ROLE_BIT(r) (1u << (r))
-#define ROLES_ANY                                                                                  \
-    (ROLE_BIT(ROLE_ANONYMOUS) | ROLE_BIT(ROLE_ANALYST) | ROLE_BIT(ROLE_EDITOR) |                   \
-     ROLE_BIT(ROLE_PARTNER) | ROLE_BIT(ROLE_ADMIN))
-#define ROLES_SIGNED_IN (ROLES_ANY & ~ROLE_BIT(ROLE_ANONYMOUS))
-
 /* The object-level rule a role's permission depends on. */
 enum scope {
     SCOPE_ANY,              /* no condition on the record */

@@ -14,9 +14,6 @@
 /* Prepares what verification needs; call once before serving. Returns false on failure. */
 bool auth_init(void) MUSTCHECK;
 
-/* Registers the statements authentication runs (API keys, users); call before serving. */
-void auth_register_statements(void);
-
 /* Writes the hex SHA-256 of an API key into out: the form keys are stored in. */
 void auth_key_hash(const char *key, char out[AUTH_KEY_HASH_LEN]);
 

@@ -9,12 +9,6 @@
 
 struct db_conn;
 
-/*
- * Registers a statement to be prepared on every connection. Call before the server starts;
- * name and sql must stay valid for the life of the process.
- */
-void db_register(const char *name, const char *sql);
-
 /* Opens a connection with the settings' timeouts. Returns NULL with err set (503) on failure. */
 PGconn *db_connect(struct error *err);
 
@@ -25,16 +19,11 @@ PGconn *db_connect(struct error *err);
 struct db_conn *db_thread_conn(struct error *err);
 
 /*
- * Runs the prepared statement name with text parameters. Returns the result (the caller owns it
- * and must PQclear it) when it succeeded, or NULL with err set from the SQLSTATE. A broken
- * connection gives 503 and is reconnected on the next call.
- */
-PGresult *db_exec(struct db_conn *c, const char *name, int nparams, const char *const *values,
-                  struct error *err);
-
-/*
- * Runs sql (built from descriptors, values only as $n parameters), preparing it on first use on
- * this connection and reusing the prepared statement afterwards. Ownership as db_exec.
+ * Runs sql (a static text, or built from descriptors; values only as $n parameters), preparing it
+ * on first use on this connection and reusing the prepared statement afterwards: the one way
+ * statements are prepared. Returns the result (the caller owns it and must PQclear it) when it
+ * succeeded, or NULL with err set from the SQLSTATE. A broken connection gives 503 and is
+ * reconnected on the next call.
  */
 PGresult *db_exec_sql(struct db_conn *c, const char *sql, int nparams, const char *const *values,
                       struct error *err);

@@ -25,7 +25,7 @@ enum field_type {
     FT_URLS,     /* array of http(s) URLs, text[] */
     FT_STRMAP,   /* object of string to string, jsonb */
     FT_SECTIONS, /* array of {heading, body}, jsonb */
-    FT_PARTIES,  /* a partnership's [{organization_id, role}], kept in partnership_organizations */
+    FT_LINKS,    /* [{<key>, <attribute>}] kept in the resource's link table (struct link) */
     FT_JSON,     /* any JSON, stored as jsonb (read-only: the audit trail) */
     FT_PASSWORD, /* write-only: stored as an argon2id hash in the column password_hash */
 };
@@ -47,18 +47,56 @@ struct field {
     unsigned flags;
     const char *const *values; /* FT_ENUM / FT_ENUMS: allowed values, NULL-terminated */
     int max_len;               /* FT_TEXT and friends: most characters; arrays: most items */
-    const char *ref;           /* FT_UUID: table the value must name a live row of, or
-                                  "@other_field" when other_field's value names the table */
+    const char *ref;           /* FT_UUID, FT_LINKS: table the value must name a live row of,
+                                  or "@other_field" when other_field's value names it (see
+                                  struct ref_choice) */
     const char *pgtype;        /* cast for parameters when not implied by type (e.g. governorate) */
 };
 
 struct resource;
 
-/* An embeddable relation for ?include=: a to-one reference through fk. */
+/* An embeddable relation for ?include=: a to-one reference through fk, or with fk NULL the
+ * records the resource's link table names (each item then carries its record). */
 struct include {
     const char *name;              /* "ministry" */
     const struct resource *target; /* its descriptor */
-    const char *fk;                /* column of this table holding the target's id */
+    const char *fk;                /* column of this table holding the target's id, or NULL */
+};
+
+/*
+ * The items of the resource's FT_LINKS field, kept in a table of their own, one row per item in
+ * the order given: a partnership's organizations [{organization_id, role}] are rows of
+ * partnership_organizations (partnership_id, organization_id, role, position). The record is
+ * filtered by ?<key>=, and a change of items is a change of the record.
+ */
+struct link {
+    const char *table;                   /* "partnership_organizations" */
+    const char *owner;                   /* its column naming the record: "partnership_id" */
+    const char *key;                     /* item member and column naming the linked record */
+    const struct resource *target;       /* the resource key names */
+    const char *attribute;               /* the item's other member and column: "role" */
+    const char *const *attribute_values; /* its allowed values, NULL-terminated */
+    const char *position;                /* the column keeping the items' order */
+};
+
+/* For a reference "@by": the value of the field by that makes field name a record of target. */
+struct ref_choice {
+    const char *field;             /* "party_id" */
+    const char *by;                /* "party_type" */
+    const char *value;             /* "organization" */
+    const struct resource *target; /* organizations */
+};
+
+/*
+ * A status that someone with the verify permission must set: moving field to value stamps who
+ * (by) and when (at); moving away clears them; a record in that status changes only by a
+ * verifier.
+ */
+struct verification {
+    const char *field; /* "status" */
+    const char *value; /* "verified" */
+    const char *by;    /* column of the verifier's user id */
+    const char *at;    /* column of the time of verification */
 };
 
 /* Who may still reference a record: checked before a delete (409 names them). */
@@ -67,7 +105,8 @@ struct referrer {
     const char *sql;      /* SELECT id::text ... WHERE <col> = $1::uuid AND live LIMIT 20 */
 };
 
-/* A database constraint whose violation is reported on a field with a message. */
+/* A database constraint whose violation is reported on a field with a message (a unique one
+ * as a 409 with that message). */
 struct constraint_message {
     const char *constraint;
     const char *field;
@@ -102,7 +141,10 @@ struct resource {
     bool no_soft_delete;           /* rows are never hidden by deleted_at (users, keys, audit) */
     const char *delete_column;     /* DELETE sets this timestamp; NULL means deleted_at */
     bool unversioned;              /* no version column: no ETag on reads */
-    bool verifiable;               /* status "verified" stamps verified_by and verified_at */
+    const struct link *link;       /* where the FT_LINKS field's items live; NULL without one */
+    const struct ref_choice *ref_choices; /* what "@by" references name */
+    size_t nref_choices;
+    const struct verification *verification;   /* NULL: no status needs a verifier */
     const struct constraint_message *messages; /* database rules explained in the caller's terms */
     size_t nmessages;
 };

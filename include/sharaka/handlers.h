@@ -4,9 +4,7 @@
 
 #include "sharaka/http.h"
 
-/* Registers each module's prepared statements; called once before serving. */
-void service_init(void);
-void users_init(void);
+/* Builds the change feed's statement; called once before serving. */
 void changes_init(void);
 
 /* export.c: route arg is "csv" or "ndjson" */

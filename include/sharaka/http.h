@@ -29,7 +29,6 @@ struct request {
     uint64_t start_us;
     struct buf body;
     size_t body_limit;
-    bool bad_framing;
     const struct route *route;
     const char *params[HTTP_MAX_PARAMS];
     int nparams;

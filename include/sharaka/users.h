@@ -1,10 +1,14 @@
-/* users.h - the people who sign in: creation from the command line. */
+/* users.h - the people who sign in and the partners' API keys: creation from the command line
+ * and from the API, and the sources a key may not carry. */
 #ifndef SHARAKA_USERS_H
 #define SHARAKA_USERS_H
 
 #include <stdbool.h>
 
-#include "sharaka/http.h"
+#include <jansson.h>
+#include <libpq-fe.h>
+
+#include "sharaka/core.h"
 
 /*
  * Creates a user with an argon2id hash of password. org and ministry may be NULL; an editor needs

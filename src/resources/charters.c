@@ -53,6 +53,16 @@ static const struct include signatory_includes[] = {
 
 static const struct field_pair signatory_dates[] = {{"signed_on", "withdrawn_on"}};
 
+static const struct ref_choice parties[] = {
+    {"party_id", "party_type", "organization", &organizations_resource},
+    {"party_id", "party_type", "ministry", &ministries_resource},
+};
+
+static const struct constraint_message signatory_messages[] = {
+    {"charter_signatories_active_key", "party_id",
+     "this party already has an active signature on this charter; withdraw it first"},
+};
+
 const struct resource signatories_resource = {
     .name = "signatories",
     .table = "charter_signatories",
@@ -66,4 +76,8 @@ const struct resource signatories_resource = {
     .ndate_order = ARRAY_LEN(signatory_dates),
     .parent_path = "/v1/charters/",
     .parent = &charters_resource,
+    .ref_choices = parties,
+    .nref_choices = ARRAY_LEN(parties),
+    .messages = signatory_messages,
+    .nmessages = ARRAY_LEN(signatory_messages),
 };

@@ -30,6 +30,13 @@ static const struct include includes[] = {
 
 static const struct field_pair date_order[] = {{"period_start", "period_end"}};
 
+static const struct verification verification = {
+    .field = "status",
+    .value = "verified",
+    .by = "verified_by",
+    .at = "verified_at",
+};
+
 const struct resource monitoring_records_resource = {
     .name = "monitoring-records",
     .table = "monitoring_records",
@@ -42,5 +49,5 @@ const struct resource monitoring_records_resource = {
     .nincludes = ARRAY_LEN(includes),
     .date_order = date_order,
     .ndate_order = ARRAY_LEN(date_order),
-    .verifiable = true,
+    .verification = &verification,
 };

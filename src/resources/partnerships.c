@@ -6,13 +6,15 @@ static const char *const instruments[] = {"contract",        "mou",      "decree
 static const char *const statuses[] = {"planned",   "active",     "completed",
                                        "suspended", "terminated", NULL};
 
+static const char *const roles[] = {"lead", "partner", "implementer", "funder", NULL};
+
 static const struct field fields[] = {
     FIELD_ID,
     {"title", FT_TEXT, F_REQUIRED | F_FILTER | F_SORT, NULL, 500, NULL, NULL},
     {"title_ar", FT_TEXT, 0, NULL, 500, NULL, NULL},
     {"type_id", FT_UUID, F_REQUIRED | F_FILTER, NULL, 0, "partnership_types", NULL},
     {"ministry_id", FT_UUID, F_REQUIRED | F_FILTER, NULL, 0, "ministries", NULL},
-    {"organizations", FT_PARTIES, F_REQUIRED | F_FILTER, NULL, 50, "organizations", NULL},
+    {"organizations", FT_LINKS, F_REQUIRED | F_FILTER, NULL, 50, "organizations", NULL},
     {"programme", FT_TEXT, F_FILTER | F_SORT, NULL, 200, NULL, NULL},
     {"instrument", FT_ENUM, F_FILTER, instruments, 0, NULL, NULL},
     {"instrument_reference", FT_TEXT, 0, NULL, 200, NULL, NULL},
@@ -31,6 +33,16 @@ static const struct include includes[] = {
     {"ministry", &ministries_resource, "ministry_id"},
     {"type", &partnership_types_resource, "type_id"},
     {"organizations", &organizations_resource, NULL},
+};
+
+static const struct link organizations_link = {
+    .table = "partnership_organizations",
+    .owner = "partnership_id",
+    .key = "organization_id",
+    .target = &organizations_resource,
+    .attribute = "role",
+    .attribute_values = roles,
+    .position = "position",
 };
 
 static const struct referrer referrers[] = {
@@ -57,4 +69,5 @@ const struct resource partnerships_resource = {
     .ndate_order = ARRAY_LEN(date_order),
     .together = together,
     .ntogether = ARRAY_LEN(together),
+    .link = &organizations_link,
 };

@@ -171,6 +171,40 @@ class Resource:
                 text = text.rstrip() + " In a patch the object is merged: a scheme set to null is removed."
         return text  # None for a field the prose does not describe yet: it is still documented
 
+    def link_schemas(self):
+        link = self.p.get("link")
+        return [link["schema"], link["schema"] + "Input"] if link else None
+
+    def link_item_schemas(self):
+        """The schemas of the items of the FT_LINKS field, as read and as written."""
+        link, prose = self.d.get("link"), self.p.get("link")
+        if not link:
+            return {}
+        if not prose:
+            raise ProseError(f"{self.name}: the descriptor has a link table; describe it in `link`")
+        target = self.by_name[link["target"]]
+        docs = prose.get("fields", {})
+        embed = next(i["name"] for i in self.d["includes"] if i.get("fk") is None)
+        read_name, write_name = self.link_schemas()
+
+        def item(write):
+            key = {"description": docs.get(link["key"]), "type": "string", "format": "uuid"}
+            if not write:
+                key["pattern"] = UUID_PATTERN
+            attribute = {"description": docs.get(link["attribute"]), "type": "string",
+                         "enum": list(link["attribute_values"])}
+            props = {link["key"]: key, link["attribute"]: attribute}
+            if not write:
+                props[target.singular] = {
+                    "description": (f"The {target.singular}, embedded (present only with "
+                                    f"`include={embed}`); null if it was deleted."),
+                    "anyOf": [ref("schemas", target.schema), {"type": "null"}]}
+            return {"type": "object", "description": prose.get("description"),
+                    "required": [link["key"], link["attribute"]],
+                    "additionalProperties": False, "properties": props}
+
+        return {read_name: item(False), write_name: item(True)}
+
     def a_singular(self):
         return ("an " if self.singular[0] in "aeiou" else "a ") + self.singular
 
@@ -178,7 +212,7 @@ class Resource:
 
     def schemas(self):
         read_props = {f["name"]: field_schema(f, "read", self.field_doc(f, "read"),
-                                               self.p.get("link_schemas"))
+                                               self.link_schemas())
                       for f in self.fields}
         for inc in self.d["includes"]:
             if inc.get("fk") is None:
@@ -193,7 +227,7 @@ class Resource:
         required = [f["name"] for f in create_fields if f["required"]]
         readonly = [f["name"] for f in self.inputs if not writable(f, True)]
         fixed = [f["name"] for f in self.inputs if not writable(f, False)]
-        out = {}
+        out = self.link_item_schemas()
         out[self.schema] = {
             "type": "object",
             "required": ["id"],
@@ -210,7 +244,7 @@ class Resource:
             "properties": {},
         }
         for f in create_fields:
-            s = field_schema(f, "create", self.field_doc(f, "create"), self.p.get("link_schemas"))
+            s = field_schema(f, "create", self.field_doc(f, "create"), self.link_schemas())
             if f["name"] == "id":
                 s = {"type": "string",
                      "description": "The id to give the record (a UUID); made by the server "
@@ -227,7 +261,7 @@ class Resource:
                             "fields are rejected with 422."),
             "additionalProperties": False,
             "properties": {f["name"]: field_schema(f, "patch", self.field_doc(f, "patch"),
-                                                    self.p.get("link_schemas"))
+                                                    self.link_schemas())
                            for f in patch_fields},
         }
         if "patch" in self.ops:

@@ -330,8 +330,10 @@ class Resource:
             if not flt:
                 continue
             name, t = flt["name"], f["type"]
+            # The fields every record has filter the same way everywhere: "the records".
+            noun = "records" if f["name"] in COMMON_FIELD_DOCS else p
             for op in flt["ops"]:
-                params.append(self.filter_parameter(f, name, t, op, p))
+                params.append(self.filter_parameter(f, name, t, op, noun))
         return params
 
     def filter_parameter(self, f, name, t, op, p):

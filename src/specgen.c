@@ -13,7 +13,9 @@
 #include "sharaka/query.h"
 
 /* How a field type is written in JSON Schema: the schema of one non-null value as the server
- * returns it (enum values, lengths and nullability are added from the descriptor). */
+ * returns it (enum values, lengths and nullability are added from the descriptor; the link
+ * items' schemas from the descriptor's link). The fixed limits of tags, scheme maps and decimals
+ * restate what validate.c and values.c check. */
 static const struct {
     const char *name;
     const char *schema;

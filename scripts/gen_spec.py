@@ -1,10 +1,14 @@
 #!/usr/bin/python3
-"""Turn the OpenAPI document into C data: the spec as compact JSON and an HTML reference.
+"""Make the OpenAPI document and turn it into C data: the spec as compact JSON and an HTML reference.
 
-Usage: gen_spec.py INPUT.yaml OUTPUT.c [--json FILE] [--html FILE]
+Usage: gen_spec.py --descriptors DESCRIPTORS.json --prose DIR OUTPUT.c [--json FILE] [--html FILE]
 
-OUTPUT.c defines spec_json, spec_json_len, docs_html and docs_html_len. --json and --html also
-write the two texts as plain files (handy for looking at the reference in a browser).
+The document is the prose in DIR (openapi.yaml: info, tags, the other routes, shared components;
+resources/<name>.yaml: what each resource's fields and operations mean) merged with what the
+descriptors say (DESCRIPTORS.json, printed by specgen): spec_resources.py makes every resource's
+schemas and operations from them. OUTPUT.c defines spec_json, spec_json_len, docs_html and
+docs_html_len. --json and --html also write the two texts as plain files (the JSON is the merged
+document that the tests and the linters read).
 The HTML is self-contained: inline CSS, no script, and no URL of any kind that a browser would load.
 Only the standard library and PyYAML are used.
 """
@@ -18,6 +22,8 @@ import sys
 import tempfile
 
 import yaml
+
+import spec_resources
 
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 
@@ -68,6 +74,13 @@ SpecLoader.add_constructor("tag:yaml.org,2002:map", SpecLoader.construct_mapping
 
 
 def load_spec(path):
+    spec = load_yaml(path)
+    if not isinstance(spec, dict) or "openapi" not in spec:
+        raise SpecError("not an OpenAPI document (no top-level 'openapi' key)")
+    return spec
+
+
+def load_yaml(path):
     with open(path, "rb") as f:
         data = f.read()
     try:
@@ -78,9 +91,38 @@ def load_spec(path):
         spec = yaml.load(text, Loader=SpecLoader)
     except yaml.YAMLError as e:
         raise SpecError(str(e).replace("\n", " ")) from None
-    if not isinstance(spec, dict) or "openapi" not in spec:
-        raise SpecError("not an OpenAPI document (no top-level 'openapi' key)")
     return spec
+
+
+def merged_document(descriptors_path, prose_dir):
+    """The prose of prose_dir with the resources made from the descriptors."""
+    doc = load_spec(os.path.join(prose_dir, "openapi.yaml"))
+    with open(descriptors_path, encoding="utf-8") as f:
+        descriptors = json.load(f)
+    resources_dir = os.path.join(prose_dir, "resources")
+    prose = {}
+    for name in sorted(os.listdir(resources_dir)):
+        if name.endswith(".yaml"):
+            try:
+                prose[name[:-5]] = load_yaml(os.path.join(resources_dir, name))
+            except SpecError as e:
+                raise SpecError(f"resources/{name}: {e}") from None
+    prose_paths = doc.get("paths", {})
+    doc["paths"] = {}
+    try:
+        spec_resources.build(descriptors, prose, doc)
+    except spec_resources.ProseError as e:
+        raise SpecError(str(e)) from None
+    generated = doc["paths"]
+    # The service and sign-in routes first, then the resources, then the other routes.
+    first = {p: v for p, v in prose_paths.items() if not p.startswith("/v1/") or
+             p.startswith("/v1/auth/")}
+    rest = {p: v for p, v in prose_paths.items() if p not in first}
+    for path in generated:
+        if path in prose_paths:
+            raise SpecError(f"paths.{path} is generated; remove it from openapi.yaml")
+    doc["paths"] = {**first, **generated, **rest}
+    return doc
 
 
 # ---------------------------------------------------------------- C output
@@ -1125,24 +1167,25 @@ def render_html(doc):
 
 def main(argv):
     parser = argparse.ArgumentParser(description="Embed the OpenAPI document and its HTML reference in C.")
-    parser.add_argument("input", help="the OpenAPI document (YAML)")
+    parser.add_argument("--descriptors", required=True, help="the descriptors, as specgen prints them")
+    parser.add_argument("--prose", required=True, metavar="DIR", help="the prose (openapi/)")
     parser.add_argument("output", help="the C file to write")
     parser.add_argument("--json", metavar="FILE", help="also write the compact JSON here")
     parser.add_argument("--html", metavar="FILE", help="also write the HTML reference here")
     args = parser.parse_args(argv)
     try:
-        doc = load_spec(args.input)
+        doc = merged_document(args.descriptors, args.prose)
         Spec(doc).check_refs(doc)
         spec_json = json.dumps(doc, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
         spec_bytes = spec_json.encode("utf-8")
         html_bytes = render_html(doc).encode("utf-8")
     except (SpecError, ValueError, TypeError) as e:
-        print(f"gen_spec.py: {args.input}: {e}", file=sys.stderr)
+        print(f"gen_spec.py: {args.prose}: {e}", file=sys.stderr)
         return 1
     except OSError as e:
         print(f"gen_spec.py: {e}", file=sys.stderr)
         return 1
-    write_c(args.output, os.path.basename(args.input),
+    write_c(args.output, "openapi/ and the resource descriptors",
             [("spec_json", spec_bytes), ("docs_html", html_bytes)])
     if args.json:
         write_atomic(args.json, spec_bytes)

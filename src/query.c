@@ -131,6 +131,37 @@ check_filter_value(const struct field *f, const char *name, const char *v, struc
     return ok;
 }
 
+/* ---------------------------------------------------------------- filter rules */
+
+const char *
+query_op_name(enum filter_op op)
+{
+    return op_names[op];
+}
+
+unsigned
+query_filter_ops(const struct field *f)
+{
+    unsigned ops = 1u << OP_EQ;
+    if (query_field_orderable(f))
+        ops |= 1u << OP_NE | 1u << OP_GT | 1u << OP_GTE | 1u << OP_LT | 1u << OP_LTE;
+    if (query_field_nullable(f))
+        ops |= 1u << OP_NULL;
+    return ops;
+}
+
+const char *
+query_filter_name(const struct resource *res, const struct field *f)
+{
+    return f->type == FT_LINKS ? res->link->key : f->name;
+}
+
+bool
+query_field_filterable(const struct field *f, bool internal)
+{
+    return (f->flags & F_FILTER) && query_field_visible(f, internal) && !(f->flags & F_PARENT);
+}
+
 /* ---------------------------------------------------------------- parsing */
 
 void
@@ -138,9 +169,8 @@ query_allowed_filters(struct buf *b, const struct resource *res, bool internal)
 {
     for (size_t i = 0; i < res->nfields; i++) {
         const struct field *f = &res->fields[i];
-        if ((f->flags & F_FILTER) && query_field_visible(f, internal))
-            buf_printf(b, "%s%s", b->len ? ", " : "",
-                       f->type == FT_LINKS ? res->link->key : f->name);
+        if (query_field_filterable(f, internal))
+            buf_printf(b, "%s%s", b->len ? ", " : "", query_filter_name(res, f));
     }
 }
 
@@ -172,9 +202,10 @@ allowed_params(struct buf *b, const struct resource *res, bool internal)
 static const char *
 ops_for(const struct field *f)
 {
-    if (query_field_orderable(f))
-        return query_field_nullable(f) ? "ne, gt, gte, lt, lte, null" : "ne, gt, gte, lt, lte";
-    return query_field_nullable(f) ? "null" : "(none)";
+    unsigned ops = query_filter_ops(f);
+    if (ops & (1u << OP_GT))
+        return ops & (1u << OP_NULL) ? "ne, gt, gte, lt, lte, null" : "ne, gt, gte, lt, lte";
+    return ops & (1u << OP_NULL) ? "null" : "(none)";
 }
 
 static bool
@@ -190,17 +221,11 @@ parse_filter(struct arena *a, const struct resource *res, const char *key, const
     if (nlen < sizeof(name)) {
         memcpy(name, key, nlen);
         name[nlen] = '\0';
-        for (size_t i = 0; i < res->nfields; i++)
-            if (res->fields[i].type == FT_LINKS && strcmp(name, res->link->key) == 0)
-                f = &res->fields[i]; /* linked records, filtered by their id */
-        if (f == NULL) {
-            f = resource_field(res, name);
-            if (f != NULL && f->type == FT_LINKS)
-                f = NULL;
-        }
+        for (size_t i = 0; i < res->nfields && f == NULL; i++)
+            if (strcmp(query_filter_name(res, &res->fields[i]), name) == 0)
+                f = &res->fields[i]; /* by parameter name: the link key for links */
     }
-    if (f == NULL || !(f->flags & F_FILTER) || !query_field_visible(f, internal) ||
-        (f->flags & F_PARENT)) {
+    if (f == NULL || !query_field_filterable(f, internal)) {
         allowed_params(&allowed, res, internal);
         error_set(err, 400, "unknown-parameter", "unknown query parameter '%s'; allowed: %s", key,
                   allowed.data);
@@ -220,9 +245,7 @@ parse_filter(struct arena *a, const struct resource *res, const char *key, const
         for (int i = OP_NE; i <= OP_NULL; i++)
             if (strcmp(op, op_names[i]) == 0)
                 found = i;
-        bool ok =
-            found == OP_NULL ? query_field_nullable(f) : found > 0 && query_field_orderable(f);
-        if (!ok)
+        if (found < 0 || !(query_filter_ops(f) & (1u << found)))
             return error_set(err, 400, "unknown-operator",
                              "unknown operator '%s' on '%s'; allowed operators for %s: %s", op,
                              name, name, ops_for(f));

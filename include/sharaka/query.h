@@ -80,6 +80,16 @@ bool query_field_orderable(const struct field *f);
 bool query_field_nullable(const struct field *f);
 bool query_field_visible(const struct field *f, bool internal);
 
+/* The filter rules, read by the list parser and the spec generator alike. query_filter_name is
+ * the parameter that filters res by f (an FT_LINKS field: its link's key, organization_id);
+ * query_field_filterable says whether a caller may filter by f at all; query_filter_ops is the
+ * operators ?name.op= takes, a bit (1u << op) per enum filter_op, OP_EQ always among them;
+ * query_op_name is an operator's suffix ("gte"; "" for OP_EQ). */
+const char *query_filter_name(const struct resource *res, const struct field *f);
+bool query_field_filterable(const struct field *f, bool internal);
+unsigned query_filter_ops(const struct field *f);
+const char *query_op_name(enum filter_op op);
+
 /* Appends the names of res's filter parameters, joined by ", ", to b. */
 void query_allowed_filters(struct buf *b, const struct resource *res, bool internal);
 

@@ -1,9 +1,12 @@
 """testconfig.py - constants shared by the fixtures and the tests."""
 
+import os
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
-SPEC_PATH = REPO / "openapi" / "openapi.yaml"
+# The OpenAPI document as the build merged it (openapi/ + the descriptors), next to the binary.
+SPEC_PATH = (Path(os.environ.get("SHARAKA_BIN") or REPO / "build" / "sharaka").parent / "openapi" /
+             "openapi.json")
 
 JWT_SECRET = "sharaka-test-secret-0123456789-abcdefghijklmnopq"  # 48 bytes
 MAX_BODY = 65536  # SHARAKA_MAX_BODY of the test servers

@@ -6,18 +6,19 @@ import time
 
 import pytest
 
-from access_helpers import (KEY_RE, UUID_RE, Client, Psql, World, add_key, add_partner,
-                            add_user, bearer, create, key_id, monitoring_body, org_body,
-                            partnership_body, sha256_hex, uniq)
-from checks import assert_problem, error_fields
+from support.bodies import create, monitoring_body, organization_body, partnership_body, World
+from support.checks import UUID_RE, assert_problem, error_fields, uniq
+from support.client import ApiClient
+from support.db import Db
+from support.principals import KEY_RE, add_key, add_partner, add_user, bearer, key_id, sha256_hex
 
 KEYS = "/v1/api-keys"
 
 
 @pytest.fixture(scope="module")
 def ctx(server, spec, cli, pg, migrated):
-    client = Client(server, spec)
-    psql = Psql(pg)
+    client = ApiClient(server, spec)
+    psql = Db(pg)
     try:
         admin = add_user(cli, psql, "admin")
         partner = add_partner(cli, psql, "annd")
@@ -106,13 +107,14 @@ def test_command_line_prints_the_key_once_on_stdout_and_stores_its_hash(ctx):
 def test_non_admin_roles_cannot_be_keys_and_sources_are_slugs(ctx):
     before = ctx.psql.count("api_keys")
     r = ctx.client.post(KEYS, json={"name": uniq("k"), "role": "editor", "source": "annd"},
-                        headers=ctx.admin.headers)
+                        headers=ctx.admin.headers, invalid=True)
     assert "role" in error_fields(assert_problem(r, 422))
     r = ctx.client.post(KEYS, json={"name": uniq("k"), "role": "partner", "source": "Not A Slug"},
-                        headers=ctx.admin.headers)
+                        headers=ctx.admin.headers, invalid=True)
     assert "source" in error_fields(assert_problem(r, 422))
     r = ctx.client.post(KEYS, json={"name": uniq("k"), "role": "partner", "source": "annd",
-                                    "key": "sk_" + "a" * 40}, headers=ctx.admin.headers)
+                                    "key": "sk_" + "a" * 40}, headers=ctx.admin.headers,
+                        invalid=True)
     assert "key" in error_fields(assert_problem(r, 422))
     assert ctx.psql.count("api_keys") == before
 
@@ -143,7 +145,7 @@ def test_revoked_key_is_refused_at_once(ctx):
     assert_invalid_token(ctx.client.get("/v1/monitoring-records", params={"limit": 1},
                                         headers=bearer(key)))
     before = ctx.psql.count("organizations")
-    assert_invalid_token(ctx.client.post("/v1/organizations", json=org_body(),
+    assert_invalid_token(ctx.client.post("/v1/organizations", json=organization_body(),
                                          headers=bearer(key)))
     # A token sent to a public route must be valid too: no fallback to anonymous.
     assert_invalid_token(ctx.client.get("/v1/organizations", headers=bearer(key)))
@@ -163,7 +165,7 @@ def test_unknown_key_is_401_invalid_token(ctx, key):
 
 def test_partner_writes_are_stamped_with_its_source(ctx):
     w, partner = ctx.w, ctx.partner
-    org = create(ctx.client, partner.token, "/v1/organizations", org_body())
+    org = create(ctx.client, partner.token, "/v1/organizations", organization_body())
     assert org["source"] == "annd", org
     p = create(ctx.client, partner.token, "/v1/partnerships",
                partnership_body(w.T["id"], w.N["id"], [org["id"]]))
@@ -182,11 +184,11 @@ def test_partner_writes_are_stamped_with_its_source(ctx):
 
 def test_partner_cannot_choose_the_source(ctx):
     before = ctx.psql.count("organizations")
-    r = ctx.client.post("/v1/organizations", json=org_body(source="sharaka"),
-                        headers=ctx.partner.headers)
+    r = ctx.client.post("/v1/organizations", json=organization_body(source="sharaka"),
+                        headers=ctx.partner.headers, invalid=True)
     assert "source" in error_fields(assert_problem(r, 422))
     r = ctx.client.patch(f"/v1/organizations/{ctx.w.Porg['id']}", json={"source": "sharaka"},
-                         headers=ctx.partner.headers)
+                         headers=ctx.partner.headers, invalid=True)
     assert "source" in error_fields(assert_problem(r, 422))
     assert ctx.psql.count("organizations") == before
     assert ctx.psql.row("organizations", ctx.w.Porg["id"])["source"] == "annd"
@@ -213,7 +215,7 @@ def test_partner_updates_only_records_of_its_own_source(ctx, resource, table, ow
 
 def test_partner_may_not_update_another_partners_records(ctx):
     escwa = add_partner(ctx.cli, ctx.psql, "escwa")
-    theirs = create(ctx.client, escwa.token, "/v1/organizations", org_body())
+    theirs = create(ctx.client, escwa.token, "/v1/organizations", organization_body())
     assert theirs["source"] == "escwa"
     row = ctx.psql.row("organizations", theirs["id"])
     r = ctx.client.patch(f"/v1/organizations/{theirs['id']}", json={"description": "mine now"},
@@ -230,7 +232,7 @@ def test_partner_may_not_delete_even_its_own_records(ctx):
 
 
 def test_partner_batch_is_stamped_and_cannot_touch_another_source(ctx):
-    r = ctx.client.post("/v1/organizations/batch", json={"items": [org_body(), org_body()]},
+    r = ctx.client.post("/v1/organizations/batch", json={"items": [organization_body(), organization_body()]},
                         headers=ctx.partner.headers)
     assert r.status_code == 200, r.text
     for item in r.json()["items"]:
@@ -239,7 +241,7 @@ def test_partner_batch_is_stamped_and_cannot_touch_another_source(ctx):
     counts, audits = ctx.psql.count("organizations"), ctx.psql.audit_count()
     row = ctx.psql.row("organizations", ctx.w.B["id"])
     r = ctx.client.post("/v1/organizations/batch", headers=ctx.partner.headers, json={"items": [
-        org_body(), {"id": ctx.w.B["id"], "description": "taken over by a batch"}]})
+        organization_body(), {"id": ctx.w.B["id"], "description": "taken over by a batch"}]})
     assert r.status_code in (403, 422), r.text
     p = assert_problem(r, r.status_code)
     if r.status_code == 422:
@@ -255,7 +257,7 @@ def test_analyst_key_reads_internal_data_but_writes_nothing(ctx):
     assert r.status_code == 200 and r.json().get("email") == "a@org.test", r.text
     assert ctx.client.get("/v1/monitoring-records", headers=bearer(key)).status_code == 200
     before = ctx.psql.count("organizations")
-    assert_problem(ctx.client.post("/v1/organizations", json=org_body(), headers=bearer(key)),
+    assert_problem(ctx.client.post("/v1/organizations", json=organization_body(), headers=bearer(key)),
                    403)
     assert ctx.psql.count("organizations") == before
 

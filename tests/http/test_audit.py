@@ -6,17 +6,19 @@ import datetime
 
 import pytest
 
-from access_helpers import (Client, Psql, World, add_partner, add_user, charter_body,
-                            create, org_body, signature_body, uniq)
-from checks import assert_problem
+from support.bodies import charter_body, create, organization_body, signature_body, World
+from support.checks import assert_problem, uniq
+from support.client import ApiClient
+from support.db import Db
+from support.principals import add_partner, add_user
 
 AUDIT = "/v1/audit-log"
 
 
 @pytest.fixture(scope="module")
 def ctx(server, spec, cli, pg, migrated):
-    client = Client(server, spec)
-    psql = Psql(pg)
+    client = ApiClient(server, spec)
+    psql = Db(pg)
     try:
         admin = add_user(cli, psql, "admin")
         yield type("Ctx", (), {"client": client, "psql": psql, "admin": admin, "cli": cli,
@@ -42,11 +44,11 @@ def rows_for(ctx, record_id):
     return r.json()["data"]
 
 
-def write(ctx, method, path, body=None, who=None, status=None):
+def write(ctx, method, path, body=None, who=None, status=None, invalid=False):
     """Sends a write with an X-Request-Id of our own; returns (answer, request id)."""
     rid = uniq("req-")
     r = ctx.client.request(method, path, json=body, headers={
-        "X-Request-Id": rid, **(who or ctx.admin).headers})
+        "X-Request-Id": rid, **(who or ctx.admin).headers}, invalid=invalid)
     if status is not None:
         assert r.status_code == status, f"{method} {path}: {r.status_code} {r.text[:400]}"
     assert r.headers["X-Request-Id"] == rid
@@ -76,7 +78,7 @@ def check_row(row, *, action, resource, record_id, request_id, actor, before, af
 
 def test_create_patch_and_delete_each_add_one_complete_audit_row(ctx):
     t0 = db_now(ctx)
-    created, rid1 = write(ctx, "POST", "/v1/organizations", org_body(), status=201)
+    created, rid1 = write(ctx, "POST", "/v1/organizations", organization_body(), status=201)
     org = created.json()
     patched, rid2 = write(ctx, "PATCH", f"/v1/organizations/{org['id']}",
                           {"description": "audited change"}, status=200)
@@ -97,25 +99,26 @@ def test_create_patch_and_delete_each_add_one_complete_audit_row(ctx):
 
 
 def test_a_generated_request_id_is_the_one_recorded(ctx):
-    r = ctx.client.post("/v1/organizations", json=org_body(), headers=ctx.admin.headers)
+    r = ctx.client.post("/v1/organizations", json=organization_body(), headers=ctx.admin.headers)
     assert r.status_code == 201
     [row] = rows_for(ctx, r.json()["id"])
     assert row["request_id"] == r.headers["X-Request-Id"]
 
 
 def test_an_unchanged_update_and_a_refused_write_add_no_row(ctx):
-    org = create(ctx.client, ctx.admin.token, "/v1/organizations", org_body(description="same"))
+    org = create(ctx.client, ctx.admin.token, "/v1/organizations", organization_body(description="same"))
     write(ctx, "PATCH", f"/v1/organizations/{org['id']}", {"description": "same"}, status=200)
-    r, _ = write(ctx, "PATCH", f"/v1/organizations/{org['id']}", {"kind": "no-such-kind"})
+    r, _ = write(ctx, "PATCH", f"/v1/organizations/{org['id']}", {"kind": "no-such-kind"},
+                 invalid=True)
     assert_problem(r, 422)
     assert len(rows_for(ctx, org["id"])) == 1
 
 
 def test_each_batch_item_adds_its_own_row_with_the_batch_request_id(ctx):
-    existing = create(ctx.client, ctx.admin.token, "/v1/organizations", org_body())
+    existing = create(ctx.client, ctx.admin.token, "/v1/organizations", organization_body())
     t0 = db_now(ctx)
     r, rid = write(ctx, "POST", "/v1/organizations/batch", {"items": [
-        org_body(), org_body(), {"id": existing["id"], "description": "changed in a batch"}]},
+        organization_body(), organization_body(), {"id": existing["id"], "description": "changed in a batch"}]},
         status=200)
     t1 = db_now(ctx)
     items = r.json()["items"]
@@ -211,7 +214,7 @@ def test_api_key_creation_and_revocation_are_audited_without_the_key(ctx):
 def test_partner_writes_are_audited_as_the_key(ctx):
     partner = add_partner(ctx.cli, ctx.psql, "annd")
     t0 = db_now(ctx)
-    r, rid = write(ctx, "POST", "/v1/organizations", org_body(), who=partner, status=201)
+    r, rid = write(ctx, "POST", "/v1/organizations", organization_body(), who=partner, status=201)
     t1 = db_now(ctx)
     [row] = rows_for(ctx, r.json()["id"])
     check_row(row, action="create", resource="organizations", record_id=r.json()["id"],
@@ -224,7 +227,7 @@ def test_partner_writes_are_audited_as_the_key(ctx):
 
 def test_audit_log_filters_by_resource_record_actor_and_time(ctx):
     actor = add_user(ctx.cli, ctx.psql, "admin")
-    org = create(ctx.client, actor.token, "/v1/organizations", org_body())
+    org = create(ctx.client, actor.token, "/v1/organizations", organization_body())
     ministry = create(ctx.client, actor.token, "/v1/ministries",
                       {"name": "Audit " + uniq(), "kind": "ministry"})
     write(ctx, "PATCH", f"/v1/organizations/{org['id']}", {"description": "x"}, who=actor,
@@ -252,7 +255,7 @@ def test_audit_log_filters_by_resource_record_actor_and_time(ctx):
 
 
 def test_audit_log_rejects_unknown_filters(ctx):
-    r = ctx.client.get(AUDIT, params={"secret": "1"}, headers=ctx.admin.headers)
+    r = ctx.client.get(AUDIT, params={"secret": "1"}, headers=ctx.admin.headers, invalid=True)
     assert_problem(r, 400)
 
 
@@ -290,17 +293,17 @@ def counts(ctx):
 
 def test_a_write_whose_audit_row_fails_leaves_nothing_behind(ctx, failing_audit):
     marker, install = failing_audit
-    named = create(ctx.client, ctx.admin.token, "/v1/organizations", org_body(name=marker))
-    other = create(ctx.client, ctx.admin.token, "/v1/organizations", org_body())
+    named = create(ctx.client, ctx.admin.token, "/v1/organizations", organization_body(name=marker))
+    other = create(ctx.client, ctx.admin.token, "/v1/organizations", organization_body())
     install()
 
     before = counts(ctx)
     rows = [ctx.psql.row("organizations", i) for i in (named["id"], other["id"])]
     attempts = [
-        ("POST", "/v1/organizations", org_body(name=marker)),
+        ("POST", "/v1/organizations", organization_body(name=marker)),
         ("PATCH", f"/v1/organizations/{other['id']}", {"name": marker}),
         ("DELETE", f"/v1/organizations/{named['id']}", None),
-        ("POST", "/v1/organizations/batch", {"items": [org_body(), org_body(name=marker)]}),
+        ("POST", "/v1/organizations/batch", {"items": [organization_body(), organization_body(name=marker)]}),
     ]
     for method, path, body in attempts:
         r = ctx.client.request(method, path, json=body, headers=ctx.admin.headers)

@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from testconfig import REPO
+from support.config import REPO
 
 
 def meson_version():

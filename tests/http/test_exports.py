@@ -14,10 +14,11 @@ import time
 import pytest
 import requests
 
-from checks import assert_problem
-from pgcluster import PostgresCluster
-from sync_helpers import RssSampler, bearer, create, expect, is_sanitized, json_lines, org_body, \
-    rss_kib, uniq
+from support.bodies import create, organization_body
+from support.checks import assert_problem, expect, json_lines, uniq
+from support.cluster import PostgresCluster
+from support.principals import bearer
+from support.server import is_sanitized, rss_kib, RssSampler
 
 EXPORT = "/v1/exports/{}.{}"
 BIG_ROWS = 200_000
@@ -188,15 +189,15 @@ def test_internal_fields_are_exported_only_with_a_token(http, admin_token, datas
 
 
 def test_other_resources_export_their_own_lists(http, admin_token):
-    m = create(http, admin_token, "ministries", {"name": "وزارة الشؤون الاجتماعية " + uniq(),
+    m = create(http, admin_token, "/v1/ministries", {"name": "وزارة الشؤون الاجتماعية " + uniq(),
                                                  "kind": "ministry"})
-    t = create(http, admin_token, "partnership-types", {"code": uniq("exp-"), "name": "Export"})
-    o = create(http, admin_token, "organizations", org_body())
-    p = create(http, admin_token, "partnerships", {
+    t = create(http, admin_token, "/v1/partnership-types", {"code": uniq("exp-"), "name": "Export"})
+    o = create(http, admin_token, "/v1/organizations", organization_body())
+    p = create(http, admin_token, "/v1/partnerships", {
         "title": "Export partnership " + uniq(), "type_id": t["id"], "ministry_id": m["id"],
         "organizations": [{"organization_id": o["id"], "role": "lead"}], "amount": "1500.50",
         "currency": "LBP", "governorates": ["akkar", "north"]})
-    mr = create(http, admin_token, "monitoring-records", {
+    mr = create(http, admin_token, "/v1/monitoring-records", {
         "partnership_id": p["id"], "period_start": "2024-01-01", "period_end": "2024-12-31",
         "indicator": "Youth reached", "target": 100, "actual": 60})
     nd = json_lines(export(http, "partnerships", "ndjson", {"ministry_id": m["id"]}).text)

@@ -11,9 +11,11 @@ import time
 
 import pytest
 
-from checks import assert_problem, error_fields
-from sync_helpers import (OwnServer, PsqlSession, add_key, bearer, count_rows, expect, org_body,
-                          sql_str, uniq)
+from support.bodies import organization_body
+from support.checks import assert_problem, error_fields, expect, uniq
+from support.db import Db, sql_str
+from support.principals import add_key, bearer
+from support.server import OwnServer
 
 ORGS = "/v1/organizations"
 BATCH = "/v1/organizations/batch"
@@ -51,7 +53,7 @@ def assert_replay(first, again):
 def test_same_key_and_body_replays_the_first_answer_and_creates_one_record(http, admin_token,
                                                                           pg):
     key = uniq("create-")
-    body = org_body(name_ar="جمعية التنمية", external_ids={"LB-MOI": uniq()})
+    body = organization_body(name_ar="جمعية التنمية", external_ids={"LB-MOI": uniq()})
     first = post(http, ORGS, body, admin_token, key)
     expect(first, 201, "first POST")
     assert "Idempotent-Replayed" not in first.headers
@@ -73,7 +75,7 @@ def test_same_key_and_body_replays_the_first_answer_and_creates_one_record(http,
 def test_batch_with_the_same_key_and_body_is_replayed_and_writes_once(http, admin_token, pg):
     key = uniq("batch-")
     prefix = uniq("Replayed batch ")
-    body = {"items": [org_body(name=f"{prefix} {i}") for i in range(5)]}
+    body = {"items": [organization_body(name=f"{prefix} {i}") for i in range(5)]}
     first = post(http, BATCH, body, admin_token, key)
     expect(first, 200, "first batch")
     assert [it["result"] for it in first.json()["items"]] == ["created"] * 5
@@ -88,9 +90,9 @@ def test_batch_with_the_same_key_and_body_is_replayed_and_writes_once(http, admi
 
 def test_same_key_with_another_body_is_422_and_writes_nothing(http, admin_token, pg):
     key = uniq("other-")
-    body = org_body()
+    body = organization_body()
     expect(post(http, ORGS, body, admin_token, key), 201, "first POST")
-    other = org_body()
+    other = organization_body()
     r = post(http, ORGS, other, admin_token, key)
     p = assert_problem(r, 422, instance=ORGS)
     assert p["type"] == "urn:sharaka:problem:idempotency-key-reused", p
@@ -104,7 +106,7 @@ def test_same_key_with_another_body_is_422_and_writes_nothing(http, admin_token,
 
 def test_same_key_and_body_on_another_route_is_422(http, admin_token, pg):
     key = uniq("route-")
-    body = org_body()
+    body = organization_body()
     expect(post(http, ORGS, body, admin_token, key), 201, "POST /v1/organizations")
     r = post(http, "/v1/ministries", {"name": body["name"], "kind": "ministry"}, admin_token, key)
     assert_problem(r, 422, instance="/v1/ministries")
@@ -119,7 +121,7 @@ def test_same_key_and_body_on_another_route_is_422(http, admin_token, pg):
 @pytest.mark.parametrize("key", ["has space", "x" * 256, "tab\there"],
                          ids=["space", "256-chars", "tab"])
 def test_malformed_key_is_400_and_writes_nothing(http, admin_token, pg, key):
-    body = org_body()
+    body = organization_body()
     r = post(http, ORGS, body, admin_token, key)
     p = assert_problem(r, 400, instance=ORGS)
     assert "Idempotency-Key" in p["detail"], p
@@ -128,7 +130,7 @@ def test_malformed_key_is_400_and_writes_nothing(http, admin_token, pg, key):
 
 def test_key_of_255_characters_is_accepted(http, admin_token):
     key = ("k" + uniq())[:12] + "~" * 243
-    body = org_body()
+    body = organization_body()
     first = post(http, ORGS, body, admin_token, key)
     expect(first, 201, "255-character key")
     assert_replay(first, post(http, ORGS, body, admin_token, key))
@@ -147,10 +149,10 @@ def own(pg, cli_for, start_server, api_for):
 def test_second_request_while_the_first_still_runs_is_409(own, api_for):
     key = uniq("running-")
     prefix = uniq("Long batch ")
-    body = json.dumps({"items": [org_body(name=f"{prefix} {i:04d}", kind="club")
+    body = json.dumps({"items": [organization_body(name=f"{prefix} {i:04d}", kind="club")
                                  for i in range(1000)]}).encode()
     first = {}
-    lock = PsqlSession(own.pg, own.dbname)
+    lock = Db(own.pg, own.dbname)
     try:
         # Hold the organizations table so that the first batch waits at its first insert: it
         # is then certainly still running when the second request comes.
@@ -178,7 +180,7 @@ def test_second_request_while_the_first_still_runs_is_409(own, api_for):
         assert p["type"] == "urn:sharaka:problem:request-in-progress", p
         assert "Idempotent-Replayed" not in second.headers
         # Another body with the running key is still another request: 422.
-        other = post(own.api, BATCH, {"items": [org_body()]}, own.token, key)
+        other = post(own.api, BATCH, {"items": [organization_body()]}, own.token, key)
         assert_problem(other, 422, instance=BATCH)
         lock.run("COMMIT")
     finally:
@@ -189,16 +191,14 @@ def test_second_request_while_the_first_still_runs_is_409(own, api_for):
     expect(done, 200, "the first batch")
     assert len(done.json()["items"]) == 1000
     assert "Idempotent-Replayed" not in done.headers
-    assert count_rows(own.pg, own.dbname, "organizations",
-                      f"name LIKE {sql_str(prefix + '%')}") == 1000
+    assert own.db.count("organizations", f"name LIKE {sql_str(prefix + '%')}") == 1000
     assert_replay(done, post(own.api, BATCH, body, own.token, key))
-    assert count_rows(own.pg, own.dbname, "organizations",
-                      f"name LIKE {sql_str(prefix + '%')}") == 1000
+    assert own.db.count("organizations", f"name LIKE {sql_str(prefix + '%')}") == 1000
 
 
 def test_simultaneous_requests_with_one_key_write_once(own, api_for):
     key = uniq("race-")
-    body = json.dumps(org_body()).encode()
+    body = json.dumps(organization_body()).encode()
     name = json.loads(body)["name"]
     clients = [api_for(own.srv) for _ in range(8)]
     answers = [None] * len(clients)
@@ -232,7 +232,7 @@ def test_simultaneous_requests_with_one_key_write_once(own, api_for):
 
 def test_keys_belong_to_the_caller(http, admin_token, cli, pg):
     key = uniq("shared-")
-    body = org_body()
+    body = organization_body()
     partner = add_key(cli, "partner", "annd")
     a = post(http, ORGS, body, admin_token, key)
     expect(a, 201, "admin")
@@ -250,7 +250,7 @@ def test_keys_belong_to_the_caller(http, admin_token, cli, pg):
 
 def test_key_older_than_24_hours_runs_the_request_again(http, admin_token, pg):
     key = uniq("old-")
-    body = org_body()
+    body = organization_body()
     first = post(http, ORGS, body, admin_token, key)
     expect(first, 201, "first")
     pg.psql(f"UPDATE idempotency_keys SET created_at = created_at - interval '25 hours' "
@@ -287,11 +287,11 @@ def test_failed_request_does_not_keep_its_key_and_a_corrected_retry_runs(http, a
 def test_failed_batch_does_not_keep_its_key(http, admin_token, pg):
     key = uniq("failbatch-")
     name = uniq("Batch retry ")
-    bad = {"items": [org_body(name=name), {"name": name + " 2", "kind": "bogus"}]}
+    bad = {"items": [organization_body(name=name), {"name": name + " 2", "kind": "bogus"}]}
     p = assert_problem(post(http, BATCH, bad, admin_token, key), 422, instance=BATCH)
     assert "items[1].kind" in error_fields(p), p
     assert stored_keys(pg, key) == []
-    good = {"items": [org_body(name=name), {"name": name + " 2", "kind": "club"}]}
+    good = {"items": [organization_body(name=name), {"name": name + " 2", "kind": "club"}]}
     first = post(http, BATCH, good, admin_token, key)
     expect(first, 200, "the corrected batch")
     assert_replay(first, post(http, BATCH, good, admin_token, key))

@@ -5,9 +5,12 @@ record. Every refusal is a 403 that leaves the database as it was."""
 
 import pytest
 
-from access_helpers import (Client, Psql, World, add_partner, add_user, charter_body, create,
-                            monitoring_body, partnership_body, signature_body, uniq)
-from checks import assert_problem
+from support.bodies import (charter_body, create, monitoring_body, partnership_body, signature_body,
+                            World)
+from support.checks import assert_problem, uniq
+from support.client import ApiClient
+from support.db import Db
+from support.principals import add_partner, add_user
 
 # Every table a refused write could touch.
 TABLES = ("organizations", "ministries", "partnerships", "partnership_organizations",
@@ -16,8 +19,8 @@ TABLES = ("organizations", "ministries", "partnerships", "partnership_organizati
 
 @pytest.fixture(scope="module")
 def ctx(server, spec, cli, pg, migrated):
-    client = Client(server, spec)
-    psql = Psql(pg)
+    client = ApiClient(server, spec)
+    psql = Db(pg)
     try:
         admin = add_user(cli, psql, "admin")
         partner = add_partner(cli, psql, "annd")

@@ -10,9 +10,11 @@ import re
 
 import pytest
 
-from access_helpers import (PASSWORD, Client, Psql, add_partner, add_user, bearer, craft_token)
-from checks import assert_problem, header_list
-from testconfig import CORS_ORIGIN
+from support.checks import assert_problem, header_list
+from support.client import ApiClient
+from support.config import CORS_ORIGIN
+from support.db import Db
+from support.principals import PASSWORD, add_partner, add_user, bearer, craft_token
 
 LIST = "/v1/organizations"
 POLICY_RE = re.compile(r'^"(?P<name>[a-z-]+)";q=(?P<q>\d+);w=(?P<w>\d+)$')
@@ -22,7 +24,7 @@ EVIL = "https://evil.example"
 
 @pytest.fixture(scope="module")
 def people(cli, pg, migrated):
-    psql = Psql(pg)
+    psql = Db(pg)
     try:
         yield type("People", (), {
             "one": add_user(cli, psql, "analyst"), "two": add_user(cli, psql, "analyst"),
@@ -37,7 +39,7 @@ def client_for(spec):
     clients = []
 
     def make(srv, from_address=None):
-        c = Client(srv, spec, from_address)
+        c = ApiClient(srv, spec, from_address)
         clients.append(c)
         return c
     yield make

@@ -2,9 +2,9 @@
 
 import pytest
 
-from checks import FRESH_ID_RE, assert_problem
-from rawhttp import build_request
-from testconfig import MAX_BODY
+from support.checks import FRESH_ID_RE, assert_problem
+from support.config import MAX_BODY
+from support.raw import build_request
 
 
 @pytest.mark.parametrize("rid", ["abc", "req-1.2_3", "A" * 64, "0123456789abcdef0123456789abcdef"])

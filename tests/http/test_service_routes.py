@@ -5,7 +5,7 @@ import re
 
 import yaml
 
-from testconfig import SPEC_PATH
+from support.config import SPEC_PATH
 
 
 def test_healthz_answers_status_ok(http):

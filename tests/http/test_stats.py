@@ -11,8 +11,10 @@ from decimal import Decimal
 
 import pytest
 
-from checks import assert_problem
-from sync_helpers import add_key, add_user, bearer, create, expect, org_body, sql_str, uniq
+from support.bodies import create, organization_body
+from support.checks import assert_problem, expect, uniq
+from support.db import sql_str
+from support.principals import add_key, add_user, bearer
 
 PS = "/v1/stats/partnerships"
 MS = "/v1/stats/monitoring"
@@ -28,13 +30,13 @@ def make_world(http, token):
     tag = uniq("st")
     word = uniq("qz")
     h = bearer(token)
-    ministries = [create(http, token, "ministries", {"name": f"Ministry {tag} {i}",
+    ministries = [create(http, token, "/v1/ministries", {"name": f"Ministry {tag} {i}",
                                                      "kind": "ministry"})["id"]
                   for i in range(2)]
-    types = [create(http, token, "partnership-types",
+    types = [create(http, token, "/v1/partnership-types",
                     {"code": f"{tag}-{i}", "name": f"Type {i}",
                      "financial": i == 0})["id"] for i in range(3)]
-    orgs = [create(http, token, "organizations", org_body())["id"] for i in range(3)]
+    orgs = [create(http, token, "/v1/organizations", organization_body())["id"] for i in range(3)]
     statuses = ["planned", "active", "completed", "suspended", "active"]
     govs = [[], ["beirut"], ["akkar", "north"], ["north"], ["beirut", "beqaa", "south"]]
     money = [(None, None), ("1500.50", "LBP"), ("250.25", "USD"), ("1000000.00", "LBP"),
@@ -322,14 +324,14 @@ def test_bad_group_by_names_the_allowed_keys(http, admin_token):
         assert key in p["detail"], p
 
 
-def test_stats_need_a_signed_in_caller_of_any_role(http, cli):
+def test_stats_need_a_signed_in_caller_of_any_role(http, cli, db):
     for path, group_by in ((PS, "type"), (MS, "rating")):
         r = http.get(path, params={"group_by": group_by})
         assert_problem(r, 401, instance=path)
         assert r.headers.get("WWW-Authenticate", "").startswith("Bearer"), r.headers
         r = http.get(path, params={"group_by": group_by, "format": "csv"})
         assert_problem(r, 401, instance=path)
-    analyst, _ = add_user(cli, http, "analyst")
+    analyst = add_user(cli, db, "analyst").token
     partner = add_key(cli, "partner", "annd")
     for token in (analyst, partner):
         for path, group_by in ((PS, "type"), (MS, "rating")):

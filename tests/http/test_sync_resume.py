@@ -13,8 +13,9 @@ import time
 
 import pytest
 
-from sync_helpers import (FOLLOWER_SCRIPT, OwnServer, Workload, assert_same_state, create,
-                          database_state, ministry_body, type_body)
+from support.bodies import create, ministry_body, partnership_type_body
+from support.feed import FOLLOWER_SCRIPT, assert_same_state, Workload
+from support.server import OwnServer
 
 
 @pytest.fixture
@@ -62,8 +63,8 @@ def test_client_killed_midway_resumes_from_its_stored_cursor_and_ends_equal_to_t
     script.write_text(FOLLOWER_SCRIPT, encoding="utf-8")
     state = tmp_path / "state"
     state.mkdir()
-    ministry = create(own.api, own.token, "ministries", ministry_body())
-    ptype = create(own.api, own.token, "partnership-types", type_body())
+    ministry = create(own.api, own.token, "/v1/ministries", ministry_body())
+    ptype = create(own.api, own.token, "/v1/partnership-types", partnership_type_body())
     clients = [api_for(own.srv) for _ in range(4)]
     first = second = None
 
@@ -103,7 +104,7 @@ def test_client_killed_midway_resumes_from_its_stored_cursor_and_ends_equal_to_t
     assert starts[0][1] == "-", "the first run did not start from the beginning"
     assert starts[1][1] == stored, (
         f"the second run started from {starts[1][1]}, not from the stored cursor {stored}")
-    db = database_state(own.pg, own.dbname)
+    db = own.db.records()
     assert 0 < copied_when_killed < len(db), (
         f"the kill did not come midway: {copied_when_killed} of {len(db)} records copied")
     assert_same_state(load_mirror(state), db)

@@ -19,12 +19,13 @@ import time
 
 import pytest
 
-from access_helpers import (Client, Psql, add_user, bearer, create, ministry_body, org_body,
-                            uniq)
-from checks import assert_problem, error_fields, sql_str
-from sync_helpers import OwnServer, expect
-from testconfig import JWT_SECRET
-from tokens import b64url, make_token, sign
+from support.bodies import create, ministry_body, organization_body
+from support.checks import assert_problem, error_fields, expect, uniq
+from support.client import ApiClient
+from support.config import JWT_SECRET
+from support.db import Db, sql_str
+from support.principals import add_user, b64url, bearer, make_token, sign
+from support.server import OwnServer
 
 KEYS = "/v1/api-keys"
 ME = "/v1/auth/me"
@@ -33,8 +34,8 @@ INT64_MAX = 9223372036854775807
 
 @pytest.fixture(scope="module")
 def ctx(server, spec, cli, pg, migrated):
-    client = Client(server, spec)
-    psql = Psql(pg)
+    client = ApiClient(server, spec)
+    psql = Db(pg)
     try:
         admin = add_user(cli, psql, "admin")
         yield type("Ctx", (), {"client": client, "psql": psql, "admin": admin, "cli": cli,
@@ -96,7 +97,7 @@ def batch_create(ctx, path, body):
 
 def test_ministry_editor_may_not_patch_the_organization_that_shares_its_ministrys_id(ctx):
     m = create(ctx.client, ctx.admin.token, "/v1/ministries", ministry_body())
-    twin = batch_create(ctx, "/v1/organizations", {**org_body(), "id": m["id"]})
+    twin = batch_create(ctx, "/v1/organizations", {**organization_body(), "id": m["id"]})
     editor = add_user(ctx.cli, ctx.psql, "editor", ministry=m["id"])
     path = f"/v1/organizations/{twin}"
     before = state(ctx, "organizations", twin)
@@ -111,7 +112,7 @@ def test_ministry_editor_may_not_patch_the_organization_that_shares_its_ministry
 
 
 def test_organization_editor_may_not_patch_the_ministry_that_shares_its_organizations_id(ctx):
-    o = create(ctx.client, ctx.admin.token, "/v1/organizations", org_body())
+    o = create(ctx.client, ctx.admin.token, "/v1/organizations", organization_body())
     twin = batch_create(ctx, "/v1/ministries", {**ministry_body(), "id": o["id"]})
     editor = add_user(ctx.cli, ctx.psql, "editor", org=o["id"])
     path = f"/v1/ministries/{twin}"
@@ -241,7 +242,7 @@ def own_server(pg, cli_for, start_server, api_for):
 def test_key_past_its_retention_runs_again_before_any_purge(own_server):
     # The janitor runs at start and then not for an hour: only the read path can refuse it.
     own = own_server(SHARAKA_IDEMPOTENCY_RETENTION="2", SHARAKA_JANITOR_INTERVAL="3600")
-    key, body = uniq("retained-"), org_body()
+    key, body = uniq("retained-"), organization_body()
     first = expect(post_with_key(own.api, own.token, key, body), 201, "first")
     again = expect(post_with_key(own.api, own.token, key, body), 201, "replay")
     assert again.headers.get("Idempotent-Replayed") == "true"
@@ -271,7 +272,7 @@ def test_janitor_purges_keys_past_their_retention_and_keeps_the_others(own_serve
     other = start_server(SHARAKA_DATABASE_URL=own.url, SHARAKA_IDEMPOTENCY_RETENTION="3600",
                          SHARAKA_JANITOR_INTERVAL="1")
     fresh = uniq("fresh-")
-    expect(post_with_key(own.api, own.token, fresh, org_body()), 201, "fresh key")
+    expect(post_with_key(own.api, own.token, fresh, organization_body()), 201, "fresh key")
     # Old answers, with bodies, as a day of traffic would have left them.
     own.pg.psql("INSERT INTO idempotency_keys (principal, key, request_hash, state, status, body, "
                 "created_at) SELECT 'someone', 'old-' || i, 'h', 'done', 201, repeat('x', 1000), "
@@ -311,7 +312,7 @@ def user_ids(ctx, query):
 
 
 def test_users_list_filters_by_organization_and_by_ministry(ctx):
-    o = create(ctx.client, ctx.admin.token, "/v1/organizations", org_body())
+    o = create(ctx.client, ctx.admin.token, "/v1/organizations", organization_body())
     m = create(ctx.client, ctx.admin.token, "/v1/ministries", ministry_body())
     ed_o = add_user(ctx.cli, ctx.psql, "editor", org=o["id"])
     ed_m = add_user(ctx.cli, ctx.psql, "editor", ministry=m["id"])

@@ -9,10 +9,12 @@ import time
 
 import pytest
 
-from access_helpers import Client, Psql, add_user, bearer
-from checks import assert_problem, header_list
-from rawhttp import build_request, chunk
-from testconfig import CORS_ORIGIN
+from support.checks import assert_problem, header_list
+from support.client import ApiClient
+from support.config import CORS_ORIGIN
+from support.db import Db
+from support.principals import add_user, bearer
+from support.raw import build_request, chunk
 
 TOKEN = "/v1/auth/token"
 LIST = "/v1/organizations"
@@ -46,7 +48,7 @@ def client_for(spec):
     clients = []
 
     def make(srv, from_address=None):
-        c = Client(srv, spec, from_address)
+        c = ApiClient(srv, spec, from_address)
         clients.append(c)
         return c
     yield make
@@ -56,7 +58,7 @@ def client_for(spec):
 
 @pytest.fixture(scope="module")
 def analyst(cli, pg, migrated):
-    psql = Psql(pg)
+    psql = Db(pg)
     try:
         yield add_user(cli, psql, "analyst")
     finally:

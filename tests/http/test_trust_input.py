@@ -5,8 +5,9 @@ import json
 
 import pytest
 
-from checks import assert_problem, bearer, uniq
-from domain_helpers import db_count, describe, organization_body
+from support.bodies import organization_body
+from support.checks import assert_problem, describe, uniq
+from support.principals import bearer
 
 MAX_LISTED = 50  # PROBLEM_MAX_ERRORS
 
@@ -23,9 +24,9 @@ def unknown_keys_body(count, limit):
 
 
 def test_a_body_of_thousands_of_unknown_keys_lists_50_errors_and_counts_the_rest(
-        http, admin_token, pg, start_server, api_for):
+        http, admin_token, db, start_server, api_for):
     text = unknown_keys_body(5000, 65536)
-    before = db_count(pg, "organizations")
+    before = db.count("organizations")
     r = http.post("/v1/organizations", data=text,
                   headers={**bearer(admin_token), "Content-Type": "application/json"})
     p = assert_problem(r, 422, instance="/v1/organizations")
@@ -34,7 +35,7 @@ def test_a_body_of_thousands_of_unknown_keys_lists_50_errors_and_counts_the_rest
     assert p["errors_omitted"] >= 5000 - MAX_LISTED, p["errors_omitted"]
     assert all(e["code"] for e in p["errors"])
     assert len(r.content) < 16 * 1024, len(r.content)
-    assert db_count(pg, "organizations") == before
+    assert db.count("organizations") == before
 
     # The login answer is capped the same way (a server of its own: login throttles are shared).
     srv = start_server()
@@ -47,15 +48,15 @@ def test_a_body_of_thousands_of_unknown_keys_lists_50_errors_and_counts_the_rest
     assert len(r.content) < 16 * 1024, len(r.content)
 
 
-def test_a_batch_of_many_bad_items_lists_50_errors(http, admin_token, pg):
+def test_a_batch_of_many_bad_items_lists_50_errors(http, admin_token, db):
     items = [{"name": "", "kind": "nothing", "extra": i} for i in range(300)]
-    before = db_count(pg, "organizations")
+    before = db.count("organizations")
     r = http.post("/v1/organizations/batch", json={"items": items}, headers=bearer(admin_token))
     p = assert_problem(r, 422, instance="/v1/organizations/batch")
     assert len(p["errors"]) == MAX_LISTED
     assert p["errors_omitted"] >= 300 * 3 - MAX_LISTED, p["errors_omitted"]
     assert p["errors"][0]["field"].startswith("items[0]"), p["errors"][0]
-    assert db_count(pg, "organizations") == before
+    assert db.count("organizations") == before
 
 
 def test_a_short_error_list_has_no_omitted_count(http, admin_token):
@@ -113,23 +114,23 @@ def test_an_unknown_parameter_with_arabic_text_is_quoted_intact(http):
 # ---------------------------------------------------------------- external_ids keys
 
 
-def test_an_external_ids_key_cut_inside_a_character_is_still_reported(http, admin_token, pg):
+def test_an_external_ids_key_cut_inside_a_character_is_still_reported(http, admin_token, db):
     # 59 ASCII bytes, then a two-byte letter across the 60th byte: the key is 71+ bytes long.
     key = "s" * 59 + "ع" + "x" * 10
     assert len(key.encode()) == 71
-    before = db_count(pg, "organizations")
+    before = db.count("organizations")
     body = organization_body(external_ids={key: {"nested": "object"}})
     r = http.post("/v1/organizations", json=body, headers=bearer(admin_token))
     p = assert_problem(r, 422, instance="/v1/organizations")
     fields = [e["field"] for e in p["errors"]]
     assert fields == ["external_ids." + "s" * 59], fields
-    assert db_count(pg, "organizations") == before
+    assert db.count("organizations") == before
 
     # The same key with a string id is refused too (the key is longer than a scheme may be).
     r = http.post("/v1/organizations", json=organization_body(external_ids={key: "1"}),
                   headers=bearer(admin_token))
     assert_problem(r, 422, instance="/v1/organizations")
-    assert db_count(pg, "organizations") == before
+    assert db.count("organizations") == before
 
 
 # ---------------------------------------------------------------- change-feed cursors

@@ -4,20 +4,22 @@ themselves."""
 
 import pytest
 
-from access_helpers import (PASSWORD, UUID_RE, Client, Psql, add_partner, add_user,
-                            login, org_body, uniq)
-from checks import assert_problem, error_fields
+from support.bodies import organization_body
+from support.checks import UUID_RE, assert_problem, error_fields, uniq
+from support.client import ApiClient
+from support.db import Db
+from support.principals import PASSWORD, add_partner, add_user, login
 
 USERS = "/v1/users"
 
 
 @pytest.fixture(scope="module")
 def ctx(server, spec, cli, pg, migrated):
-    client = Client(server, spec)
-    psql = Psql(pg)
+    client = ApiClient(server, spec)
+    psql = Db(pg)
     try:
         admin = add_user(cli, psql, "admin")
-        org = client.post("/v1/organizations", json=org_body(), headers=admin.headers).json()
+        org = client.post("/v1/organizations", json=organization_body(), headers=admin.headers).json()
         yield type("Ctx", (), {"client": client, "psql": psql, "admin": admin, "cli": cli,
                                "org": org})
     finally:
@@ -76,10 +78,11 @@ def test_admin_creates_a_user_and_no_answer_carries_the_password(ctx):
 
 
 def test_password_is_not_a_field_one_can_ask_for(ctx):
-    for params in ({"fields": "id,password"}, {"fields": "password_hash"},
-                   {"password": "x"}, {"sort": "password"}):
-        r = ctx.client.get(USERS, params=params, headers=ctx.admin.headers)
-        assert_problem(r, 400)
+    with ctx.client.invalid_requests():
+        for params in ({"fields": "id,password"}, {"fields": "password_hash"},
+                       {"password": "x"}, {"sort": "password"}):
+            r = ctx.client.get(USERS, params=params, headers=ctx.admin.headers)
+            assert_problem(r, 400)
 
 
 def test_users_list_filters_by_email(ctx):
@@ -115,7 +118,7 @@ def test_duplicate_email_is_409_whatever_its_letter_case(ctx):
 
 def test_partner_role_is_for_keys_not_users(ctx):
     r = ctx.client.post(USERS, json={"email": f"{uniq()}@users.test", "password": PASSWORD,
-                                     "role": "partner"}, headers=ctx.admin.headers)
+                                     "role": "partner"}, headers=ctx.admin.headers, invalid=True)
     assert "role" in error_fields(assert_problem(r, 422))
 
 
@@ -171,7 +174,7 @@ def test_lowering_a_role_applies_to_the_existing_token_at_once(ctx):
                          headers=ctx.admin.headers)
     assert r.status_code == 200, r.text
     assert_problem(ctx.client.get(USERS, headers=user.headers), 403)
-    assert_problem(ctx.client.post("/v1/organizations", json=org_body(), headers=user.headers),
+    assert_problem(ctx.client.post("/v1/organizations", json=organization_body(), headers=user.headers),
                    403)
 
 
@@ -240,5 +243,6 @@ def test_read_only_and_unknown_fields_are_422(ctx):
     target = new_user(ctx).json()
     for patch in ({"id": target["id"]}, {"version": 7}, {"created_at": "2020-01-01T00:00:00Z"},
                   {"password_hash": "$argon2id$x"}, {"is_admin": True}):
-        r = ctx.client.patch(f"{USERS}/{target['id']}", json=patch, headers=ctx.admin.headers)
+        r = ctx.client.patch(f"{USERS}/{target['id']}", json=patch, headers=ctx.admin.headers,
+                             invalid=True)
         assert_problem(r, 422)

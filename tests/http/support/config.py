@@ -1,8 +1,8 @@
-"""testconfig.py - constants shared by the fixtures and the tests."""
+"""config.py - constants shared by the fixtures and the tests."""
 
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 SPEC_PATH = REPO / "openapi" / "openapi.yaml"
 
 JWT_SECRET = "sharaka-test-secret-0123456789-abcdefghijklmnopq"  # 48 bytes

@@ -150,7 +150,8 @@ def test_signed_in_callers_behind_one_address_keep_their_own_rate(start_server, 
 def test_sign_ins_are_throttled_before_their_body_is_parsed(start_server, client_for, spec):
     srv = start_server(SHARAKA_LOGIN_RATE_LIMIT="2")
     api = client_for(srv, "127.0.7.1")
-    statuses = [api.post(TOKEN, data=b"{not json", headers={"Content-Type": "application/json"})
+    statuses = [api.post(TOKEN, data=b"{not json", headers={"Content-Type": "application/json"},
+                         invalid=True)
                 .status_code for _ in range(3)]
     assert statuses == [400, 400, 429], statuses
     # Past the limit, the answer comes before the body: here the body never does.

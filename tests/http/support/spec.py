@@ -218,7 +218,11 @@ class SpecChecker:
             if schema.get("type") == "object" and p.get("explode", True):
                 free = p
         given = {}
-        for name, value in urllib.parse.parse_qsl(query, keep_blank_values=True):
+        try:
+            pairs = urllib.parse.parse_qsl(query, keep_blank_values=True, errors="strict")
+        except UnicodeDecodeError as e:
+            raise SpecViolation(f"{where}: the query is not UTF-8 ({e}): {query[:300]!r}") from None
+        for name, value in pairs:
             given.setdefault(name, []).append(value)
         problems = []
         loose = {}

@@ -293,14 +293,14 @@ def test_resources_filter_gives_only_the_named_resources(feed):
     assert items[0]["record"]["phone"] == "+961 1 000000"
     # Unknown names are refused, naming what the feed carries.
     r = feed.api.get(FEED, params={"resources": "organizations,people"},
-                     headers=bearer(feed.token))
+                     headers=bearer(feed.token), invalid=True)
     p400 = assert_problem(r, 400, instance=FEED)
     assert "people" in p400["detail"] and "partnerships" in p400["detail"], p400
 
 
 @pytest.mark.parametrize("limit", ["1001", "5000", "0", "-1", "ten", "", "1.5"])
 def test_limit_outside_1_to_1000_is_400(http, admin_token, limit):
-    r = http.get(FEED, params={"limit": limit}, headers=bearer(admin_token))
+    r = http.get(FEED, params={"limit": limit}, headers=bearer(admin_token), invalid=True)
     p = assert_problem(r, 400, instance=FEED)
     assert "1000" in p["detail"], p
 
@@ -314,13 +314,15 @@ def test_limit_of_1000_is_accepted(http, admin_token):
 @pytest.mark.parametrize("cursor", ["abc", "12", "12-", "-12", "1-2-3", "x-1", "1-y",
                                     "-1-5", "99999999999999999999-1", "1 -2"])
 def test_bad_cursor_is_400(http, admin_token, cursor):
-    r = http.get(FEED, params={"after": cursor}, headers=bearer(admin_token))
+    # A cursor of the documented form whose numbers overflow is refused by the server alone.
+    r = http.get(FEED, params={"after": cursor}, headers=bearer(admin_token),
+                 invalid=cursor != "99999999999999999999-1")
     p = assert_problem(r, 400, instance=FEED)
     assert "cursor" in p["detail"], p
 
 
 def test_unknown_parameter_is_400_naming_the_allowed_ones(http, admin_token):
-    r = http.get(FEED, params={"since": "1-1"}, headers=bearer(admin_token))
+    r = http.get(FEED, params={"since": "1-1"}, headers=bearer(admin_token), invalid=True)
     p = assert_problem(r, 400, instance=FEED)
     assert "since" in p["detail"] and "after" in p["detail"], p
 

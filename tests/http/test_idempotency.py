@@ -272,7 +272,7 @@ def test_key_older_than_24_hours_runs_the_request_again(http, admin_token, pg):
 def test_failed_request_does_not_keep_its_key_and_a_corrected_retry_runs(http, admin_token, pg):
     key = uniq("fail-")
     bad = {"name": "Organization " + uniq()}  # no kind
-    r = post(http, ORGS, bad, admin_token, key)
+    r = post(http, ORGS, bad, admin_token, key, invalid=True)
     p = assert_problem(r, 422, instance=ORGS)
     assert "kind" in error_fields(p)
     assert stored_keys(pg, key) == []
@@ -288,7 +288,7 @@ def test_failed_batch_does_not_keep_its_key(http, admin_token, pg):
     key = uniq("failbatch-")
     name = uniq("Batch retry ")
     bad = {"items": [organization_body(name=name), {"name": name + " 2", "kind": "bogus"}]}
-    p = assert_problem(post(http, BATCH, bad, admin_token, key), 422, instance=BATCH)
+    p = assert_problem(post(http, BATCH, bad, admin_token, key, invalid=True), 422, instance=BATCH)
     assert "items[1].kind" in error_fields(p), p
     assert stored_keys(pg, key) == []
     good = {"items": [organization_body(name=name), {"name": name + " 2", "kind": "club"}]}

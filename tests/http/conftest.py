@@ -18,7 +18,7 @@ from support.cluster import PostgresCluster, clean_env
 from support.config import ADMIN_EMAIL, ADMIN_PASSWORD, REPO, SPEC_PATH
 from support.db import Db, sql_str
 from support.principals import Principal, add_key, add_partner, add_user
-from support.server import Cli, SharakaServer, base_env, merged_env
+from support.server import Cli, OwnServer, SharakaServer, base_env, merged_env
 from support.spec import load_spec
 
 SHARAKA_BIN = Path(os.environ.get("SHARAKA_BIN") or REPO / "build" / "sharaka")
@@ -154,6 +154,22 @@ def api_for(spec):
         c.close()
 
 
+@pytest.fixture
+def own_server(pg, cli_for, start_server, api_for):
+    """own_server(prefix="own", **env) -> an OwnServer: a database of the test's own, copied
+    from the template, and a server on it; stopped (it must exit 0) and dropped after the test."""
+    made = []
+
+    def make(prefix="own", **env):
+        own = OwnServer(pg, cli_for, start_server, api_for, prefix, **env)
+        made.append(own)
+        return own
+
+    yield make
+    for own in made:
+        own.close()
+
+
 @pytest.fixture(scope="session")
 def admin_user(cli, migrated):
     cli.user_add(ADMIN_EMAIL, "admin", ADMIN_PASSWORD)
@@ -198,15 +214,15 @@ class Ctx:
 
     # -- principals -----------------------------------------------------
 
-    def user(self, role, **kw):
+    def add_user(self, role, **kw):
         """A new user of that role (org=, ministry=, name=, email=) with a token: a Principal."""
         return add_user(self.cli, self.db, role, **kw)
 
-    def partner(self, source="annd", role="partner"):
+    def add_partner(self, source="annd", role="partner"):
         """A new API key (a partner's by default): a Principal."""
         return add_partner(self.cli, self.db, source, role)
 
-    def key(self, role="partner", source="annd", name=None):
+    def add_key(self, role="partner", source="annd", name=None):
         """A new API key, as printed once."""
         return add_key(self.cli, role, source, name)
 

@@ -8,24 +8,14 @@ import pytest
 
 from support.bodies import charter_body, create, organization_body, signature_body, World
 from support.checks import assert_problem, uniq
-from support.client import ApiClient
-from support.db import Db
-from support.principals import add_partner, add_user
 
 AUDIT = "/v1/audit-log"
 
 
 @pytest.fixture(scope="module")
-def ctx(server, spec, cli, pg, migrated):
-    client = ApiClient(server, spec)
-    psql = Db(pg)
-    try:
-        admin = add_user(cli, psql, "admin")
-        yield type("Ctx", (), {"client": client, "psql": psql, "admin": admin, "cli": cli,
-                               "pg": pg, "w": World(client, admin)})
-    finally:
-        psql.close()
-        client.close()
+def ctx(ctx):
+    admin = ctx.add_user("admin")
+    return ctx.extend(admin=admin, w=World(ctx.client, admin))
 
 
 def ts(text):
@@ -33,7 +23,7 @@ def ts(text):
 
 
 def db_now(ctx):
-    return ts(ctx.psql.value("SELECT to_json(clock_timestamp())").strip('"'))
+    return ts(ctx.db.value("SELECT to_json(clock_timestamp())").strip('"'))
 
 
 def rows_for(ctx, record_id):
@@ -184,7 +174,7 @@ def test_user_changes_are_audited_without_the_password(ctx):
     check_row(rows[1], action="update", request_id=rid2, before=user, after=r2.json(), **common)
     check_row(rows[2], action="update", request_id=rid3, before=r2.json(), after=r3.json(),
               **common)
-    text = ctx.psql.value(f"SELECT json_agg(a)::text FROM audit_log a "
+    text = ctx.db.value(f"SELECT json_agg(a)::text FROM audit_log a "
                           f"WHERE record_id = '{user['id']}'")
     assert secret not in text and "argon2" not in text and "password" not in text, text
 
@@ -205,14 +195,14 @@ def test_api_key_creation_and_revocation_are_audited_without_the_key(ctx):
               **common)
     check_row(rows[1], action="delete", request_id=rid2, after=None,
               before=lambda b: b["id"] == key["id"] and b["revoked_at"] is None, **common)
-    text = ctx.psql.value(f"SELECT json_agg(a)::text FROM audit_log a "
+    text = ctx.db.value(f"SELECT json_agg(a)::text FROM audit_log a "
                           f"WHERE record_id = '{key['id']}'")
     secret = key["key"][len(key["prefix"]):]
     assert secret not in text and "key_hash" not in text, text
 
 
 def test_partner_writes_are_audited_as_the_key(ctx):
-    partner = add_partner(ctx.cli, ctx.psql, "annd")
+    partner = ctx.add_partner("annd")
     t0 = db_now(ctx)
     r, rid = write(ctx, "POST", "/v1/organizations", organization_body(), who=partner, status=201)
     t1 = db_now(ctx)
@@ -226,7 +216,7 @@ def test_partner_writes_are_audited_as_the_key(ctx):
 
 
 def test_audit_log_filters_by_resource_record_actor_and_time(ctx):
-    actor = add_user(ctx.cli, ctx.psql, "admin")
+    actor = ctx.add_user("admin")
     org = create(ctx.client, actor.token, "/v1/organizations", organization_body())
     ministry = create(ctx.client, actor.token, "/v1/ministries",
                       {"name": "Audit " + uniq(), "kind": "ministry"})
@@ -269,7 +259,7 @@ def failing_audit(ctx):
     marker = uniq("audit-fails-")
 
     def install():
-        ctx.pg.psql(f"""
+        ctx.db.lines(f"""
             CREATE FUNCTION test_refuse_audit() RETURNS trigger LANGUAGE plpgsql AS $$
             BEGIN
                 IF NEW.after->>'name' = '{marker}' OR NEW.before->>'name' = '{marker}' THEN
@@ -283,12 +273,12 @@ def failing_audit(ctx):
     try:
         yield marker, install
     finally:
-        ctx.pg.psql("DROP TRIGGER IF EXISTS test_refuse_audit ON audit_log; "
+        ctx.db.lines("DROP TRIGGER IF EXISTS test_refuse_audit ON audit_log; "
                     "DROP FUNCTION IF EXISTS test_refuse_audit();")
 
 
 def counts(ctx):
-    return [ctx.psql.count(t) for t in ("organizations", "audit_log", "changes")]
+    return [ctx.db.count(t) for t in ("organizations", "audit_log", "changes")]
 
 
 def test_a_write_whose_audit_row_fails_leaves_nothing_behind(ctx, failing_audit):
@@ -298,7 +288,7 @@ def test_a_write_whose_audit_row_fails_leaves_nothing_behind(ctx, failing_audit)
     install()
 
     before = counts(ctx)
-    rows = [ctx.psql.row("organizations", i) for i in (named["id"], other["id"])]
+    rows = [ctx.db.row("organizations", i) for i in (named["id"], other["id"])]
     attempts = [
         ("POST", "/v1/organizations", organization_body(name=marker)),
         ("PATCH", f"/v1/organizations/{other['id']}", {"name": marker}),
@@ -310,7 +300,7 @@ def test_a_write_whose_audit_row_fails_leaves_nothing_behind(ctx, failing_audit)
         assert 500 <= r.status_code < 600, f"{method} {path}: {r.status_code} {r.text[:300]}"
         assert_problem(r, r.status_code)
         assert counts(ctx) == before, f"{method} {path} left rows behind"
-        assert [ctx.psql.row("organizations", i) for i in (named["id"], other["id"])] == rows
-    assert ctx.psql.count("organizations", f"name = '{marker}' AND id <> '{named['id']}'") == 0
+        assert [ctx.db.row("organizations", i) for i in (named["id"], other["id"])] == rows
+    assert ctx.db.count("organizations", f"name = '{marker}' AND id <> '{named['id']}'") == 0
     # The server is fine afterwards.
     assert ctx.client.get("/v1/organizations", params={"limit": 1}).status_code == 200

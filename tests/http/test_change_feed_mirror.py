@@ -18,18 +18,15 @@ from support.checks import assert_problem, expect, json_lines
 from support.db import Db
 from support.feed import FEED, assert_same_state, check_item, drain, Mirror, read_feed, Workload
 from support.principals import add_key, add_user, bearer
-from support.server import OwnServer
 
 RUNS = 10             # the mirror test runs this many times, each on a fresh database
 WRITE_SECONDS = 3.0   # how long the writers write in each run
 
 
 @pytest.fixture
-def feed(pg, cli_for, start_server, api_for):
+def feed(own_server):
     """A database of the test's own and a server on it (4 threads, no rate limits)."""
-    env = OwnServer(pg, cli_for, start_server, api_for, "feed")
-    yield env
-    env.close()
+    return own_server("feed")
 
 
 def domain(env):

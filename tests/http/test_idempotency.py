@@ -15,7 +15,6 @@ from support.bodies import organization_body
 from support.checks import assert_problem, error_fields, expect, uniq
 from support.db import Db, sql_str
 from support.principals import add_key, bearer
-from support.server import OwnServer
 
 ORGS = "/v1/organizations"
 BATCH = "/v1/organizations/batch"
@@ -140,10 +139,8 @@ def test_key_of_255_characters_is_accepted(http, admin_token):
 
 
 @pytest.fixture
-def own(pg, cli_for, start_server, api_for):
-    env = OwnServer(pg, cli_for, start_server, api_for, "idem")
-    yield env
-    env.close()
+def own(own_server):
+    return own_server("idem")
 
 
 def test_second_request_while_the_first_still_runs_is_409(own, api_for):

@@ -16,9 +16,8 @@ from support.bodies import organization_body
 from support.checks import assert_problem
 from support.client import ApiClient
 from support.config import JWT_SECRET
-from support.db import Db
-from support.principals import (PASSWORD, add_user, b64url, bearer, decode_unverified,
-                                flip_signature_bit, make_token)
+from support.principals import (PASSWORD, b64url, bearer, decode_unverified, flip_signature_bit,
+                                make_token)
 
 DROP = object()
 PROBE = "/v1/monitoring-records"  # needs a token of any role
@@ -89,15 +88,8 @@ def keys(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def ctx(server, spec, cli, pg, migrated):
-    client = ApiClient(server, spec)
-    psql = Db(pg)
-    try:
-        user = add_user(cli, psql, "admin")
-        yield type("Ctx", (), {"client": client, "psql": psql, "user": user, "spec": spec})
-    finally:
-        psql.close()
-        client.close()
+def ctx(ctx):
+    return ctx.extend(user=ctx.add_user("admin"))
 
 
 def claims(user, **changes):
@@ -169,9 +161,9 @@ def test_the_control_token_is_accepted_on_every_route(ctx):
 @pytest.mark.parametrize("case", CASES)
 def test_bad_token_is_401_invalid_token_on_every_route(ctx, case, method, path):
     token = bad_tokens(ctx.user)[case]
-    before = ctx.psql.count("organizations")
+    before = ctx.db.count("organizations")
     assert_invalid_token(call(ctx.client, method, path, token))
-    assert ctx.psql.count("organizations") == before
+    assert ctx.db.count("organizations") == before
 
 
 def test_token_in_the_query_string_is_ignored(ctx):

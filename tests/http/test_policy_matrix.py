@@ -25,9 +25,7 @@ from support.bodies import (charter_body, create, ministry_body, monitoring_body
                             organization_body, partnership_body, partnership_type_body,
                             signature_body, World)
 from support.checks import uniq
-from support.client import ApiClient
-from support.db import Db
-from support.principals import PASSWORD, add_key, add_partner, add_user, bearer, key_id, Principal
+from support.principals import PASSWORD, bearer, key_id, Principal
 
 ROLES = ("anonymous", "analyst", "editor-org", "editor-ministry", "partner", "admin")
 ROLE_OF = {"editor-org": "editor", "editor-ministry": "editor"}
@@ -125,11 +123,14 @@ class Cell:
 # ---------------------------------------------------------------- the setting
 
 
-class Ctx:
-    def __init__(self, client, cli, psql, world, principals):
-        self.client = client
-        self.cli = cli
-        self.psql = psql
+class Setting:
+    """The shared ctx, the world the matrix acts on, and its principals."""
+
+    def __init__(self, ctx, world, principals):
+        self.ctx = ctx
+        self.client = ctx.client
+        self.cli = ctx.cli
+        self.db = ctx.db
         self.w = world
         self.p = principals
         self.admin = principals["admin"]
@@ -141,7 +142,10 @@ class Ctx:
         return self.partner if source == self.partner.source else self.admin
 
     def fresh_key_id(self):
-        return key_id(self.psql, add_key(self.cli, "partner", "matrix"))
+        return key_id(self.db, self.ctx.add_key("partner", "matrix"))
+
+    def add_user(self, role, **kw):
+        return self.ctx.add_user(role, **kw)
 
 
 def rec(r):
@@ -317,7 +321,7 @@ def targets_for(ctx, resource, action):
             def patch_other(p, ok):
                 uid = ctx.other_user.sub
                 if ok:
-                    uid = add_user(ctx.cli, ctx.psql, "analyst").sub
+                    uid = ctx.add_user("analyst").sub
                 return Req("PATCH", f"/v1/users/{uid}", {"role": "admin"}, "users", uid)
             return [Target("own role", lambda p: {"id": self_id(p)}, patch_self),
                     Target("another's role", const({"id": ctx.other_user.sub}), patch_other)]
@@ -362,11 +366,11 @@ def cases_for(policy, resource, action, principal, targets):
 
 
 def snapshot(ctx, req):
-    s = {"audit": ctx.psql.audit_count()}
+    s = {"audit": ctx.db.audit_count()}
     if req.table is not None:
-        s["count"] = ctx.psql.count(req.table)
+        s["count"] = ctx.db.count(req.table)
     if req.row_id is not None:
-        s["row"] = ctx.psql.row(req.table, req.row_id)
+        s["row"] = ctx.db.row(req.table, req.row_id)
     return s
 
 
@@ -410,28 +414,20 @@ def run_cell(ctx, cell, principal, target):
 
 
 @pytest.fixture(scope="module")
-def setting(server, spec, cli, pg, migrated):
-    client = ApiClient(server, spec)
-    psql = Db(pg)
-    try:
-        admin = add_user(cli, psql, "admin")
-        partner = add_partner(cli, psql, "annd")
-        world = World(client, admin, partner)
-        principals = {
-            "anonymous": Principal("anonymous", "anonymous"),
-            "analyst": add_user(cli, psql, "analyst"),
-            "editor-org": add_user(cli, psql, "editor", org=world.A["id"], name="editor-org"),
-            "editor-ministry": add_user(cli, psql, "editor", ministry=world.M["id"],
-                                        name="editor-ministry"),
-            "partner": partner,
-            "admin": admin,
-            "other-user": add_user(cli, psql, "analyst", name="other-user"),
-        }
-        principals["spare-key"] = key_id(psql, add_key(cli, "partner", "matrix"))
-        yield Ctx(client, cli, psql, world, principals)
-    finally:
-        psql.close()
-        client.close()
+def setting(ctx):
+    admin, partner = ctx.add_user("admin"), ctx.add_partner("annd")
+    world = World(ctx.client, admin, partner)
+    principals = {
+        "anonymous": Principal("anonymous", "anonymous"),
+        "analyst": ctx.add_user("analyst"),
+        "editor-org": ctx.add_user("editor", org=world.A["id"], name="editor-org"),
+        "editor-ministry": ctx.add_user("editor", ministry=world.M["id"], name="editor-ministry"),
+        "partner": partner,
+        "admin": admin,
+        "other-user": ctx.add_user("analyst", name="other-user"),
+    }
+    principals["spare-key"] = key_id(ctx.db, ctx.add_key("partner", "matrix"))
+    return Setting(ctx, world, principals)
 
 
 class MatrixReport:

@@ -15,14 +15,11 @@ import pytest
 
 from support.bodies import create, ministry_body, partnership_type_body
 from support.feed import FOLLOWER_SCRIPT, assert_same_state, Workload
-from support.server import OwnServer
 
 
 @pytest.fixture
-def own(pg, cli_for, start_server, api_for):
-    env = OwnServer(pg, cli_for, start_server, api_for, "resume")
-    yield env
-    env.close()
+def own(own_server):
+    return own_server("resume")
 
 
 def start_follower(script, own, state, limit):

@@ -8,48 +8,38 @@ import json
 
 import pytest
 
-from support.bodies import (create, ministry_body, monitoring_body, organization_body,
-                            partnership_body, partnership_type_body)
+from support.bodies import (ministry_body, monitoring_body, organization_body, partnership_body,
+                            partnership_type_body)
 from support.checks import assert_problem, uniq
-from support.client import ApiClient
-from support.db import Db
-from support.principals import add_user, Principal
+from support.principals import Principal
 
 INTERNAL = ("email", "phone")
 
 
 @pytest.fixture(scope="module")
-def ctx(server, spec, cli, pg, migrated):
-    client = ApiClient(server, spec)
-    psql = Db(pg)
-    try:
-        admin = add_user(cli, psql, "admin")
-        analyst = add_user(cli, psql, "analyst")
-        t = admin.token
-        marker = uniq("hidden")
-        secrets = {"org_email": f"{marker}.org@contact.test", "org_phone": "+961 1 " + marker[-6:],
-                   "min_email": f"{marker}.min@contact.test", "min_phone": "+961 2 " + marker[-6:],
-                   "parent_email": f"{marker}.parent@contact.test"}
-        parent = create(client, t, "/v1/ministries",
-                        ministry_body(email=secrets["parent_email"], phone="+961 3 000000"))
-        ministry = create(client, t, "/v1/ministries",
+def ctx(ctx):
+    admin = ctx.add_user("admin")
+    t = admin.token
+    marker = uniq("hidden")
+    secrets = {"org_email": f"{marker}.org@contact.test", "org_phone": "+961 1 " + marker[-6:],
+               "min_email": f"{marker}.min@contact.test", "min_phone": "+961 2 " + marker[-6:],
+               "parent_email": f"{marker}.parent@contact.test"}
+    parent = ctx.create("/v1/ministries",
+                        ministry_body(email=secrets["parent_email"], phone="+961 3 000000"), t)
+    ministry = ctx.create("/v1/ministries",
                           ministry_body(email=secrets["min_email"], phone=secrets["min_phone"],
-                                        parent_id=parent["id"]))
-        org = create(client, t, "/v1/organizations",
-                     organization_body(email=secrets["org_email"], phone=secrets["org_phone"]))
-        ptype = create(client, t, "/v1/partnership-types", partnership_type_body())
-        partnership = create(client, t, "/v1/partnerships",
-                             partnership_body(ptype["id"], ministry["id"], [org["id"]]))
-        record = create(client, t, "/v1/monitoring-records",
-                        monitoring_body(partnership["id"], status="verified"))
-        yield type("Ctx", (), {
-            "client": client, "psql": psql, "admin": admin, "analyst": analyst,
-            "anonymous": Principal("anonymous", "anonymous"), "secrets": secrets,
-            "marker": marker, "org": org, "ministry": ministry, "parent": parent,
-            "partnership": partnership, "record": record})
-    finally:
-        psql.close()
-        client.close()
+                                        parent_id=parent["id"]), t)
+    org = ctx.create("/v1/organizations",
+                     organization_body(email=secrets["org_email"], phone=secrets["org_phone"]), t)
+    ptype = ctx.create("/v1/partnership-types", partnership_type_body(), t)
+    partnership = ctx.create("/v1/partnerships",
+                             partnership_body(ptype["id"], ministry["id"], [org["id"]]), t)
+    record = ctx.create("/v1/monitoring-records",
+                        monitoring_body(partnership["id"], status="verified"), t)
+    return ctx.extend(admin=admin, analyst=ctx.add_user("analyst"),
+                      anonymous=Principal("anonymous", "anonymous"), secrets=secrets,
+                      marker=marker, org=org, ministry=ministry, parent=parent,
+                      partnership=partnership, record=record)
 
 
 def get(ctx, who, path, **params):

@@ -19,7 +19,7 @@ def _post_json_text(http, text, content_type="application/json", invalid=False):
                      invalid=invalid)
 
 
-def test_correct_password_gives_hs256_token_valid_for_900_seconds(http, admin_user, pg):
+def test_correct_password_gives_hs256_token_valid_for_900_seconds(http, admin_user, db):
     before = int(time.time())
     r = http.post(TOKEN, json={"email": admin_user["email"], "password": admin_user["password"]})
     after = int(time.time())
@@ -33,7 +33,7 @@ def test_correct_password_gives_hs256_token_valid_for_900_seconds(http, admin_us
     header, claims = decode_unverified(body["access_token"])
     assert header["alg"] == "HS256"
     assert UUID_RE.match(claims["sub"]), claims
-    user_id = pg.psql(f"SELECT id FROM users WHERE email = '{admin_user['email']}'").strip()
+    user_id = db.text(f"SELECT id FROM users WHERE email = '{admin_user['email']}'").strip()
     assert claims["sub"] == user_id
     assert claims["role"] == "admin"
     assert before - 1 <= claims["iat"] <= after + 1
@@ -161,8 +161,8 @@ def test_rejected_login_does_not_leak_the_password(http, server):
     assert pw not in server.stderr()
 
 
-def test_password_is_stored_as_argon2id_hash(pg, admin_user):
-    row = pg.psql(
+def test_password_is_stored_as_argon2id_hash(db, admin_user):
+    row = db.text(
         "SELECT row_to_json(u) FROM users u WHERE email = '%s'" % admin_user["email"]
     ).strip()
     assert row, "admin user not in users table"

@@ -31,10 +31,10 @@ def results(r):
     return r.json()["items"]
 
 
-def footprint(pg, prefix):
+def footprint(db, prefix):
     """What a rejected batch must leave as it was: records with the prefix, feed and audit rows."""
     like = sql_str(prefix + "%")
-    row = pg.rows(
+    row = db.rows(
         f"SELECT (SELECT count(*) FROM organizations WHERE name LIKE {like}), "
         f"(SELECT count(*) FROM ministries WHERE name LIKE {like}), "
         f"(SELECT count(*) FROM partnerships WHERE title LIKE {like}), "
@@ -62,20 +62,20 @@ def world(http, admin_token):
 # ---------------------------------------------------------------- size and shape
 
 
-def test_batch_of_1000_items_is_written_and_1001_items_are_422(http, admin_token, pg):
+def test_batch_of_1000_items_is_written_and_1001_items_are_422(http, admin_token, db):
     prefix = uniq("B1k ")
     items = [{"name": f"{prefix}{i}", "kind": "club"} for i in range(1001)]
     assert len(json.dumps({"items": items})) < 65536
-    before = footprint(pg, prefix)
+    before = footprint(db, prefix)
     r = batch(http, "organizations", items, admin_token, timeout=60, invalid=True)
     p = assert_problem(r, 422, instance=OB)
     assert "items" in error_fields(p), p
-    assert footprint(pg, prefix) == before
+    assert footprint(db, prefix) == before
     res = results(batch(http, "organizations", items[:1000], admin_token, timeout=60))
     assert [x["index"] for x in res] == list(range(1000))
     assert {x["result"] for x in res} == {"created"} and {x["version"] for x in res} == {1}
     assert len({x["id"] for x in res}) == 1000
-    assert footprint(pg, prefix)[0] == 1000
+    assert footprint(db, prefix)[0] == 1000
 
 
 @pytest.mark.parametrize("body", [
@@ -92,14 +92,14 @@ def test_body_that_is_not_items_array_of_1_to_1000_is_422(http, admin_token, bod
     assert "items" in error_fields(p), p
 
 
-def test_item_that_is_not_an_object_is_an_error_at_its_index(http, admin_token, pg):
+def test_item_that_is_not_an_object_is_an_error_at_its_index(http, admin_token, db):
     prefix = uniq("Shape ")
-    before = footprint(pg, prefix)
+    before = footprint(db, prefix)
     r = batch(http, "organizations", [organization_body(name=prefix + "a"), 5, "x"], admin_token,
               invalid=True)
     p = assert_problem(r, 422, instance=OB)
     assert {"items[1]", "items[2]"} <= error_fields(p), p
-    assert footprint(pg, prefix) == before
+    assert footprint(db, prefix) == before
 
 
 def test_malformed_json_is_400_and_wrong_media_type_is_415(http, admin_token):
@@ -112,7 +112,7 @@ def test_malformed_json_is_400_and_wrong_media_type_is_415(http, admin_token):
 # ---------------------------------------------------------------- all or nothing
 
 
-def test_one_bad_item_writes_nothing_and_errors_name_each_item_index(http, admin_token, pg):
+def test_one_bad_item_writes_nothing_and_errors_name_each_item_index(http, admin_token, db):
     prefix = uniq("AllOrNothing ")
     items = [
         organization_body(name=prefix + "0"),
@@ -122,38 +122,38 @@ def test_one_bad_item_writes_nothing_and_errors_name_each_item_index(http, admin
         organization_body(name=prefix + "4", website="not a url", founded_on="2020-02-30"),
         organization_body(name=prefix + "5"),
     ]
-    before = footprint(pg, prefix)
+    before = footprint(db, prefix)
     r = batch(http, "organizations", items, admin_token, invalid=True)
     p = assert_problem(r, 422, instance=OB)
     fields = error_fields(p)
     assert {"items[1].kind", "items[3].name", "items[3].colour", "items[4].website",
             "items[4].founded_on"} <= fields, fields
     assert not any(f.startswith(("items[0]", "items[2]", "items[5]")) for f in fields), fields
-    assert footprint(pg, prefix) == before
+    assert footprint(db, prefix) == before
 
 
-def test_one_bad_update_rolls_back_the_good_creates_and_updates(http, admin_token, pg, world):
+def test_one_bad_update_rolls_back_the_good_creates_and_updates(http, admin_token, db, world):
     prefix = uniq("Rollback ")
     a_before = get(http, "organizations", world["a"], admin_token)
-    before = footprint(pg, prefix)
+    before = footprint(db, prefix)
     items = [organization_body(name=prefix + "new"),
              {"id": world["a"], "description": "should not stay"},
              {"id": world["b"], "status": "asleep"}]
     p = assert_problem(batch(http, "organizations", items, admin_token,
                              invalid=True), 422, instance=OB)
     assert error_fields(p) == {"items[2].status"}, p
-    assert footprint(pg, prefix) == before
+    assert footprint(db, prefix) == before
     assert get(http, "organizations", world["a"], admin_token) == a_before
 
 
-def test_database_error_of_one_item_does_not_stop_the_checks_of_the_next(http, admin_token, pg):
+def test_database_error_of_one_item_does_not_stop_the_checks_of_the_next(http, admin_token, db):
     # An item whose id belongs to a deleted organization cannot be created again (the id is
     # taken); the items after it are still checked and their errors reported too.
     gone = create(http, admin_token, "/v1/organizations", organization_body())
     expect(http.delete(f"/v1/organizations/{gone['id']}", headers=bearer(admin_token)), 204,
            "delete")
     prefix = uniq("Savepoint ")
-    before = footprint(pg, prefix)
+    before = footprint(db, prefix)
     items = [{"id": gone["id"], "name": prefix + "0", "kind": "club"},
              organization_body(name=prefix + "1"),
              organization_body(name=prefix + "2", kind="nope")]
@@ -162,14 +162,14 @@ def test_database_error_of_one_item_does_not_stop_the_checks_of_the_next(http, a
     fields = error_fields(p)
     assert any(f.startswith("items[0]") for f in fields), p
     assert "items[2].kind" in fields and not any(f.startswith("items[1]") for f in fields), p
-    assert footprint(pg, prefix) == before
+    assert footprint(db, prefix) == before
 
 
 # ---------------------------------------------------------------- matching and results
 
 
 def test_items_are_matched_by_id_and_results_say_created_updated_unchanged(http, admin_token,
-                                                                           pg):
+                                                                           db):
     a = create(http, admin_token, "/v1/organizations", organization_body(acronym="A1"))
     b = create(http, admin_token, "/v1/organizations", organization_body(acronym="B1"))
     chosen = str(uuid.uuid4())
@@ -198,7 +198,7 @@ def test_items_are_matched_by_id_and_results_say_created_updated_unchanged(http,
     assert after["acronym"] is None and after["name"] == a["name"]
 
 
-def test_match_by_external_id_updates_the_record_with_that_identifier(http, admin_token, pg):
+def test_match_by_external_id_updates_the_record_with_that_identifier(http, admin_token, db):
     scheme = "LB-MOI"
     ids = [f"{uniq()}/AD" for _ in range(4)]
     q = {"match": f"external_id:{scheme}"}
@@ -226,14 +226,14 @@ def test_match_by_external_id_updates_the_record_with_that_identifier(http, admi
     assert [o["id"] for o in expect(r, 200, "list").json()["data"]] == [made[0]]
 
 
-def test_match_by_external_id_needs_the_identifier_and_refuses_ambiguity(http, admin_token, pg):
+def test_match_by_external_id_needs_the_identifier_and_refuses_ambiguity(http, admin_token, db):
     scheme = "LB-MOI"
     q = {"match": f"external_id:{scheme}"}
     shared = uniq("dup-")
     for _ in range(2):
         create(http, admin_token, "/v1/organizations", organization_body(external_ids={scheme: shared}))
     prefix = uniq("Match ")
-    before = footprint(pg, prefix)
+    before = footprint(db, prefix)
     items = [organization_body(name=prefix + "0"),                       # no LB-MOI identifier
              organization_body(name=prefix + "1", external_ids={"OTHER": "1"}),
              {"external_ids": {scheme: shared}, "description": "which one?"},
@@ -245,7 +245,7 @@ def test_match_by_external_id_needs_the_identifier_and_refuses_ambiguity(http, a
     ambiguous = [e for e in p["errors"] if e["field"] == "items[2]"]
     assert ambiguous and ambiguous[0]["code"] == "ambiguous-match", p
     assert not any(f.startswith("items[3]") for f in fields), p
-    assert footprint(pg, prefix) == before
+    assert footprint(db, prefix) == before
 
 
 @pytest.mark.parametrize("resource,match", [
@@ -282,7 +282,7 @@ def test_batch_of_ministries_creates_and_updates(http, admin_token):
 
 
 def test_batch_of_partnerships_creates_and_updates_and_checks_references(http, admin_token,
-                                                                         world, pg):
+                                                                         world, db):
     prefix = uniq("PB ")
     p1 = create(http, admin_token, "/v1/partnerships",
                 partnership_body(world["type"], world["ministry"], [world["a"]],
@@ -300,7 +300,7 @@ def test_batch_of_partnerships_creates_and_updates_and_checks_references(http, a
                                     {"organization_id": world["b"], "role": "partner"}]
     assert new["amount"] == "25000.00" and new["currency"] == "LBP"
     assert get(http, "partnerships", p1["id"], admin_token)["programme"] == "AFKAR 3"
-    before = footprint(pg, prefix)
+    before = footprint(db, prefix)
     ghost = str(uuid.uuid4())
     bad = [partnership_body(world["type"], ghost, [world["a"]], title=prefix + "x"),
            partnership_body(world["type"], world["ministry"], [ghost], title=prefix + "y"),
@@ -312,10 +312,10 @@ def test_batch_of_partnerships_creates_and_updates_and_checks_references(http, a
     assert "items[0].ministry_id" in fields, p
     assert "items[1].organizations[0].organization_id" in fields, p
     assert any(f.startswith("items[2]") for f in fields), p
-    assert footprint(pg, prefix) == before
+    assert footprint(db, prefix) == before
 
 
-def test_batch_of_monitoring_records_creates_and_updates(http, admin_token, world, pg):
+def test_batch_of_monitoring_records_creates_and_updates(http, admin_token, world, db):
     part = create(http, admin_token, "/v1/partnerships",
                   partnership_body(world["type"], world["ministry"], [world["a"]]))
     mr = create(http, admin_token, "/v1/monitoring-records", monitoring_body(part["id"]))
@@ -328,7 +328,7 @@ def test_batch_of_monitoring_records_creates_and_updates(http, admin_token, worl
     r = batch(http, "monitoring-records", items, admin_token)
     p = assert_problem(r, 422, instance=BATCH.format("monitoring-records"))
     assert any(f.startswith("items[2]") for f in error_fields(p)), p
-    assert footprint(pg, prefix)[3] == 0
+    assert footprint(db, prefix)[3] == 0
     res = results(batch(http, "monitoring-records", items[:2], admin_token))
     assert [(x["result"], x["version"]) for x in res] == [("created", 1), ("updated", 2)]
     made = get(http, "monitoring-records", res[0]["id"], admin_token)
@@ -341,13 +341,13 @@ def test_batch_of_monitoring_records_creates_and_updates(http, admin_token, worl
 
 def test_partner_can_create_and_update_its_own_but_not_another_sources_record(http, cli,
                                                                                admin_token,
-                                                                               world, pg):
+                                                                               world, db):
     partner = add_key(cli, "partner", "escwa")
     own = create(http, partner, "/v1/organizations", organization_body())
     assert own["source"] == "escwa"
     prefix = uniq("Partner ")
     a_before = get(http, "organizations", world["a"], admin_token)
-    before = footprint(pg, prefix)
+    before = footprint(db, prefix)
     items = [organization_body(name=prefix + "new"),
              {"id": own["id"], "description": "ours"},
              {"id": world["a"], "description": "theirs"}]
@@ -355,7 +355,7 @@ def test_partner_can_create_and_update_its_own_but_not_another_sources_record(ht
     item2 = [e for e in p["errors"] if e["field"].startswith("items[2]")]
     assert item2 and item2[0]["code"] == "forbidden", p
     assert not any(e["field"].startswith(("items[0]", "items[1]")) for e in p["errors"]), p
-    assert footprint(pg, prefix) == before
+    assert footprint(db, prefix) == before
     assert get(http, "organizations", world["a"], admin_token) == a_before
     res = results(batch(http, "organizations", items[:2], partner))
     assert [x["result"] for x in res] == ["created", "updated"]
@@ -367,14 +367,14 @@ def test_partner_can_create_and_update_its_own_but_not_another_sources_record(ht
 
 def test_editor_of_an_organization_can_update_it_but_not_create_or_touch_another(http, cli, db,
                                                                                   admin_token,
-                                                                                  world, pg):
+                                                                                  world):
     mine = create(http, admin_token, "/v1/organizations", organization_body())
     editor = add_user(cli, db, "editor", org=mine["id"]).token
     res = results(batch(http, "organizations", [{"id": mine["id"], "district": "Zahle"}],
                         editor))
     assert [(x["id"], x["result"], x["version"]) for x in res] == [(mine["id"], "updated", 2)]
     prefix = uniq("Editor ")
-    before = footprint(pg, prefix)
+    before = footprint(db, prefix)
     items = [{"id": mine["id"], "district": "Baalbek"},
              organization_body(name=prefix + "new"),
              {"id": world["b"], "district": "Tyre"}]
@@ -382,24 +382,24 @@ def test_editor_of_an_organization_can_update_it_but_not_create_or_touch_another
     codes = {e["field"]: e["code"] for e in p["errors"]}
     assert codes.get("items[1]") == "forbidden" and codes.get("items[2]") == "forbidden", p
     assert not any(f.startswith("items[0]") for f in codes), p
-    assert footprint(pg, prefix) == before
+    assert footprint(db, prefix) == before
     assert get(http, "organizations", mine["id"], admin_token)["district"] == "Zahle"
 
 
 def test_editor_of_a_ministry_batches_partnerships_only_where_it_is_the_party(http, cli, db,
                                                                               admin_token,
-                                                                              world, pg):
+                                                                              world):
     own_ministry = create(http, admin_token, "/v1/ministries", ministry_body())
     editor = add_user(cli, db, "editor", ministry=own_ministry["id"]).token
     prefix = uniq("MinEd ")
     ours = partnership_body(world["type"], own_ministry["id"], [world["a"]], title=prefix + "1")
     theirs = partnership_body(world["type"], world["ministry"], [world["a"]],
                               title=prefix + "2")
-    before = footprint(pg, prefix)
+    before = footprint(db, prefix)
     p = assert_problem(batch(http, "partnerships", [ours, theirs], editor), 422,
                        instance=BATCH.format("partnerships"))
     assert {e["field"]: e["code"] for e in p["errors"]} == {"items[1]": "forbidden"}, p
-    assert footprint(pg, prefix) == before
+    assert footprint(db, prefix) == before
     res = results(batch(http, "partnerships", [ours], editor))
     assert res[0]["result"] == "created"
 

@@ -378,9 +378,9 @@ def walk_marker():
     return {}
 
 
-def insert_organizations(pg, district, n, start=1):
+def insert_organizations(db, district, n, start=1):
     """n organizations made with SQL: duplicate names, some null dates, acronyms, governorates."""
-    pg.psql(f"""
+    db.run(f"""
         INSERT INTO organizations (name, kind, district, founded_on, acronym, governorate)
         SELECT 'walk ' || lpad((g % 97)::text, 2, '0'),
                (ARRAY['association','network','union','club'])[1 + g % 4],
@@ -393,10 +393,10 @@ def insert_organizations(pg, district, n, start=1):
 
 
 @pytest.fixture
-def walk_district(pg, walk_marker):
+def walk_district(db, walk_marker):
     if "orgs" not in walk_marker:
         walk_marker["orgs"] = uniq("walk")
-        insert_organizations(pg, walk_marker["orgs"], WALK_SIZE)
+        insert_organizations(db, walk_marker["orgs"], WALK_SIZE)
     return walk_marker["orgs"]
 
 
@@ -445,8 +445,8 @@ def assert_sorted(records, sort):
 
 @pytest.mark.parametrize("sort", ["created_at", "-name,founded_on", "founded_on",
                                   "-founded_on,acronym", "acronym,-governorate,name", "-updated_at"])
-def test_keyset_walk_returns_each_record_exactly_once(http, pg, walk_district, sort):
-    expected = set(pg.psql("SELECT id FROM organizations WHERE deleted_at IS NULL AND "
+def test_keyset_walk_returns_each_record_exactly_once(http, db, walk_district, sort):
+    expected = set(db.text("SELECT id FROM organizations WHERE deleted_at IS NULL AND "
                            f"district = {sql_str(walk_district)}").split())
     assert len(expected) == WALK_SIZE
     fields = ",".join(sorted({k.lstrip("-") for k in sort.split(",")}))
@@ -458,13 +458,13 @@ def test_keyset_walk_returns_each_record_exactly_once(http, pg, walk_district, s
 
 
 @pytest.fixture
-def walk_partnerships(http, pg, admin_token, walk_marker):
+def walk_partnerships(http, db, admin_token, walk_marker):
     """1000 partnerships with amounts in cents (some without), made with SQL."""
     if "partnerships" not in walk_marker:
         programme = uniq("walk")
         ministry = make_ministry(http, admin_token)["id"]
         ptype = make_partnership_type(http, admin_token)["id"]
-        pg.psql(f"""
+        db.run(f"""
             INSERT INTO partnerships (title, type_id, ministry_id, programme, amount, currency,
                                       start_date)
             SELECT 'walk ' || g, {sql_str(ptype)}, {sql_str(ministry)}, {sql_str(programme)},
@@ -478,8 +478,8 @@ def walk_partnerships(http, pg, admin_token, walk_marker):
 
 @pytest.mark.parametrize("sort", ["amount", "-amount", "start_date,-amount", "-title"])
 def test_keyset_walk_over_amounts_and_dates_returns_each_record_exactly_once(
-        http, pg, walk_partnerships, sort):
-    expected = set(pg.psql("SELECT id FROM partnerships WHERE "
+        http, db, walk_partnerships, sort):
+    expected = set(db.text("SELECT id FROM partnerships WHERE "
                            f"programme = {sql_str(walk_partnerships)}").split())
     fields = ",".join(sorted({k.lstrip("-") for k in sort.split(",")}))
     records = walk(http, PARTNERSHIPS, {"programme": walk_partnerships, "sort": sort,
@@ -492,10 +492,10 @@ def test_keyset_walk_over_amounts_and_dates_returns_each_record_exactly_once(
 
 @pytest.mark.parametrize("sort", ["-name,founded_on", "created_at"])
 def test_keyset_walk_while_records_are_inserted_returns_each_old_record_once(
-        http, pg, server, api_for, admin_token, sort):
+        http, db, server, api_for, admin_token, sort):
     district = uniq("busy")
-    insert_organizations(pg, district, WALK_SIZE)
-    before = set(pg.psql("SELECT id FROM organizations WHERE "
+    insert_organizations(db, district, WALK_SIZE)
+    before = set(db.text("SELECT id FROM organizations WHERE "
                          f"district = {sql_str(district)}").split())
     assert len(before) == WALK_SIZE
     writer = api_for(server)  # its own connection, in its own thread

@@ -288,14 +288,14 @@ def test_patch_is_200_with_new_etag_version_and_updated_at(http, db, admin, crea
 
 
 @pytest.mark.parametrize("created", CASES, ids=str, indirect=True)
-def test_version_and_updated_at_are_maintained_by_the_database(http, pg, admin, created):
+def test_version_and_updated_at_are_maintained_by_the_database(http, db, admin, created):
     case, path, sent, r = created
     rec = r.json()
     field = next(iter(case.change))
     update = (f"UPDATE {case.table} SET {field} = 'written with SQL' "
               f"WHERE id = {sql_str(rec['id'])};\n")
     select = f"SELECT {row_sql(case.table, rec['id'])};\n"
-    out = pg.psql(select + update + select + update + select)
+    out = db.text(select + update + select + update + select)
     before, after, again = [json.loads(line) for line in out.splitlines()
                             if line.startswith("{")]
     assert after["version"] == before["version"] + 1
@@ -929,7 +929,7 @@ def test_monitoring_records_filter_by_partnership_id(http, admin_token):
 # ---------------------------------------------------------------- charter signatories
 
 
-def test_signatories_are_listed_added_and_withdrawn(http, pg, admin_token):
+def test_signatories_are_listed_added_and_withdrawn(http, db, admin_token):
     h = bearer(admin_token)
     charter = make_charter(http, admin_token)
     base = f"/v1/charters/{charter['id']}/signatories"
@@ -959,7 +959,7 @@ def test_signatories_are_listed_added_and_withdrawn(http, pg, admin_token):
     # Withdrawn, the party may sign again.
     again = make_signatory(http, admin_token, charter["id"], party_id=org["id"],
                            signed_on="2024-01-01")
-    rows = pg.rows("SELECT id, withdrawn_on FROM charter_signatories "
+    rows = db.rows("SELECT id, withdrawn_on FROM charter_signatories "
                    f"WHERE charter_id = {sql_str(charter['id'])} "
                    f"AND party_id = {sql_str(org['id'])} ORDER BY signed_on")
     assert rows == [[first["id"], "2023-01-31"], [again["id"], ""]]

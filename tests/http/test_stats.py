@@ -1,7 +1,7 @@
 """GET /v1/stats/partnerships and /v1/stats/monitoring: counts by group, in JSON or CSV.
 
 Every answer is checked against counts (and amounts summed per currency) computed here from
-the rows themselves, read with SQL through the pg fixture.
+the rows themselves, read with SQL through the db fixture.
 """
 
 import csv
@@ -82,8 +82,8 @@ def world(http, admin_token):
 # ---------------------------------------------------------------- the expected answers
 
 
-def partnership_rows(pg, where):
-    rows = pg.rows(
+def partnership_rows(db, where):
+    rows = db.rows(
         "SELECT p.type_id, p.ministry_id, p.status, extract(year FROM p.start_date)::int, "
         "array_to_string(p.governorates, ','), p.amount, p.currency FROM partnerships p "
         f"WHERE p.deleted_at IS NULL AND ({where})")
@@ -96,8 +96,8 @@ def partnership_rows(pg, where):
     return out
 
 
-def monitoring_rows(pg, where):
-    rows = pg.rows(
+def monitoring_rows(db, where):
+    rows = db.rows(
         "SELECT m.rating, m.status, p.ministry_id FROM monitoring_records m "
         "JOIN partnerships p ON p.id = m.partnership_id "
         f"WHERE m.deleted_at IS NULL AND ({where})")
@@ -186,10 +186,10 @@ PARTNERSHIP_CASES = [
 @pytest.mark.parametrize("group_by,filters,where", PARTNERSHIP_CASES,
                          ids=[f"{c[0]}-{'-'.join(c[1]) or 'all'}" for c in PARTNERSHIP_CASES])
 def test_partnership_stats_match_counts_and_amounts_computed_from_the_rows(
-        http, admin_token, pg, world, group_by, filters, where):
+        http, admin_token, db, world, group_by, filters, where):
     keys = group_by.split(",")
     names = [P_KEYS[k] for k in keys]
-    rows = partnership_rows(pg, f"p.programme = {sql_str(world['tag'])} AND {where}")
+    rows = partnership_rows(db, f"p.programme = {sql_str(world['tag'])} AND {where}")
     assert rows, "the case selects nothing"
     groups = expected_groups(rows, names, amounts=True)
     params = {"group_by": group_by, "programme": world["tag"], **filters}
@@ -201,15 +201,15 @@ def test_partnership_stats_match_counts_and_amounts_computed_from_the_rows(
               names, groups, amounts=True)
 
 
-def test_partnership_stats_filter_by_organization_and_search(http, admin_token, pg, world):
+def test_partnership_stats_filter_by_organization_and_search(http, admin_token, db, world):
     org = world["orgs"][1]
-    rows = partnership_rows(pg, f"p.programme = {sql_str(world['tag'])} AND EXISTS (SELECT 1 "
+    rows = partnership_rows(db, f"p.programme = {sql_str(world['tag'])} AND EXISTS (SELECT 1 "
                                 f"FROM partnership_organizations po WHERE po.partnership_id = "
                                 f"p.id AND po.organization_id = '{org}')")
     r = http.get(PS, params={"group_by": "type", "programme": world["tag"],
                              "organization_id": org}, headers=bearer(admin_token))
     check_json(r, ["type"], ["type_id"], expected_groups(rows, ["type_id"], True), True)
-    rows = partnership_rows(pg, f"p.programme = {sql_str(world['tag'])} AND "
+    rows = partnership_rows(db, f"p.programme = {sql_str(world['tag'])} AND "
                                 f"p.title LIKE {sql_str('%' + world['word'])}")
     assert len(rows) == 10
     r = http.get(PS, params={"group_by": "status", "q": world["word"]},
@@ -217,11 +217,11 @@ def test_partnership_stats_filter_by_organization_and_search(http, admin_token, 
     check_json(r, ["status"], ["status"], expected_groups(rows, ["status"], True), True)
 
 
-def test_partnership_stats_over_every_partnership(http, admin_token, pg, world):
+def test_partnership_stats_over_every_partnership(http, admin_token, db, world):
     for group_by in ("status", "type,ministry"):
         keys = group_by.split(",")
         names = [P_KEYS[k] for k in keys]
-        groups = expected_groups(partnership_rows(pg, "true"), names, True)
+        groups = expected_groups(partnership_rows(db, "true"), names, True)
         r = http.get(PS, params={"group_by": group_by}, headers=bearer(admin_token))
         check_json(r, keys, names, groups, True)
 
@@ -241,12 +241,12 @@ MONITORING_CASES = [
 
 @pytest.mark.parametrize("group_by,filters,where", MONITORING_CASES,
                          ids=[f"{c[0]}-{'-'.join(c[1]) or 'all'}" for c in MONITORING_CASES])
-def test_monitoring_stats_match_counts_computed_from_the_rows(http, admin_token, pg, world,
+def test_monitoring_stats_match_counts_computed_from_the_rows(http, admin_token, db, world,
                                                               group_by, filters, where):
     keys = group_by.split(",")
     names = [M_KEYS[k] for k in keys]
     indicator = f"Indicator {world['tag']}"
-    rows = monitoring_rows(pg, f"m.indicator = {sql_str(indicator)} AND {where}")
+    rows = monitoring_rows(db, f"m.indicator = {sql_str(indicator)} AND {where}")
     assert rows
     groups = expected_groups(rows, names, amounts=False)
     params = {"group_by": group_by, "indicator": indicator, **filters}
@@ -258,8 +258,8 @@ def test_monitoring_stats_match_counts_computed_from_the_rows(http, admin_token,
               names, groups, amounts=False)
 
 
-def test_monitoring_stats_over_every_record(http, admin_token, pg, world):
-    groups = expected_groups(monitoring_rows(pg, "true"), ["rating"], False)
+def test_monitoring_stats_over_every_record(http, admin_token, db, world):
+    groups = expected_groups(monitoring_rows(db, "true"), ["rating"], False)
     r = http.get(MS, params={"group_by": "rating"}, headers=bearer(admin_token))
     check_json(r, ["rating"], ["rating"], groups, False)
 

@@ -211,8 +211,7 @@ def post_with_key(api, token, key, body):
 
 
 def key_rows(own, where="true"):
-    return int(own.pg.rows(f"SELECT count(*) FROM idempotency_keys WHERE {where}",
-                           dbname=own.dbname)[0][0])
+    return own.db.count("idempotency_keys", where)
 
 
 def test_key_past_its_retention_runs_again_before_any_purge(own_server):
@@ -228,9 +227,7 @@ def test_key_past_its_retention_runs_again_before_any_purge(own_server):
     late = expect(post_with_key(own.api, own.token, key, body), 201, "past the retention")
     assert "Idempotent-Replayed" not in late.headers
     assert late.json()["id"] != first.json()["id"]
-    names = own.pg.rows(f"SELECT count(*) FROM organizations WHERE name = {sql_str(body['name'])}",
-                        dbname=own.dbname)
-    assert int(names[0][0]) == 2
+    assert own.db.count("organizations", f"name = {sql_str(body['name'])}") == 2
 
 
 def wait_for(what, predicate, timeout=15.0):
@@ -250,10 +247,10 @@ def test_janitor_purges_keys_past_their_retention_and_keeps_the_others(own_serve
     fresh = uniq("fresh-")
     expect(post_with_key(own.api, own.token, fresh, organization_body()), 201, "fresh key")
     # Old answers, with bodies, as a day of traffic would have left them.
-    own.pg.psql("INSERT INTO idempotency_keys (principal, key, request_hash, state, status, body, "
-                "created_at) SELECT 'someone', 'old-' || i, 'h', 'done', 201, repeat('x', 1000), "
-                "now() - interval '2 hours' - i * interval '1 second' "
-                "FROM generate_series(1, 300) i", dbname=own.dbname)
+    own.db.run("INSERT INTO idempotency_keys (principal, key, request_hash, state, status, body, "
+               "created_at) SELECT 'someone', 'old-' || i, 'h', 'done', 201, repeat('x', 1000), "
+               "now() - interval '2 hours' - i * interval '1 second' "
+               "FROM generate_series(1, 300) i")
     wait_for("the old keys are purged", lambda: key_rows(own, "key LIKE 'old-%'") == 0)
     assert key_rows(own, f"key = {sql_str(fresh)}") == 1
     assert other.running

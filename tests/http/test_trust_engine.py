@@ -15,10 +15,10 @@ EMBED_CAP = 500  # QUERY_MAX_EMBEDDED
 # ---------------------------------------------------------------- include= is bounded
 
 
-def generate_partnerships(pg, tag, count, parties):
+def generate_partnerships(db, tag, count, parties):
     """count partnerships (programme = tag) with `parties` organizations each, written by SQL."""
     code = uniq("type-")
-    pg.psql(f"""
+    db.run(f"""
         WITH m AS (INSERT INTO ministries (name, kind) VALUES ({sql_str(tag)}, 'ministry')
                    RETURNING id),
              t AS (INSERT INTO partnership_types (code, name) VALUES ({sql_str(code)},
@@ -35,9 +35,9 @@ def generate_partnerships(pg, tag, count, parties):
         FROM p CROSS JOIN o""")
 
 
-def test_a_page_that_would_embed_more_than_the_cap_is_400_and_one_within_is_bounded(http, pg):
+def test_a_page_that_would_embed_more_than_the_cap_is_400_and_one_within_is_bounded(http, db):
     tag = uniq("embed")
-    generate_partnerships(pg, tag, 12, 50)  # 600 parties in all
+    generate_partnerships(db, tag, 12, 50)  # 600 parties in all
     params = {"programme": tag, "include": "organizations", "limit": "12"}
     r = http.get("/v1/partnerships", params=params)  # anonymous, as in the report
     p = assert_problem(r, 400, instance="/v1/partnerships")
@@ -75,7 +75,7 @@ def test_a_page_that_would_embed_more_than_the_cap_is_400_and_one_within_is_boun
 # ---------------------------------------------------------------- a live parent
 
 
-def test_signatures_of_a_deleted_charter_can_be_neither_read_nor_written(http, pg, admin_token, db):
+def test_signatures_of_a_deleted_charter_can_be_neither_read_nor_written(http, db, admin_token):
     admin = bearer(admin_token)
     charter = make_charter(http, admin_token)
     base = f"/v1/charters/{charter['id']}/signatories"
@@ -99,18 +99,18 @@ def test_signatures_of_a_deleted_charter_can_be_neither_read_nor_written(http, p
     assert_problem(new, 404, instance=base)
     # The signature did not come back as active, and nothing was added.
     assert db.row("charter_signatories", sig["id"])["withdrawn_on"] == "2024-06-01"
-    assert pg.psql("SELECT count(*) FROM charter_signatories WHERE charter_id = "
+    assert db.text("SELECT count(*) FROM charter_signatories WHERE charter_id = "
                    f"{sql_str(charter['id'])}::uuid").strip() == "1"
 
 
-def test_an_active_signature_under_a_charter_deleted_in_the_database_is_gone(http, pg,
-                                                                             admin_token, db):
+def test_an_active_signature_under_a_charter_deleted_in_the_database_is_gone(http, db,
+                                                                             admin_token):
     admin = bearer(admin_token)
     charter = make_charter(http, admin_token)
     sig = make_signatory(http, admin_token, charter["id"])
     url = f"/v1/charters/{charter['id']}/signatories/{sig['id']}"
     assert http.get(url).status_code == 200
-    pg.psql(f"UPDATE charters SET deleted_at = now() WHERE id = {sql_str(charter['id'])}::uuid")
+    db.run(f"UPDATE charters SET deleted_at = now() WHERE id = {sql_str(charter['id'])}::uuid")
     assert_problem(http.get(url), 404, instance=url)
     assert_problem(http.patch(url, json={"signed_by": "someone"}, headers=admin), 404,
                    instance=url)
@@ -125,7 +125,7 @@ def batch(http, token, items, scheme):
                      params={"match": f"external_id:{scheme}"})
 
 
-def test_match_by_external_id_sees_only_the_callers_own_source(http, cli, pg, admin_token):
+def test_match_by_external_id_sees_only_the_callers_own_source(http, cli, db, admin_token):
     a_source, b_source = uniq("srca"), uniq("srcb")
     a, b = add_key(cli, "partner", a_source), add_key(cli, "partner", b_source)
     scheme, value = uniq("S-"), uniq()
@@ -150,7 +150,7 @@ def test_match_by_external_id_sees_only_the_callers_own_source(http, cli, pg, ad
     assert admin.status_code == 200, describe(admin)
     admin_id = admin.json()["items"][0]["id"]
     assert admin_id not in (a_id, b_res["id"])
-    rows = pg.rows("SELECT source, coalesce(description, '') FROM organizations WHERE "
+    rows = db.rows("SELECT source, coalesce(description, '') FROM organizations WHERE "
                    f"external_ids @> jsonb_build_object({sql_str(scheme)}, {sql_str(value)}) "
                    "ORDER BY source")
     assert sorted(map(tuple, rows)) == sorted([(a_source, "A's"), (b_source, "B's"),

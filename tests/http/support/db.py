@@ -146,6 +146,10 @@ class Db:
 
     # -- values ---------------------------------------------------------
 
+    def text(self, sql):
+        """The output as text, one line per row."""
+        return "".join(line + "\n" for line in self.lines(sql))
+
     def value(self, sql):
         out = self.lines(sql)
         return out[0] if out else None

@@ -1,6 +1,6 @@
 """A sync client killed in the middle of a sync resumes from its stored cursor.
 
-The client is a separate process (FOLLOWER_SCRIPT of sync_helpers) that keeps its copy and its
+The client is a separate process (FOLLOWER_SCRIPT of support.feed) that keeps its copy and its
 cursor in files, as README's "Sync: keeping a copy" tells partners to. It is killed with SIGKILL
 while writers write, started again, and must end with a copy equal to the database.
 """

@@ -26,7 +26,7 @@ def new_user(ctx, role="analyst", password=PASSWORD, **extra):
 
 
 def signed_in(ctx, role="analyst", org=None):
-    """A user with a token, made quickly (see access_helpers.add_user)."""
+    """A user with a token, made quickly (see support.principals.add_user)."""
     return ctx.add_user(role, org=org)
 
 

@@ -53,7 +53,12 @@ def cluster_parent(wanted, as_root):
 
 
 class PostgresCluster:
-    """One initdb'd cluster; call init() then start(), and destroy() at the end."""
+    """One initdb'd cluster; call init() then start(), and destroy() at the end.
+
+    psql() and rows() run one psql each, for the cluster's own business (databases made and
+    dropped, a database other than the session's); what a test reads and writes in a database
+    goes through db.Db.
+    """
 
     def __init__(self, dbname="sharaka", parent=None):
         self.as_root = os.geteuid() == 0

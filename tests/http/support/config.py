@@ -3,7 +3,7 @@
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[3]
-SPEC_PATH = REPO / "openapi" / "openapi.yaml"
+SPEC_PATH = REPO / "openapi" / "openapi.yaml"  # read by spec.load_spec(), once per run
 
 JWT_SECRET = "sharaka-test-secret-0123456789-abcdefghijklmnopq"  # 48 bytes
 MAX_BODY = 65536  # SHARAKA_MAX_BODY of the test servers

@@ -7,11 +7,10 @@ import uuid
 
 import pytest
 
-from support.checks import assert_problem, error_fields
+from support.checks import UUID_RE, assert_problem, error_fields
 from support.principals import decode_unverified
 
 TOKEN = "/v1/auth/token"
-UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
 
 def _post_json_text(http, text, content_type="application/json", invalid=False):

@@ -187,13 +187,15 @@ def admin_token(server, spec, admin_user):
     finally:
         client.close()
 
+
 # ---------------------------------------------------------------------------
 # ctx: what most tests need
 
 
 class Ctx:
     """The shared server's checked client, the admin, the database helper and the command line,
-    with the record creators bound to the admin's token.
+    with the record creators bound to the admin's token (ctx.admin's, once a module has made an
+    admin of its own).
 
     client  ApiClient on the shared server      db     Db on the session database
     admin   the test admin (a Principal)        cli    the command line on that database
@@ -229,11 +231,11 @@ class Ctx:
     # -- records, made by the admin unless token= says who ---------------
 
     def create(self, path, body, token=None, expect=201):
-        return bodies.create(self.client, token or self.admin_token, path, body, expect)
+        return bodies.create(self.client, token or self.admin.token, path, body, expect)
 
     def make(self, what, token=None, **over):
         """make("organization", ...) -> bodies.make_organization(client, token, ...)."""
-        return getattr(bodies, "make_" + what)(self.client, token or self.admin_token, **over)
+        return getattr(bodies, "make_" + what)(self.client, token or self.admin.token, **over)
 
 
 @pytest.fixture(scope="session")

@@ -221,7 +221,8 @@ def test_partner_may_not_delete_even_its_own_records(ctx):
 
 
 def test_partner_batch_is_stamped_and_cannot_touch_another_source(ctx):
-    r = ctx.client.post("/v1/organizations/batch", json={"items": [organization_body(), organization_body()]},
+    r = ctx.client.post("/v1/organizations/batch",
+                        json={"items": [organization_body(), organization_body()]},
                         headers=ctx.partner.headers)
     assert r.status_code == 200, r.text
     for item in r.json()["items"]:
@@ -246,8 +247,8 @@ def test_analyst_key_reads_internal_data_but_writes_nothing(ctx):
     assert r.status_code == 200 and r.json().get("email") == "a@org.test", r.text
     assert ctx.client.get("/v1/monitoring-records", headers=bearer(key)).status_code == 200
     before = ctx.db.count("organizations")
-    assert_problem(ctx.client.post("/v1/organizations", json=organization_body(), headers=bearer(key)),
-                   403)
+    assert_problem(ctx.client.post("/v1/organizations", json=organization_body(),
+                                   headers=bearer(key)), 403)
     assert ctx.db.count("organizations") == before
 
 

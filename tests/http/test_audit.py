@@ -96,7 +96,8 @@ def test_a_generated_request_id_is_the_one_recorded(ctx):
 
 
 def test_an_unchanged_update_and_a_refused_write_add_no_row(ctx):
-    org = create(ctx.client, ctx.admin.token, "/v1/organizations", organization_body(description="same"))
+    org = create(ctx.client, ctx.admin.token, "/v1/organizations",
+                 organization_body(description="same"))
     write(ctx, "PATCH", f"/v1/organizations/{org['id']}", {"description": "same"}, status=200)
     r, _ = write(ctx, "PATCH", f"/v1/organizations/{org['id']}", {"kind": "no-such-kind"},
                  invalid=True)
@@ -108,7 +109,8 @@ def test_each_batch_item_adds_its_own_row_with_the_batch_request_id(ctx):
     existing = create(ctx.client, ctx.admin.token, "/v1/organizations", organization_body())
     t0 = db_now(ctx)
     r, rid = write(ctx, "POST", "/v1/organizations/batch", {"items": [
-        organization_body(), organization_body(), {"id": existing["id"], "description": "changed in a batch"}]},
+        organization_body(), organization_body(),
+        {"id": existing["id"], "description": "changed in a batch"}]},
         status=200)
     t1 = db_now(ctx)
     items = r.json()["items"]
@@ -293,7 +295,8 @@ def test_a_write_whose_audit_row_fails_leaves_nothing_behind(ctx, failing_audit)
         ("POST", "/v1/organizations", organization_body(name=marker)),
         ("PATCH", f"/v1/organizations/{other['id']}", {"name": marker}),
         ("DELETE", f"/v1/organizations/{named['id']}", None),
-        ("POST", "/v1/organizations/batch", {"items": [organization_body(), organization_body(name=marker)]}),
+        ("POST", "/v1/organizations/batch",
+         {"items": [organization_body(), organization_body(name=marker)]}),
     ]
     for method, path, body in attempts:
         r = ctx.client.request(method, path, json=body, headers=ctx.admin.headers)

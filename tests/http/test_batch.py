@@ -231,7 +231,8 @@ def test_match_by_external_id_needs_the_identifier_and_refuses_ambiguity(http, a
     q = {"match": f"external_id:{scheme}"}
     shared = uniq("dup-")
     for _ in range(2):
-        create(http, admin_token, "/v1/organizations", organization_body(external_ids={scheme: shared}))
+        create(http, admin_token, "/v1/organizations",
+               organization_body(external_ids={scheme: shared}))
     prefix = uniq("Match ")
     before = footprint(db, prefix)
     items = [organization_body(name=prefix + "0"),                       # no LB-MOI identifier

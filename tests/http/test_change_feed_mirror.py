@@ -240,7 +240,8 @@ def test_change_of_only_a_partnerships_organizations_is_a_new_version_in_the_fee
 def test_small_pages_give_the_same_items_in_the_same_order_as_one_large_page(feed):
     # Nothing yet: an empty page and the start cursor 0-0.
     assert read_feed(feed.api, feed.token) == ([], "0-0", False)
-    orgs = [create(feed.api, feed.token, "/v1/organizations", organization_body()) for _ in range(7)]
+    orgs = [create(feed.api, feed.token, "/v1/organizations", organization_body())
+            for _ in range(7)]
     h = bearer(feed.token)
     for o in orgs[::2]:
         expect(feed.api.patch(f"/v1/organizations/{o['id']}", json={"acronym": "X"}, headers=h),
@@ -265,8 +266,8 @@ def test_small_pages_give_the_same_items_in_the_same_order_as_one_large_page(fee
 
 def test_resources_filter_gives_only_the_named_resources(feed):
     ministry_id, type_id = domain(feed)
-    org = create(feed.api, feed.token, "/v1/organizations", organization_body(email="office@example.org",
-                                                                  phone="+961 1 000000"))
+    org = create(feed.api, feed.token, "/v1/organizations",
+                 organization_body(email="office@example.org", phone="+961 1 000000"))
     p = create(feed.api, feed.token, "/v1/partnerships",
                partnership_body(type_id, ministry_id, [org["id"]]))
     mr = create(feed.api, feed.token, "/v1/monitoring-records", {
@@ -339,7 +340,8 @@ def test_feed_needs_a_signed_in_caller(http, cli, db, admin_token):
 
 def test_ndjson_answer_has_one_item_a_line_and_the_cursor_in_headers(feed):
     for _ in range(5):
-        create(feed.api, feed.token, "/v1/organizations", organization_body(name_ar="جمعية الشباب"))
+        create(feed.api, feed.token, "/v1/organizations",
+               organization_body(name_ar="جمعية الشباب"))
     whole, end = follow_all(feed)
     h = {**bearer(feed.token), "Accept": "application/x-ndjson"}
     cursor = None

@@ -164,8 +164,8 @@ def test_lowering_a_role_applies_to_the_existing_token_at_once(ctx):
                          headers=ctx.admin.headers)
     assert r.status_code == 200, r.text
     assert_problem(ctx.client.get(USERS, headers=user.headers), 403)
-    assert_problem(ctx.client.post("/v1/organizations", json=organization_body(), headers=user.headers),
-                   403)
+    assert_problem(ctx.client.post("/v1/organizations", json=organization_body(),
+                                   headers=user.headers), 403)
 
 
 def test_unbinding_an_editor_applies_to_its_existing_token_at_once(ctx):

@@ -18,25 +18,24 @@ INTERNAL = ("email", "phone")
 
 @pytest.fixture(scope="module")
 def ctx(ctx):
-    admin = ctx.add_user("admin")
-    t = admin.token
+    ctx = ctx.extend(admin=ctx.add_user("admin"))  # the records below are the module admin's
     marker = uniq("hidden")
     secrets = {"org_email": f"{marker}.org@contact.test", "org_phone": "+961 1 " + marker[-6:],
                "min_email": f"{marker}.min@contact.test", "min_phone": "+961 2 " + marker[-6:],
                "parent_email": f"{marker}.parent@contact.test"}
     parent = ctx.create("/v1/ministries",
-                        ministry_body(email=secrets["parent_email"], phone="+961 3 000000"), t)
+                        ministry_body(email=secrets["parent_email"], phone="+961 3 000000"))
     ministry = ctx.create("/v1/ministries",
                           ministry_body(email=secrets["min_email"], phone=secrets["min_phone"],
-                                        parent_id=parent["id"]), t)
+                                        parent_id=parent["id"]))
     org = ctx.create("/v1/organizations",
-                     organization_body(email=secrets["org_email"], phone=secrets["org_phone"]), t)
-    ptype = ctx.create("/v1/partnership-types", partnership_type_body(), t)
+                     organization_body(email=secrets["org_email"], phone=secrets["org_phone"]))
+    ptype = ctx.create("/v1/partnership-types", partnership_type_body())
     partnership = ctx.create("/v1/partnerships",
-                             partnership_body(ptype["id"], ministry["id"], [org["id"]]), t)
+                             partnership_body(ptype["id"], ministry["id"], [org["id"]]))
     record = ctx.create("/v1/monitoring-records",
-                        monitoring_body(partnership["id"], status="verified"), t)
-    return ctx.extend(admin=admin, analyst=ctx.add_user("analyst"),
+                        monitoring_body(partnership["id"], status="verified"))
+    return ctx.extend(analyst=ctx.add_user("analyst"),
                       anonymous=Principal("anonymous", "anonymous"), secrets=secrets,
                       marker=marker, org=org, ministry=ministry, parent=parent,
                       partnership=partnership, record=record)

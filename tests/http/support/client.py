@@ -1,4 +1,4 @@
-"""client.py - the HTTP client of the tests: every request and every answer checked against the spec.
+"""client.py - the HTTP client of the tests: each request and answer checked against the spec.
 
 ApiClient.request() sends through a requests.Session and checks, before sending, that the
 request is one the spec describes (spec.SpecChecker.check_request: the query against the

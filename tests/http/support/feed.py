@@ -175,8 +175,9 @@ class Workload:
             roll = rng.random()
             free = [o for o in orgs if o not in used]
             if roll < 0.30 or len(orgs) < 2:
+                made_by = "made by " + threading.current_thread().name
                 r = api.post("/v1/organizations", headers=h,
-                             json=organization_body(description="made by " + threading.current_thread().name))
+                             json=organization_body(description=made_by))
                 expect(r, 201, "create an organization")
                 orgs.append(r.json()["id"])
                 self._count("organization created")

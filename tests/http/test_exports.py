@@ -307,8 +307,11 @@ def big_server(start_server, sharaka_bin, big, **env):
     return start_server(**settings)
 
 
-def stream_lines(url, pause=0.0):
-    """(status, headers, lines, bytes) of a streamed GET, counted chunk by chunk."""
+def stream_lines(spec, url, pause=0.0):
+    """(status, headers, lines, bytes) of a streamed GET, counted chunk by chunk.
+
+    The request is checked against the spec; the answer, too long to hold, is not."""
+    spec.check_request("GET", url, {}, None)
     lines = size = 0
     last = b""
     with requests.get(url, stream=True, timeout=120) as r:
@@ -323,18 +326,19 @@ def stream_lines(url, pause=0.0):
         return r.status_code, r.headers, lines, size, last
 
 
-def test_export_of_200k_rows_streams_in_constant_memory(big, start_server, sharaka_bin):
+def test_export_of_200k_rows_streams_in_constant_memory(big, start_server, sharaka_bin, spec):
     srv = big_server(start_server, sharaka_bin, big)
     base = srv.base_url
     # Warm up: the first export opens what every export needs.
-    status, _, lines, _, _ = stream_lines(base + "/v1/exports/organizations.csv?name=nothing")
+    status, _, lines, _, _ = stream_lines(spec, base + "/v1/exports/organizations.csv?name=nothing")
     assert (status, lines) == (200, 1)
     for fmt, expected_lines in (("ndjson", BIG_ROWS), ("csv", BIG_ROWS + 1)):
         sampler = RssSampler(srv.proc.pid, interval=0.05)
         sampler.start()
         time.sleep(0.15)
         before = rss_kib(srv.proc.pid)
-        status, headers, lines, size, tail = stream_lines(f"{base}/v1/exports/organizations.{fmt}")
+        status, headers, lines, size, tail = stream_lines(
+            spec, f"{base}/v1/exports/organizations.{fmt}")
         samples = sampler.stop()
         assert status == 200, tail
         assert headers.get("Transfer-Encoding") == "chunked" and "Content-Length" not in headers
@@ -353,7 +357,7 @@ def test_export_of_200k_rows_streams_in_constant_memory(big, start_server, shara
 
 
 def test_export_slower_than_the_statement_timeout_is_complete_or_visibly_broken(
-        big, start_server, sharaka_bin):
+        big, start_server, sharaka_bin, spec):
     # The export's query outlives a 1 s statement timeout. Every row must arrive, or the
     # transfer must break (no final chunk) so that the client knows the file is incomplete:
     # a short file that ends like a complete one is wrong.
@@ -361,7 +365,7 @@ def test_export_slower_than_the_statement_timeout_is_complete_or_visibly_broken(
     started = time.monotonic()
     try:
         status, _, lines, size, _ = stream_lines(
-            srv.base_url + "/v1/exports/organizations.ndjson", pause=0.001)
+            spec, srv.base_url + "/v1/exports/organizations.ndjson", pause=0.001)
     except (requests.exceptions.ChunkedEncodingError, requests.exceptions.ConnectionError):
         return  # broken visibly
     took = time.monotonic() - started

@@ -76,9 +76,10 @@ def parties_sql(partnership_id):
 class Db:
     """One psql session on a database of a cluster (default: the cluster's own database).
 
-    lines() sends SQL and waits for its output, one text line per row; rows() splits them on
-    '|'; send() sends SQL without waiting (for a statement that blocks) and wait() collects
-    its rows. close() ends the session.
+    lines() sends SQL and waits for its output, one text line per row; rows() (or run(), for
+    statements) splits them on '|'; text() gives the output whole; send() sends SQL without
+    waiting (for a statement that blocks) and wait() collects its rows. value(), json(),
+    count(), row()... read one thing. close() ends the session.
     """
 
     def __init__(self, pg, dbname=None):

@@ -1,254 +1,31 @@
-"""conftest.py - fixtures for the HTTP tests: a throwaway PostgreSQL, the real
-sharaka binary, and an HTTP client that checks every answer against the spec.
+"""conftest.py - fixtures for the HTTP tests: a throwaway PostgreSQL, the real sharaka binary,
+an HTTP client that checks every request and answer against the spec, and `ctx`, what most
+tests need in one object. The helpers themselves live in the package support/.
 
 Settings of the run:
   SHARAKA_BIN  the binary to test (default: <repo>/build/sharaka)
 """
 
+import copy
 import os
-import re
-import shutil
-import signal
-import subprocess
-import tempfile
-import time
 from pathlib import Path
 
 import pytest
-import requests
 
-from checks import REQUEST_ID_RE
-from openapi_check import SpecChecker
-from pgcluster import PostgresCluster, clean_env, free_port
-from rawhttp import RawConnection
-
-from testconfig import (ADMIN_EMAIL, ADMIN_PASSWORD, CORS_ORIGIN, JWT_SECRET, MAX_BODY, REPO,
-                        SPEC_PATH)
+from support import bodies
+from support.client import ApiClient
+from support.cluster import PostgresCluster, clean_env
+from support.config import ADMIN_EMAIL, ADMIN_PASSWORD, REPO, SPEC_PATH
+from support.db import Db, sql_str
+from support.principals import Principal, add_key, add_partner, add_user
+from support.server import Cli, OwnServer, SharakaServer, base_env, merged_env
+from support.spec import load_spec
 
 SHARAKA_BIN = Path(os.environ.get("SHARAKA_BIN") or REPO / "build" / "sharaka")
 TESTS_DIR = Path(__file__).resolve().parent
 
-SANITIZER_RE = re.compile(r"ERROR: (Address|Leak)Sanitizer|runtime error:")
-
 # The spec checker of the run, kept for the coverage check at the end.
 _checker = None
-
-
-# ---------------------------------------------------------------------------
-# helpers
-
-
-def sanitizer_reports(text):
-    return [line for line in text.splitlines() if SANITIZER_RE.search(line)]
-
-
-def check_request_id(method, path, status, headers):
-    """Every answer, documented or not, carries a sane X-Request-Id."""
-    rid = headers.get("X-Request-Id")
-    assert rid and REQUEST_ID_RE.match(rid), (
-        f"{method} {path} -> {status}: X-Request-Id {rid!r} missing or malformed"
-    )
-
-
-def merged_env(base, overrides):
-    env = dict(base)
-    for k, v in overrides.items():
-        if v is None:
-            env.pop(k, None)
-        else:
-            env[k] = str(v)
-    return env
-
-
-class Cli:
-    """Runs `sharaka <args>` with a clean environment plus the test database."""
-
-    def __init__(self, binary, base_env):
-        self.binary = str(binary)
-        self.base_env = base_env
-
-    def run(self, *args, env=None, input=None, timeout=30):
-        proc = subprocess.run(
-            [self.binary, *args],
-            env=merged_env(self.base_env, env or {}),
-            input=input,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            cwd=REPO,
-        )
-        bad = sanitizer_reports(proc.stderr)
-        assert not bad, f"sanitizer report from sharaka {' '.join(args)}:\n{proc.stderr}"
-        return proc
-
-    def user_add(self, email, role, password, *extra, check=True):
-        proc = self.run("user", "add", "--email", email, "--role", role, *extra,
-                        "--password-stdin", input=password + "\n")
-        if check:
-            assert proc.returncode == 0, (
-                f"user add {email} exited {proc.returncode}: {proc.stderr}"
-            )
-        return proc
-
-
-class SharakaServer:
-    """One `sharaka serve` process on 127.0.0.1 with its logs in a temporary folder."""
-
-    def __init__(self, binary, env):
-        self.binary = str(binary)
-        self.port = free_port()
-        self.host = "127.0.0.1"
-        self.base_url = f"http://{self.host}:{self.port}"
-        # A test may set its own (bad) SHARAKA_LISTEN; otherwise a free port on 127.0.0.1.
-        self.env = dict(env)
-        self.env.setdefault("SHARAKA_LISTEN", f"{self.host}:{self.port}")
-        self.dir = tempfile.mkdtemp(prefix="sharaka-srv-")
-        self.stdout_path = os.path.join(self.dir, "access.log")
-        self.stderr_path = os.path.join(self.dir, "stderr.log")
-        self.proc = None
-        self.returncode = None
-
-    def start(self, wait=True, timeout=20):
-        with open(self.stdout_path, "wb") as out, open(self.stderr_path, "wb") as err:
-            self.proc = subprocess.Popen(
-                [self.binary, "serve"], env=self.env, stdout=out, stderr=err,
-                stdin=subprocess.DEVNULL, cwd=REPO,
-            )
-        if wait:
-            self.wait_healthy(timeout)
-        return self
-
-    def wait_healthy(self, timeout=20):
-        deadline = time.monotonic() + timeout
-        last = None
-        while time.monotonic() < deadline:
-            rc = self.proc.poll()
-            if rc is not None:
-                self.returncode = rc
-                pytest.fail(f"sharaka serve exited {rc} while starting:\n{self.stderr()}")
-            try:
-                r = requests.get(self.base_url + "/healthz", timeout=1)
-                if r.status_code == 200:
-                    return
-                last = r.status_code
-            except requests.RequestException as e:
-                last = e
-            time.sleep(0.05)
-        pytest.fail(f"sharaka serve did not answer /healthz within {timeout}s ({last}):\n"
-                    f"{self.stderr()}")
-
-    @property
-    def running(self):
-        return self.proc is not None and self.proc.poll() is None
-
-    def signal(self, sig=signal.SIGTERM):
-        self.proc.send_signal(sig)
-
-    def wait_exit(self, timeout=20):
-        try:
-            self.returncode = self.proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(timeout=10)
-            pytest.fail(f"sharaka serve did not exit within {timeout}s:\n{self.stderr()}")
-        return self.returncode
-
-    def terminate(self, timeout=20):
-        """SIGTERM, wait for the exit; returns the exit status."""
-        if self.running:
-            self.signal(signal.SIGTERM)
-        return self.wait_exit(timeout)
-
-    def stderr(self):
-        try:
-            with open(self.stderr_path, encoding="utf-8", errors="replace") as f:
-                return f.read()
-        except OSError:
-            return ""
-
-    def stdout(self):
-        try:
-            with open(self.stdout_path, encoding="utf-8", errors="replace") as f:
-                return f.read()
-        except OSError:
-            return ""
-
-    def assert_clean_exit(self):
-        assert self.returncode == 0, (
-            f"sharaka serve exited {self.returncode}, expected 0:\n{self.stderr()}"
-        )
-        bad = sanitizer_reports(self.stderr())
-        assert not bad, "sanitizer reports in sharaka's stderr:\n" + self.stderr()
-
-    def cleanup(self):
-        if self.running:
-            self.proc.kill()
-            self.proc.wait(timeout=10)
-        shutil.rmtree(self.dir, ignore_errors=True)
-
-
-class ApiClient:
-    """requests.Session bound to a server; every answer is checked against the spec."""
-
-    def __init__(self, server, checker):
-        self.server = server
-        self.base_url = server.base_url
-        self.checker = checker
-        self.session = requests.Session()
-
-    def request(self, method, path, **kw):
-        kw.setdefault("timeout", 10)
-        kw.setdefault("allow_redirects", False)
-        r = self.session.request(method, self.base_url + path, **kw)
-        check_request_id(method, path, r.status_code, r.headers)
-        self.checker.check(method, path, r.status_code, r.headers, r.content)
-        return r
-
-    def get(self, path, **kw):
-        return self.request("GET", path, **kw)
-
-    def head(self, path, **kw):
-        return self.request("HEAD", path, **kw)
-
-    def post(self, path, **kw):
-        return self.request("POST", path, **kw)
-
-    def put(self, path, **kw):
-        return self.request("PUT", path, **kw)
-
-    def patch(self, path, **kw):
-        return self.request("PATCH", path, **kw)
-
-    def delete(self, path, **kw):
-        return self.request("DELETE", path, **kw)
-
-    def options(self, path, **kw):
-        return self.request("OPTIONS", path, **kw)
-
-    def connect(self, timeout=5.0):
-        """A raw socket to the server whose responses are checked against the spec."""
-        return CheckedConnection(self.server.host, self.server.port, self.checker, timeout)
-
-    def raw(self, method, path, data, timeout=5.0):
-        """Send raw request bytes on a fresh connection and return the checked response."""
-        with self.connect(timeout) as conn:
-            conn.send(data)
-            return conn.response(method, path)
-
-    def close(self):
-        self.session.close()
-
-
-class CheckedConnection(RawConnection):
-    def __init__(self, host, port, checker, timeout):
-        super().__init__(host, port, timeout)
-        self.checker = checker
-
-    def response(self, method, path, timeout=None):
-        resp = self.read_response(timeout=timeout, head=method.upper() == "HEAD")
-        check_request_id(method, path, resp.status, resp.headers)
-        self.checker.check(method, path, resp.status, resp.headers, resp.body)
-        return resp
 
 
 # ---------------------------------------------------------------------------
@@ -286,21 +63,6 @@ def pg_factory(request):
     return make
 
 
-def base_env(database_url):
-    return merged_env(clean_env(), {
-        "SHARAKA_DATABASE_URL": database_url,
-        "SHARAKA_JWT_SECRET": JWT_SECRET,
-        "SHARAKA_THREADS": "2",
-        "SHARAKA_MAX_BODY": str(MAX_BODY),
-        "SHARAKA_CORS_ORIGINS": CORS_ORIGIN,
-        # The suite sends hundreds of requests and logins from 127.0.0.1 within seconds;
-        # rate limiting has tests of its own with servers that set these.
-        "SHARAKA_RATE_LIMIT": "0",
-        "SHARAKA_RATE_LIMIT_ANONYMOUS": "0",
-        "SHARAKA_LOGIN_RATE_LIMIT": "0",
-    })
-
-
 @pytest.fixture(scope="session")
 def cli(sharaka_bin, pg):
     """Runs the sharaka command line against the session database."""
@@ -328,7 +90,7 @@ def spec():
     if _checker is None:
         if not SPEC_PATH.is_file():
             pytest.fail(f"no spec at {SPEC_PATH}")
-        _checker = SpecChecker(SPEC_PATH)
+        _checker = load_spec(SPEC_PATH)
     return _checker
 
 
@@ -379,17 +141,33 @@ def http(server, spec):
 
 @pytest.fixture
 def api_for(spec):
-    """api_for(server) -> a checked client for a server other than the shared one."""
+    """api_for(server, from_address=None) -> a checked client for another server."""
     clients = []
 
-    def make(srv):
-        c = ApiClient(srv, spec)
+    def make(srv, from_address=None):
+        c = ApiClient(srv, spec, from_address)
         clients.append(c)
         return c
 
     yield make
     for c in clients:
         c.close()
+
+
+@pytest.fixture
+def own_server(pg, cli_for, start_server, api_for):
+    """own_server(prefix="own", **env) -> an OwnServer: a database of the test's own, copied
+    from the template, and a server on it; stopped (it must exit 0) and dropped after the test."""
+    made = []
+
+    def make(prefix="own", **env):
+        own = OwnServer(pg, cli_for, start_server, api_for, prefix, **env)
+        made.append(own)
+        return own
+
+    yield make
+    for own in made:
+        own.close()
 
 
 @pytest.fixture(scope="session")
@@ -408,6 +186,76 @@ def admin_token(server, spec, admin_user):
         return r.json()["access_token"]
     finally:
         client.close()
+
+
+# ---------------------------------------------------------------------------
+# ctx: what most tests need
+
+
+class Ctx:
+    """The shared server's checked client, the admin, the database helper and the command line,
+    with the record creators bound to the admin's token (ctx.admin's, once a module has made an
+    admin of its own).
+
+    client  ApiClient on the shared server      db     Db on the session database
+    admin   the test admin (a Principal)        cli    the command line on that database
+    admin_token, server, spec, pg, bodies (the module support.bodies)
+
+    A module adds what it needs with ctx.extend(name=value, ...), which returns a copy.
+    """
+
+    bodies = bodies
+
+    def __init__(self, **parts):
+        self.__dict__.update(parts)
+
+    def extend(self, **more):
+        other = copy.copy(self)
+        other.__dict__.update(more)
+        return other
+
+    # -- principals -----------------------------------------------------
+
+    def add_user(self, role, **kw):
+        """A new user of that role (org=, ministry=, name=, email=) with a token: a Principal."""
+        return add_user(self.cli, self.db, role, **kw)
+
+    def add_partner(self, source="annd", role="partner"):
+        """A new API key (a partner's by default): a Principal."""
+        return add_partner(self.cli, self.db, source, role)
+
+    def add_key(self, role="partner", source="annd", name=None):
+        """A new API key, as printed once."""
+        return add_key(self.cli, role, source, name)
+
+    # -- records, made by the admin unless token= says who ---------------
+
+    def create(self, path, body, token=None, expect=201):
+        return bodies.create(self.client, token or self.admin.token, path, body, expect)
+
+    def make(self, what, token=None, **over):
+        """make("organization", ...) -> bodies.make_organization(client, token, ...)."""
+        return getattr(bodies, "make_" + what)(self.client, token or self.admin.token, **over)
+
+
+@pytest.fixture(scope="session")
+def ctx(server, spec, cli, pg, admin_user, admin_token):
+    client = ApiClient(server, spec)
+    db = Db(pg)
+    try:
+        admin_id = db.value(f"SELECT id FROM users WHERE email = {sql_str(admin_user['email'])}")
+        admin = Principal("admin", "admin", admin_token, admin_id, admin_user["email"])
+        yield Ctx(client=client, db=db, admin=admin, admin_token=admin_token, cli=cli,
+                  server=server, spec=spec, pg=pg)
+    finally:
+        db.close()
+        client.close()
+
+
+@pytest.fixture(scope="session")
+def db(ctx):
+    """The database helper on the session database (ctx.db)."""
+    return ctx.db
 
 
 # ---------------------------------------------------------------------------

@@ -6,27 +6,17 @@ import time
 
 import pytest
 
-from access_helpers import (KEY_RE, UUID_RE, Client, Psql, World, add_key, add_partner,
-                            add_user, bearer, create, key_id, monitoring_body, org_body,
-                            partnership_body, sha256_hex, uniq)
-from checks import assert_problem, error_fields
+from support.bodies import create, monitoring_body, organization_body, partnership_body, World
+from support.checks import UUID_RE, assert_problem, error_fields, uniq
+from support.principals import KEY_RE, add_key, bearer, key_id, sha256_hex
 
 KEYS = "/v1/api-keys"
 
 
 @pytest.fixture(scope="module")
-def ctx(server, spec, cli, pg, migrated):
-    client = Client(server, spec)
-    psql = Psql(pg)
-    try:
-        admin = add_user(cli, psql, "admin")
-        partner = add_partner(cli, psql, "annd")
-        world = World(client, admin, partner)
-        yield type("Ctx", (), {"client": client, "psql": psql, "admin": admin,
-                               "partner": partner, "w": world, "cli": cli})
-    finally:
-        psql.close()
-        client.close()
+def ctx(ctx):
+    admin, partner = ctx.add_user("admin"), ctx.add_partner("annd")
+    return ctx.extend(admin=admin, partner=partner, w=World(ctx.client, admin, partner))
 
 
 def new_key(ctx, role="partner", source="annd"):
@@ -80,15 +70,15 @@ def test_created_key_is_sk_with_32_or_more_characters_and_shown_only_in_the_crea
 
 def test_keys_are_stored_as_their_sha256_and_never_in_plain_text(ctx, pg):
     key = new_key(ctx).json()["key"]
-    row = ctx.psql.json(
+    row = ctx.db.json(
         f"SELECT to_jsonb(k) FROM api_keys k WHERE key_hash = '{sha256_hex(key)}'")
     assert row is not None, "no api_keys row holds the key's SHA-256"
     secret = key[len(row["prefix"]):]
     assert all(secret not in str(v) for v in row.values()), row
-    dump = ctx.psql.value("SELECT count(*) FROM api_keys k WHERE to_jsonb(k)::text LIKE "
+    dump = ctx.db.value("SELECT count(*) FROM api_keys k WHERE to_jsonb(k)::text LIKE "
                           f"'%{secret}%'")
     assert dump == "0"
-    audit = ctx.psql.value(f"SELECT count(*) FROM audit_log a WHERE to_jsonb(a)::text LIKE "
+    audit = ctx.db.value(f"SELECT count(*) FROM audit_log a WHERE to_jsonb(a)::text LIKE "
                            f"'%{secret}%' OR to_jsonb(a)::text LIKE '%{sha256_hex(key)}%'")
     assert audit == "0", "the key or its hash is in the audit log"
 
@@ -100,21 +90,22 @@ def test_command_line_prints_the_key_once_on_stdout_and_stores_its_hash(ctx):
     key = proc.stdout.strip()
     assert KEY_RE.match(key) and proc.stdout.count(key) == 1, proc.stdout
     assert key not in proc.stderr
-    assert key_id(ctx.psql, key) is not None
+    assert key_id(ctx.db, key) is not None
 
 
 def test_non_admin_roles_cannot_be_keys_and_sources_are_slugs(ctx):
-    before = ctx.psql.count("api_keys")
+    before = ctx.db.count("api_keys")
     r = ctx.client.post(KEYS, json={"name": uniq("k"), "role": "editor", "source": "annd"},
-                        headers=ctx.admin.headers)
+                        headers=ctx.admin.headers, invalid=True)
     assert "role" in error_fields(assert_problem(r, 422))
     r = ctx.client.post(KEYS, json={"name": uniq("k"), "role": "partner", "source": "Not A Slug"},
-                        headers=ctx.admin.headers)
+                        headers=ctx.admin.headers, invalid=True)
     assert "source" in error_fields(assert_problem(r, 422))
     r = ctx.client.post(KEYS, json={"name": uniq("k"), "role": "partner", "source": "annd",
-                                    "key": "sk_" + "a" * 40}, headers=ctx.admin.headers)
+                                    "key": "sk_" + "a" * 40}, headers=ctx.admin.headers,
+                        invalid=True)
     assert "key" in error_fields(assert_problem(r, 422))
-    assert ctx.psql.count("api_keys") == before
+    assert ctx.db.count("api_keys") == before
 
 
 # ---------------------------------------------------------------- use and revocation
@@ -142,12 +133,12 @@ def test_revoked_key_is_refused_at_once(ctx):
     assert r.status_code == 204, r.text
     assert_invalid_token(ctx.client.get("/v1/monitoring-records", params={"limit": 1},
                                         headers=bearer(key)))
-    before = ctx.psql.count("organizations")
-    assert_invalid_token(ctx.client.post("/v1/organizations", json=org_body(),
+    before = ctx.db.count("organizations")
+    assert_invalid_token(ctx.client.post("/v1/organizations", json=organization_body(),
                                          headers=bearer(key)))
     # A token sent to a public route must be valid too: no fallback to anonymous.
     assert_invalid_token(ctx.client.get("/v1/organizations", headers=bearer(key)))
-    assert ctx.psql.count("organizations") == before
+    assert ctx.db.count("organizations") == before
     got = ctx.client.get(f"{KEYS}/{body['id']}", headers=ctx.admin.headers)
     assert got.status_code == 200 and got.json()["revoked_at"] is not None, got.text
     assert_problem(ctx.client.delete(f"{KEYS}/{body['id']}", headers=ctx.admin.headers), 404)
@@ -163,7 +154,7 @@ def test_unknown_key_is_401_invalid_token(ctx, key):
 
 def test_partner_writes_are_stamped_with_its_source(ctx):
     w, partner = ctx.w, ctx.partner
-    org = create(ctx.client, partner.token, "/v1/organizations", org_body())
+    org = create(ctx.client, partner.token, "/v1/organizations", organization_body())
     assert org["source"] == "annd", org
     p = create(ctx.client, partner.token, "/v1/partnerships",
                partnership_body(w.T["id"], w.N["id"], [org["id"]]))
@@ -172,8 +163,8 @@ def test_partner_writes_are_stamped_with_its_source(ctx):
     assert mr["source"] == "annd", mr
     for table, rid in (("organizations", org["id"]), ("partnerships", p["id"]),
                        ("monitoring_records", mr["id"])):
-        assert ctx.psql.row(table, rid)["source"] == "annd", table
-    audit = ctx.psql.json(f"SELECT to_jsonb(a) FROM audit_log a WHERE record_id = '{org['id']}'")
+        assert ctx.db.row(table, rid)["source"] == "annd", table
+    audit = ctx.db.json(f"SELECT to_jsonb(a) FROM audit_log a WHERE record_id = '{org['id']}'")
     assert audit["actor_type"] == "api_key" and audit["actor_id"] == partner.sub, audit
     assert audit["actor_role"] == "partner", audit
     # An admin's direct write is stamped `sharaka`.
@@ -181,15 +172,15 @@ def test_partner_writes_are_stamped_with_its_source(ctx):
 
 
 def test_partner_cannot_choose_the_source(ctx):
-    before = ctx.psql.count("organizations")
-    r = ctx.client.post("/v1/organizations", json=org_body(source="sharaka"),
-                        headers=ctx.partner.headers)
+    before = ctx.db.count("organizations")
+    r = ctx.client.post("/v1/organizations", json=organization_body(source="sharaka"),
+                        headers=ctx.partner.headers, invalid=True)
     assert "source" in error_fields(assert_problem(r, 422))
     r = ctx.client.patch(f"/v1/organizations/{ctx.w.Porg['id']}", json={"source": "sharaka"},
-                         headers=ctx.partner.headers)
+                         headers=ctx.partner.headers, invalid=True)
     assert "source" in error_fields(assert_problem(r, 422))
-    assert ctx.psql.count("organizations") == before
-    assert ctx.psql.row("organizations", ctx.w.Porg["id"])["source"] == "annd"
+    assert ctx.db.count("organizations") == before
+    assert ctx.db.row("organizations", ctx.w.Porg["id"])["source"] == "annd"
 
 
 @pytest.mark.parametrize("resource, table, own, theirs, patch", [
@@ -204,49 +195,50 @@ def test_partner_updates_only_records_of_its_own_source(ctx, resource, table, ow
     assert r.status_code == 200, r.text
     assert r.json()["source"] == "annd"
 
-    row, audits = ctx.psql.row(table, other["id"]), ctx.psql.audit_count()
+    row, audits = ctx.db.row(table, other["id"]), ctx.db.audit_count()
     r = ctx.client.patch(f"/v1/{resource}/{other['id']}", json=patch, headers=ctx.partner.headers)
     assert_problem(r, 403, instance=f"/v1/{resource}/{other['id']}")
-    assert ctx.psql.row(table, other["id"]) == row
-    assert ctx.psql.audit_count() == audits
+    assert ctx.db.row(table, other["id"]) == row
+    assert ctx.db.audit_count() == audits
 
 
 def test_partner_may_not_update_another_partners_records(ctx):
-    escwa = add_partner(ctx.cli, ctx.psql, "escwa")
-    theirs = create(ctx.client, escwa.token, "/v1/organizations", org_body())
+    escwa = ctx.add_partner("escwa")
+    theirs = create(ctx.client, escwa.token, "/v1/organizations", organization_body())
     assert theirs["source"] == "escwa"
-    row = ctx.psql.row("organizations", theirs["id"])
+    row = ctx.db.row("organizations", theirs["id"])
     r = ctx.client.patch(f"/v1/organizations/{theirs['id']}", json={"description": "mine now"},
                          headers=ctx.partner.headers)
     assert_problem(r, 403)
-    assert ctx.psql.row("organizations", theirs["id"]) == row
+    assert ctx.db.row("organizations", theirs["id"]) == row
 
 
 def test_partner_may_not_delete_even_its_own_records(ctx):
-    row = ctx.psql.row("organizations", ctx.w.Porg["id"])
+    row = ctx.db.row("organizations", ctx.w.Porg["id"])
     r = ctx.client.delete(f"/v1/organizations/{ctx.w.Porg['id']}", headers=ctx.partner.headers)
     assert_problem(r, 403)
-    assert ctx.psql.row("organizations", ctx.w.Porg["id"]) == row
+    assert ctx.db.row("organizations", ctx.w.Porg["id"]) == row
 
 
 def test_partner_batch_is_stamped_and_cannot_touch_another_source(ctx):
-    r = ctx.client.post("/v1/organizations/batch", json={"items": [org_body(), org_body()]},
+    r = ctx.client.post("/v1/organizations/batch",
+                        json={"items": [organization_body(), organization_body()]},
                         headers=ctx.partner.headers)
     assert r.status_code == 200, r.text
     for item in r.json()["items"]:
-        assert ctx.psql.row("organizations", item["id"])["source"] == "annd"
+        assert ctx.db.row("organizations", item["id"])["source"] == "annd"
 
-    counts, audits = ctx.psql.count("organizations"), ctx.psql.audit_count()
-    row = ctx.psql.row("organizations", ctx.w.B["id"])
+    counts, audits = ctx.db.count("organizations"), ctx.db.audit_count()
+    row = ctx.db.row("organizations", ctx.w.B["id"])
     r = ctx.client.post("/v1/organizations/batch", headers=ctx.partner.headers, json={"items": [
-        org_body(), {"id": ctx.w.B["id"], "description": "taken over by a batch"}]})
+        organization_body(), {"id": ctx.w.B["id"], "description": "taken over by a batch"}]})
     assert r.status_code in (403, 422), r.text
     p = assert_problem(r, r.status_code)
     if r.status_code == 422:
         assert any(e["field"].startswith("items[1]") for e in p["errors"]), p
-    assert ctx.psql.count("organizations") == counts
-    assert ctx.psql.audit_count() == audits
-    assert ctx.psql.row("organizations", ctx.w.B["id"]) == row
+    assert ctx.db.count("organizations") == counts
+    assert ctx.db.audit_count() == audits
+    assert ctx.db.row("organizations", ctx.w.B["id"]) == row
 
 
 def test_analyst_key_reads_internal_data_but_writes_nothing(ctx):
@@ -254,15 +246,15 @@ def test_analyst_key_reads_internal_data_but_writes_nothing(ctx):
     r = ctx.client.get(f"/v1/organizations/{ctx.w.A['id']}", headers=bearer(key))
     assert r.status_code == 200 and r.json().get("email") == "a@org.test", r.text
     assert ctx.client.get("/v1/monitoring-records", headers=bearer(key)).status_code == 200
-    before = ctx.psql.count("organizations")
-    assert_problem(ctx.client.post("/v1/organizations", json=org_body(), headers=bearer(key)),
-                   403)
-    assert ctx.psql.count("organizations") == before
+    before = ctx.db.count("organizations")
+    assert_problem(ctx.client.post("/v1/organizations", json=organization_body(),
+                                   headers=bearer(key)), 403)
+    assert ctx.db.count("organizations") == before
 
 
 def test_key_row_changes_nothing_but_last_used_at_on_use(ctx):
     body = new_key(ctx).json()
-    before = ctx.psql.row("api_keys", body["id"])
+    before = ctx.db.row("api_keys", body["id"])
     time.sleep(0.01)
     ctx.client.get("/v1/organizations", params={"limit": 1}, headers=bearer(body["key"]))
-    assert ctx.psql.row("api_keys", body["id"]) == before
+    assert ctx.db.row("api_keys", body["id"]) == before

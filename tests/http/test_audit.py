@@ -6,24 +6,16 @@ import datetime
 
 import pytest
 
-from access_helpers import (Client, Psql, World, add_partner, add_user, charter_body,
-                            create, org_body, signature_body, uniq)
-from checks import assert_problem
+from support.bodies import charter_body, create, organization_body, signature_body, World
+from support.checks import assert_problem, uniq
 
 AUDIT = "/v1/audit-log"
 
 
 @pytest.fixture(scope="module")
-def ctx(server, spec, cli, pg, migrated):
-    client = Client(server, spec)
-    psql = Psql(pg)
-    try:
-        admin = add_user(cli, psql, "admin")
-        yield type("Ctx", (), {"client": client, "psql": psql, "admin": admin, "cli": cli,
-                               "pg": pg, "w": World(client, admin)})
-    finally:
-        psql.close()
-        client.close()
+def ctx(ctx):
+    admin = ctx.add_user("admin")
+    return ctx.extend(admin=admin, w=World(ctx.client, admin))
 
 
 def ts(text):
@@ -31,7 +23,7 @@ def ts(text):
 
 
 def db_now(ctx):
-    return ts(ctx.psql.value("SELECT to_json(clock_timestamp())").strip('"'))
+    return ts(ctx.db.value("SELECT to_json(clock_timestamp())").strip('"'))
 
 
 def rows_for(ctx, record_id):
@@ -42,11 +34,11 @@ def rows_for(ctx, record_id):
     return r.json()["data"]
 
 
-def write(ctx, method, path, body=None, who=None, status=None):
+def write(ctx, method, path, body=None, who=None, status=None, invalid=False):
     """Sends a write with an X-Request-Id of our own; returns (answer, request id)."""
     rid = uniq("req-")
     r = ctx.client.request(method, path, json=body, headers={
-        "X-Request-Id": rid, **(who or ctx.admin).headers})
+        "X-Request-Id": rid, **(who or ctx.admin).headers}, invalid=invalid)
     if status is not None:
         assert r.status_code == status, f"{method} {path}: {r.status_code} {r.text[:400]}"
     assert r.headers["X-Request-Id"] == rid
@@ -76,7 +68,7 @@ def check_row(row, *, action, resource, record_id, request_id, actor, before, af
 
 def test_create_patch_and_delete_each_add_one_complete_audit_row(ctx):
     t0 = db_now(ctx)
-    created, rid1 = write(ctx, "POST", "/v1/organizations", org_body(), status=201)
+    created, rid1 = write(ctx, "POST", "/v1/organizations", organization_body(), status=201)
     org = created.json()
     patched, rid2 = write(ctx, "PATCH", f"/v1/organizations/{org['id']}",
                           {"description": "audited change"}, status=200)
@@ -97,25 +89,28 @@ def test_create_patch_and_delete_each_add_one_complete_audit_row(ctx):
 
 
 def test_a_generated_request_id_is_the_one_recorded(ctx):
-    r = ctx.client.post("/v1/organizations", json=org_body(), headers=ctx.admin.headers)
+    r = ctx.client.post("/v1/organizations", json=organization_body(), headers=ctx.admin.headers)
     assert r.status_code == 201
     [row] = rows_for(ctx, r.json()["id"])
     assert row["request_id"] == r.headers["X-Request-Id"]
 
 
 def test_an_unchanged_update_and_a_refused_write_add_no_row(ctx):
-    org = create(ctx.client, ctx.admin.token, "/v1/organizations", org_body(description="same"))
+    org = create(ctx.client, ctx.admin.token, "/v1/organizations",
+                 organization_body(description="same"))
     write(ctx, "PATCH", f"/v1/organizations/{org['id']}", {"description": "same"}, status=200)
-    r, _ = write(ctx, "PATCH", f"/v1/organizations/{org['id']}", {"kind": "no-such-kind"})
+    r, _ = write(ctx, "PATCH", f"/v1/organizations/{org['id']}", {"kind": "no-such-kind"},
+                 invalid=True)
     assert_problem(r, 422)
     assert len(rows_for(ctx, org["id"])) == 1
 
 
 def test_each_batch_item_adds_its_own_row_with_the_batch_request_id(ctx):
-    existing = create(ctx.client, ctx.admin.token, "/v1/organizations", org_body())
+    existing = create(ctx.client, ctx.admin.token, "/v1/organizations", organization_body())
     t0 = db_now(ctx)
     r, rid = write(ctx, "POST", "/v1/organizations/batch", {"items": [
-        org_body(), org_body(), {"id": existing["id"], "description": "changed in a batch"}]},
+        organization_body(), organization_body(),
+        {"id": existing["id"], "description": "changed in a batch"}]},
         status=200)
     t1 = db_now(ctx)
     items = r.json()["items"]
@@ -181,7 +176,7 @@ def test_user_changes_are_audited_without_the_password(ctx):
     check_row(rows[1], action="update", request_id=rid2, before=user, after=r2.json(), **common)
     check_row(rows[2], action="update", request_id=rid3, before=r2.json(), after=r3.json(),
               **common)
-    text = ctx.psql.value(f"SELECT json_agg(a)::text FROM audit_log a "
+    text = ctx.db.value(f"SELECT json_agg(a)::text FROM audit_log a "
                           f"WHERE record_id = '{user['id']}'")
     assert secret not in text and "argon2" not in text and "password" not in text, text
 
@@ -202,16 +197,16 @@ def test_api_key_creation_and_revocation_are_audited_without_the_key(ctx):
               **common)
     check_row(rows[1], action="delete", request_id=rid2, after=None,
               before=lambda b: b["id"] == key["id"] and b["revoked_at"] is None, **common)
-    text = ctx.psql.value(f"SELECT json_agg(a)::text FROM audit_log a "
+    text = ctx.db.value(f"SELECT json_agg(a)::text FROM audit_log a "
                           f"WHERE record_id = '{key['id']}'")
     secret = key["key"][len(key["prefix"]):]
     assert secret not in text and "key_hash" not in text, text
 
 
 def test_partner_writes_are_audited_as_the_key(ctx):
-    partner = add_partner(ctx.cli, ctx.psql, "annd")
+    partner = ctx.add_partner("annd")
     t0 = db_now(ctx)
-    r, rid = write(ctx, "POST", "/v1/organizations", org_body(), who=partner, status=201)
+    r, rid = write(ctx, "POST", "/v1/organizations", organization_body(), who=partner, status=201)
     t1 = db_now(ctx)
     [row] = rows_for(ctx, r.json()["id"])
     check_row(row, action="create", resource="organizations", record_id=r.json()["id"],
@@ -223,8 +218,8 @@ def test_partner_writes_are_audited_as_the_key(ctx):
 
 
 def test_audit_log_filters_by_resource_record_actor_and_time(ctx):
-    actor = add_user(ctx.cli, ctx.psql, "admin")
-    org = create(ctx.client, actor.token, "/v1/organizations", org_body())
+    actor = ctx.add_user("admin")
+    org = create(ctx.client, actor.token, "/v1/organizations", organization_body())
     ministry = create(ctx.client, actor.token, "/v1/ministries",
                       {"name": "Audit " + uniq(), "kind": "ministry"})
     write(ctx, "PATCH", f"/v1/organizations/{org['id']}", {"description": "x"}, who=actor,
@@ -252,7 +247,7 @@ def test_audit_log_filters_by_resource_record_actor_and_time(ctx):
 
 
 def test_audit_log_rejects_unknown_filters(ctx):
-    r = ctx.client.get(AUDIT, params={"secret": "1"}, headers=ctx.admin.headers)
+    r = ctx.client.get(AUDIT, params={"secret": "1"}, headers=ctx.admin.headers, invalid=True)
     assert_problem(r, 400)
 
 
@@ -266,7 +261,7 @@ def failing_audit(ctx):
     marker = uniq("audit-fails-")
 
     def install():
-        ctx.pg.psql(f"""
+        ctx.db.lines(f"""
             CREATE FUNCTION test_refuse_audit() RETURNS trigger LANGUAGE plpgsql AS $$
             BEGIN
                 IF NEW.after->>'name' = '{marker}' OR NEW.before->>'name' = '{marker}' THEN
@@ -280,34 +275,35 @@ def failing_audit(ctx):
     try:
         yield marker, install
     finally:
-        ctx.pg.psql("DROP TRIGGER IF EXISTS test_refuse_audit ON audit_log; "
+        ctx.db.lines("DROP TRIGGER IF EXISTS test_refuse_audit ON audit_log; "
                     "DROP FUNCTION IF EXISTS test_refuse_audit();")
 
 
 def counts(ctx):
-    return [ctx.psql.count(t) for t in ("organizations", "audit_log", "changes")]
+    return [ctx.db.count(t) for t in ("organizations", "audit_log", "changes")]
 
 
 def test_a_write_whose_audit_row_fails_leaves_nothing_behind(ctx, failing_audit):
     marker, install = failing_audit
-    named = create(ctx.client, ctx.admin.token, "/v1/organizations", org_body(name=marker))
-    other = create(ctx.client, ctx.admin.token, "/v1/organizations", org_body())
+    named = create(ctx.client, ctx.admin.token, "/v1/organizations", organization_body(name=marker))
+    other = create(ctx.client, ctx.admin.token, "/v1/organizations", organization_body())
     install()
 
     before = counts(ctx)
-    rows = [ctx.psql.row("organizations", i) for i in (named["id"], other["id"])]
+    rows = [ctx.db.row("organizations", i) for i in (named["id"], other["id"])]
     attempts = [
-        ("POST", "/v1/organizations", org_body(name=marker)),
+        ("POST", "/v1/organizations", organization_body(name=marker)),
         ("PATCH", f"/v1/organizations/{other['id']}", {"name": marker}),
         ("DELETE", f"/v1/organizations/{named['id']}", None),
-        ("POST", "/v1/organizations/batch", {"items": [org_body(), org_body(name=marker)]}),
+        ("POST", "/v1/organizations/batch",
+         {"items": [organization_body(), organization_body(name=marker)]}),
     ]
     for method, path, body in attempts:
         r = ctx.client.request(method, path, json=body, headers=ctx.admin.headers)
         assert 500 <= r.status_code < 600, f"{method} {path}: {r.status_code} {r.text[:300]}"
         assert_problem(r, r.status_code)
         assert counts(ctx) == before, f"{method} {path} left rows behind"
-        assert [ctx.psql.row("organizations", i) for i in (named["id"], other["id"])] == rows
-    assert ctx.psql.count("organizations", f"name = '{marker}' AND id <> '{named['id']}'") == 0
+        assert [ctx.db.row("organizations", i) for i in (named["id"], other["id"])] == rows
+    assert ctx.db.count("organizations", f"name = '{marker}' AND id <> '{named['id']}'") == 0
     # The server is fine afterwards.
     assert ctx.client.get("/v1/organizations", params={"limit": 1}).status_code == 200

@@ -8,9 +8,9 @@ import time
 
 import pytest
 
-from checks import assert_problem
-from testconfig import JWT_SECRET
-from tokens import b64url, decode_unverified, flip_signature_bit, make_token
+from support.checks import assert_problem
+from support.config import JWT_SECRET
+from support.principals import b64url, decode_unverified, flip_signature_bit, make_token
 
 ME = "/v1/auth/me"
 DROP = object()
@@ -78,7 +78,7 @@ def test_me_with_non_bearer_or_empty_authorization_is_401(http, value):
 
 
 def test_token_in_query_string_is_ignored(http, admin_token):
-    r = http.get(ME, params={"access_token": admin_token})
+    r = http.get(ME, params={"access_token": admin_token}, invalid=True)
     assert_no_credentials(r)
     assert admin_token not in r.text
 

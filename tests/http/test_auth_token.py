@@ -7,18 +7,18 @@ import uuid
 
 import pytest
 
-from checks import assert_problem, error_fields
-from tokens import decode_unverified
+from support.checks import UUID_RE, assert_problem, error_fields
+from support.principals import decode_unverified
 
 TOKEN = "/v1/auth/token"
-UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
 
-def _post_json_text(http, text, content_type="application/json"):
-    return http.post(TOKEN, data=text.encode("utf-8"), headers={"Content-Type": content_type})
+def _post_json_text(http, text, content_type="application/json", invalid=False):
+    return http.post(TOKEN, data=text.encode("utf-8"), headers={"Content-Type": content_type},
+                     invalid=invalid)
 
 
-def test_correct_password_gives_hs256_token_valid_for_900_seconds(http, admin_user, pg):
+def test_correct_password_gives_hs256_token_valid_for_900_seconds(http, admin_user, db):
     before = int(time.time())
     r = http.post(TOKEN, json={"email": admin_user["email"], "password": admin_user["password"]})
     after = int(time.time())
@@ -32,7 +32,7 @@ def test_correct_password_gives_hs256_token_valid_for_900_seconds(http, admin_us
     header, claims = decode_unverified(body["access_token"])
     assert header["alg"] == "HS256"
     assert UUID_RE.match(claims["sub"]), claims
-    user_id = pg.psql(f"SELECT id FROM users WHERE email = '{admin_user['email']}'").strip()
+    user_id = db.text(f"SELECT id FROM users WHERE email = '{admin_user['email']}'").strip()
     assert claims["sub"] == user_id
     assert claims["role"] == "admin"
     assert before - 1 <= claims["iat"] <= after + 1
@@ -85,12 +85,12 @@ def test_body_that_is_not_application_json_is_415(http, content_type, admin_user
     headers = {"Content-Type": content_type} if content_type else {}
     r = http.post(TOKEN, data=json.dumps({"email": admin_user["email"],
                                           "password": admin_user["password"]}).encode(),
-                  headers=headers)
+                  headers=headers, invalid=True)
     assert_problem(r, 415, instance=TOKEN)
 
 
 def test_malformed_json_is_400_with_position_in_detail(http):
-    r = _post_json_text(http, '{"email": "a@test.example",\n "password": }')
+    r = _post_json_text(http, '{"email": "a@test.example",\n "password": }', invalid=True)
     p = assert_problem(r, 400, instance=TOKEN)
     assert re.search(r"(line|column|position)\D{0,3}\d+", p["detail"], re.I), p["detail"]
 
@@ -100,13 +100,13 @@ def test_malformed_json_is_400_with_position_in_detail(http):
                          ids=["empty", "blank", "open-bracket", "trailing-garbage", "bare-letter",
                               "missing-comma"])
 def test_unparsable_bodies_are_400(http, text):
-    r = _post_json_text(http, text)
+    r = _post_json_text(http, text, invalid=True)
     assert_problem(r, 400, instance=TOKEN)
 
 
 def test_invalid_utf8_is_400(http):
     r = http.post(TOKEN, data=b'{"email": "a\xff@b.c", "password": "x"}',
-                  headers={"Content-Type": "application/json"})
+                  headers={"Content-Type": "application/json"}, invalid=True)
     assert r.status_code in (400, 422), r.text
     assert_problem(r, r.status_code, instance=TOKEN)
 
@@ -114,38 +114,38 @@ def test_invalid_utf8_is_400(http):
 def test_duplicate_keys_are_a_parse_error_400(http, admin_user):
     text = ('{"email": "%s", "password": "wrong", "password": "%s"}'
             % (admin_user["email"], admin_user["password"]))
-    r = _post_json_text(http, text)
+    r = _post_json_text(http, text, invalid=True)
     assert_problem(r, 400, instance=TOKEN)
 
 
 def test_deeply_nested_body_is_400_not_500(http):
-    r = _post_json_text(http, "[" * 5000 + "]" * 5000)
+    r = _post_json_text(http, "[" * 5000 + "]" * 5000, invalid=True)
     assert r.status_code in (400, 422), r.status_code
     assert_problem(r, r.status_code, instance=TOKEN)
 
 
 def test_missing_and_unknown_fields_are_all_listed_in_one_422(http):
-    r = http.post(TOKEN, json={"emial": "a@test.example", "extra": 1})
+    r = http.post(TOKEN, json={"emial": "a@test.example", "extra": 1}, invalid=True)
     p = assert_problem(r, 422, instance=TOKEN)
     fields = error_fields(p)
     assert {"email", "password", "emial", "extra"} <= fields, p["errors"]
 
 
 def test_ill_typed_fields_are_all_listed_in_one_422(http):
-    r = http.post(TOKEN, json={"email": 5, "password": True})
+    r = http.post(TOKEN, json={"email": 5, "password": True}, invalid=True)
     p = assert_problem(r, 422, instance=TOKEN)
     assert {"email", "password"} <= error_fields(p), p["errors"]
 
 
 def test_null_fields_are_422(http):
-    r = http.post(TOKEN, json={"email": None, "password": None})
+    r = http.post(TOKEN, json={"email": None, "password": None}, invalid=True)
     p = assert_problem(r, 422, instance=TOKEN)
     assert {"email", "password"} <= error_fields(p), p["errors"]
 
 
 @pytest.mark.parametrize("body", [[], "text", 42, None], ids=["array", "string", "number", "null"])
 def test_body_that_is_not_an_object_is_rejected(http, body):
-    r = _post_json_text(http, json.dumps(body))
+    r = _post_json_text(http, json.dumps(body), invalid=True)
     assert r.status_code in (400, 422), r.text
     assert_problem(r, r.status_code, instance=TOKEN)
 
@@ -160,8 +160,8 @@ def test_rejected_login_does_not_leak_the_password(http, server):
     assert pw not in server.stderr()
 
 
-def test_password_is_stored_as_argon2id_hash(pg, admin_user):
-    row = pg.psql(
+def test_password_is_stored_as_argon2id_hash(db, admin_user):
+    row = db.text(
         "SELECT row_to_json(u) FROM users u WHERE email = '%s'" % admin_user["email"]
     ).strip()
     assert row, "admin user not in users table"

@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from testconfig import REPO
+from support.config import REPO
 
 
 def meson_version():
@@ -82,13 +82,13 @@ def test_user_add_reads_only_the_first_line_of_stdin(cli, http, migrated):
     assert whole.status_code == 401
 
 
-def test_user_add_with_existing_email_exits_1_and_keeps_the_user(cli, pg, migrated):
+def test_user_add_with_existing_email_exits_1_and_keeps_the_user(cli, db, migrated):
     cli.user_add("dup@test.example", "analyst", "first password 1")
-    before = pg.psql("SELECT row_to_json(u) FROM users u WHERE email = 'dup@test.example'")
+    before = db.text("SELECT row_to_json(u) FROM users u WHERE email = 'dup@test.example'")
     proc = cli.user_add("dup@test.example", "admin", "second password 2", check=False)
     assert proc.returncode == 1, proc
     assert "dup@test.example" in proc.stderr, proc.stderr
-    after = pg.psql("SELECT row_to_json(u) FROM users u WHERE email = 'dup@test.example'")
+    after = db.text("SELECT row_to_json(u) FROM users u WHERE email = 'dup@test.example'")
     assert before == after
 
 
@@ -107,8 +107,8 @@ def test_user_add_with_existing_email_exits_1_and_keeps_the_user(cli, pg, migrat
     ids=["unknown-role", "empty-role", "missing-email", "bad-organization-uuid",
          "organization-and-ministry"],
 )
-def test_user_add_usage_errors_exit_2_and_create_nothing(cli, pg, migrated, args):
+def test_user_add_usage_errors_exit_2_and_create_nothing(cli, db, migrated, args):
     proc = cli.run("user", "add", *args, input="some password 1\n")
     assert proc.returncode == 2, proc
     assert proc.stderr.strip()
-    assert pg.psql("SELECT count(*) FROM users WHERE email = 'role@test.example'").strip() == "0"
+    assert db.text("SELECT count(*) FROM users WHERE email = 'role@test.example'").strip() == "0"

@@ -3,7 +3,7 @@
 import socket
 import time
 
-from rawhttp import build_request
+from support.raw import build_request
 
 
 def _closed_within(sock, seconds):

@@ -1,7 +1,7 @@
 """CORS: only the origins in SHARAKA_CORS_ORIGINS (https://app.example.org in the tests)."""
 
-from checks import assert_problem, header_list
-from testconfig import CORS_ORIGIN
+from support.checks import assert_problem, header_list
+from support.config import CORS_ORIGIN
 
 EVIL = "https://evil.example"
 

@@ -2,7 +2,7 @@
 
 import time
 
-from checks import assert_problem
+from support.checks import assert_problem
 
 TOKEN = "/v1/auth/token"
 CLOSE = {"Connection": "close"}  # a new connection each time, so every worker thread is hit

@@ -14,10 +14,11 @@ import time
 import pytest
 import requests
 
-from checks import assert_problem
-from pgcluster import PostgresCluster
-from sync_helpers import RssSampler, bearer, create, expect, is_sanitized, json_lines, org_body, \
-    rss_kib, uniq
+from support.bodies import create, organization_body
+from support.checks import assert_problem, expect, json_lines, uniq
+from support.cluster import PostgresCluster
+from support.principals import bearer
+from support.server import is_sanitized, rss_kib, RssSampler
 
 EXPORT = "/v1/exports/{}.{}"
 BIG_ROWS = 200_000
@@ -188,15 +189,15 @@ def test_internal_fields_are_exported_only_with_a_token(http, admin_token, datas
 
 
 def test_other_resources_export_their_own_lists(http, admin_token):
-    m = create(http, admin_token, "ministries", {"name": "وزارة الشؤون الاجتماعية " + uniq(),
+    m = create(http, admin_token, "/v1/ministries", {"name": "وزارة الشؤون الاجتماعية " + uniq(),
                                                  "kind": "ministry"})
-    t = create(http, admin_token, "partnership-types", {"code": uniq("exp-"), "name": "Export"})
-    o = create(http, admin_token, "organizations", org_body())
-    p = create(http, admin_token, "partnerships", {
+    t = create(http, admin_token, "/v1/partnership-types", {"code": uniq("exp-"), "name": "Export"})
+    o = create(http, admin_token, "/v1/organizations", organization_body())
+    p = create(http, admin_token, "/v1/partnerships", {
         "title": "Export partnership " + uniq(), "type_id": t["id"], "ministry_id": m["id"],
         "organizations": [{"organization_id": o["id"], "role": "lead"}], "amount": "1500.50",
         "currency": "LBP", "governorates": ["akkar", "north"]})
-    mr = create(http, admin_token, "monitoring-records", {
+    mr = create(http, admin_token, "/v1/monitoring-records", {
         "partnership_id": p["id"], "period_start": "2024-01-01", "period_end": "2024-12-31",
         "indicator": "Youth reached", "target": 100, "actual": 60})
     nd = json_lines(export(http, "partnerships", "ndjson", {"ministry_id": m["id"]}).text)
@@ -306,8 +307,11 @@ def big_server(start_server, sharaka_bin, big, **env):
     return start_server(**settings)
 
 
-def stream_lines(url, pause=0.0):
-    """(status, headers, lines, bytes) of a streamed GET, counted chunk by chunk."""
+def stream_lines(spec, url, pause=0.0):
+    """(status, headers, lines, bytes) of a streamed GET, counted chunk by chunk.
+
+    The request is checked against the spec; the answer, too long to hold, is not."""
+    spec.check_request("GET", url, {}, None)
     lines = size = 0
     last = b""
     with requests.get(url, stream=True, timeout=120) as r:
@@ -322,18 +326,19 @@ def stream_lines(url, pause=0.0):
         return r.status_code, r.headers, lines, size, last
 
 
-def test_export_of_200k_rows_streams_in_constant_memory(big, start_server, sharaka_bin):
+def test_export_of_200k_rows_streams_in_constant_memory(big, start_server, sharaka_bin, spec):
     srv = big_server(start_server, sharaka_bin, big)
     base = srv.base_url
     # Warm up: the first export opens what every export needs.
-    status, _, lines, _, _ = stream_lines(base + "/v1/exports/organizations.csv?name=nothing")
+    status, _, lines, _, _ = stream_lines(spec, base + "/v1/exports/organizations.csv?name=nothing")
     assert (status, lines) == (200, 1)
     for fmt, expected_lines in (("ndjson", BIG_ROWS), ("csv", BIG_ROWS + 1)):
         sampler = RssSampler(srv.proc.pid, interval=0.05)
         sampler.start()
         time.sleep(0.15)
         before = rss_kib(srv.proc.pid)
-        status, headers, lines, size, tail = stream_lines(f"{base}/v1/exports/organizations.{fmt}")
+        status, headers, lines, size, tail = stream_lines(
+            spec, f"{base}/v1/exports/organizations.{fmt}")
         samples = sampler.stop()
         assert status == 200, tail
         assert headers.get("Transfer-Encoding") == "chunked" and "Content-Length" not in headers
@@ -352,7 +357,7 @@ def test_export_of_200k_rows_streams_in_constant_memory(big, start_server, shara
 
 
 def test_export_slower_than_the_statement_timeout_is_complete_or_visibly_broken(
-        big, start_server, sharaka_bin):
+        big, start_server, sharaka_bin, spec):
     # The export's query outlives a 1 s statement timeout. Every row must arrive, or the
     # transfer must break (no final chunk) so that the client knows the file is incomplete:
     # a short file that ends like a complete one is wrong.
@@ -360,7 +365,7 @@ def test_export_slower_than_the_statement_timeout_is_complete_or_visibly_broken(
     started = time.monotonic()
     try:
         status, _, lines, size, _ = stream_lines(
-            srv.base_url + "/v1/exports/organizations.ndjson", pause=0.001)
+            spec, srv.base_url + "/v1/exports/organizations.ndjson", pause=0.001)
     except (requests.exceptions.ChunkedEncodingError, requests.exceptions.ConnectionError):
         return  # broken visibly
     took = time.monotonic() - started

@@ -12,10 +12,12 @@ import time
 
 import pytest
 
-from access_helpers import (PASSWORD, Client, Psql, add_user, bearer, org_body)
-from checks import assert_problem
-from testconfig import JWT_SECRET
-from tokens import b64url, decode_unverified, flip_signature_bit, make_token
+from support.bodies import organization_body
+from support.checks import assert_problem
+from support.client import ApiClient
+from support.config import JWT_SECRET
+from support.principals import (PASSWORD, b64url, bearer, decode_unverified, flip_signature_bit,
+                                make_token)
 
 DROP = object()
 PROBE = "/v1/monitoring-records"  # needs a token of any role
@@ -86,15 +88,8 @@ def keys(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def ctx(server, spec, cli, pg, migrated):
-    client = Client(server, spec)
-    psql = Psql(pg)
-    try:
-        user = add_user(cli, psql, "admin")
-        yield type("Ctx", (), {"client": client, "psql": psql, "user": user, "spec": spec})
-    finally:
-        psql.close()
-        client.close()
+def ctx(ctx):
+    return ctx.extend(user=ctx.add_user("admin"))
 
 
 def claims(user, **changes):
@@ -112,7 +107,7 @@ def claims(user, **changes):
 def call(client, method, path, token):
     kw = {"headers": bearer(token)}
     if method == "POST":
-        kw["json"] = org_body()
+        kw["json"] = organization_body()
     return client.request(method, path, **kw)
 
 
@@ -166,16 +161,16 @@ def test_the_control_token_is_accepted_on_every_route(ctx):
 @pytest.mark.parametrize("case", CASES)
 def test_bad_token_is_401_invalid_token_on_every_route(ctx, case, method, path):
     token = bad_tokens(ctx.user)[case]
-    before = ctx.psql.count("organizations")
+    before = ctx.db.count("organizations")
     assert_invalid_token(call(ctx.client, method, path, token))
-    assert ctx.psql.count("organizations") == before
+    assert ctx.db.count("organizations") == before
 
 
 def test_token_in_the_query_string_is_ignored(ctx):
     token = make_token(claims(ctx.user), JWT_SECRET)
-    for r in (ctx.client.get(PROBE, params={"access_token": token}),
+    for r in (ctx.client.get(PROBE, params={"access_token": token}, invalid=True),
               ctx.client.post("/v1/organizations", params={"access_token": token},
-                              json=org_body())):
+                              json=organization_body(), invalid=True)):
         assert_problem(r, 401)
         challenge = r.headers.get("WWW-Authenticate", "")
         assert challenge.startswith("Bearer") and "invalid_token" not in challenge, challenge
@@ -202,7 +197,7 @@ def test_rs256_server_issues_and_accepts_rs256_and_refuses_hs256_signed_with_its
         ctx, keys, start_server):
     srv = start_server(SHARAKA_JWT_ALGORITHM="RS256", SHARAKA_JWT_PUBLIC_KEY=keys.rsa_pub,
                        SHARAKA_JWT_PRIVATE_KEY=keys.rsa, SHARAKA_TOKEN_TTL="300")
-    api = Client(srv, ctx.spec)
+    api = ApiClient(srv, ctx.spec)
     try:
         issued = login(api, ctx.user)
         header, c = decode_unverified(issued["access_token"])
@@ -240,7 +235,7 @@ def test_rs256_server_issues_and_accepts_rs256_and_refuses_hs256_signed_with_its
 def test_es256_server_accepts_es256_and_refuses_rs256(ctx, keys, start_server):
     srv = start_server(SHARAKA_JWT_ALGORITHM="ES256", SHARAKA_JWT_PUBLIC_KEY=keys.ec_pub,
                        SHARAKA_JWT_PRIVATE_KEY=keys.ec, SHARAKA_TOKEN_TTL="120")
-    api = Client(srv, ctx.spec)
+    api = ApiClient(srv, ctx.spec)
     try:
         issued = login(api, ctx.user)
         header, c = decode_unverified(issued["access_token"])
@@ -269,7 +264,7 @@ def test_es256_server_accepts_es256_and_refuses_rs256(ctx, keys, start_server):
 
 def test_verify_only_rs256_server_accepts_tokens_but_does_not_issue(ctx, keys, start_server):
     srv = start_server(SHARAKA_JWT_ALGORITHM="RS256", SHARAKA_JWT_PUBLIC_KEY=keys.rsa_pub)
-    api = Client(srv, ctx.spec)
+    api = ApiClient(srv, ctx.spec)
     try:
         r = api.post("/v1/auth/token", json={"email": ctx.user.email, "password": PASSWORD})
         assert_problem(r, 503)

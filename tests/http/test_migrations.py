@@ -6,7 +6,7 @@ import subprocess
 
 import pytest
 
-from testconfig import REPO
+from support.config import REPO
 
 MIGRATIONS = REPO / "migrations"
 ROWS_SQL = "SELECT version, name, checksum, applied_at FROM schema_migrations ORDER BY version"

@@ -5,9 +5,9 @@ record. Every refusal is a 403 that leaves the database as it was."""
 
 import pytest
 
-from access_helpers import (Client, Psql, World, add_partner, add_user, charter_body, create,
-                            monitoring_body, partnership_body, signature_body, uniq)
-from checks import assert_problem
+from support.bodies import (charter_body, create, monitoring_body, partnership_body, signature_body,
+                            World)
+from support.checks import assert_problem, uniq
 
 # Every table a refused write could touch.
 TABLES = ("organizations", "ministries", "partnerships", "partnership_organizations",
@@ -15,28 +15,19 @@ TABLES = ("organizations", "ministries", "partnerships", "partnership_organizati
 
 
 @pytest.fixture(scope="module")
-def ctx(server, spec, cli, pg, migrated):
-    client = Client(server, spec)
-    psql = Psql(pg)
-    try:
-        admin = add_user(cli, psql, "admin")
-        partner = add_partner(cli, psql, "annd")
-        w = World(client, admin, partner)
-        yield type("Ctx", (), {
-            "client": client, "psql": psql, "admin": admin, "w": w, "cli": cli,
-            "ed_a": add_user(cli, psql, "editor", org=w.A["id"], name="editor of A"),
-            "ed_m": add_user(cli, psql, "editor", ministry=w.M["id"], name="editor of M"),
-        })
-    finally:
-        psql.close()
-        client.close()
+def ctx(ctx):
+    admin, partner = ctx.add_user("admin"), ctx.add_partner("annd")
+    w = World(ctx.client, admin, partner)
+    return ctx.extend(admin=admin, w=w,
+                      ed_a=ctx.add_user("editor", org=w.A["id"], name="editor of A"),
+                      ed_m=ctx.add_user("editor", ministry=w.M["id"], name="editor of M"))
 
 
 def state(ctx, *rows):
     """Row counts of every table, and the given (table, id) rows in full."""
-    counts = ctx.psql.value("SELECT json_build_array(" + ", ".join(
+    counts = ctx.db.value("SELECT json_build_array(" + ", ".join(
         f"(SELECT count(*) FROM {t})" for t in TABLES) + ")")
-    return counts, [ctx.psql.row(t, i) for t, i in rows]
+    return counts, [ctx.db.row(t, i) for t, i in rows]
 
 
 def refused(ctx, who, method, path, body, *rows):
@@ -49,15 +40,15 @@ def refused(ctx, who, method, path, body, *rows):
 
 
 def allowed(ctx, who, method, path, body, status=200):
-    audits = ctx.psql.audit_count()
+    audits = ctx.db.audit_count()
     r = ctx.client.request(method, path, json=body, headers=who.headers)
     assert r.status_code == status, f"{method} {path}: {r.status_code} {r.text[:400]}"
-    assert ctx.psql.audit_count() == audits + 1
+    assert ctx.db.audit_count() == audits + 1
     return r.json()
 
 
 def parties(ctx, partnership_id):
-    return ctx.psql.lines("SELECT organization_id || ' ' || role FROM partnership_organizations "
+    return ctx.db.lines("SELECT organization_id || ' ' || role FROM partnership_organizations "
                           f"WHERE partnership_id = '{partnership_id}' ORDER BY position")
 
 
@@ -198,7 +189,7 @@ def test_a_verified_record_is_changed_only_by_a_verifier(ctx):
     w = ctx.w
     mr = w.monitoring(w.P_M, status="verified")
     # B's editor would be a party of P(M; B), but not its verifier.
-    ed_b = add_user(ctx.cli, ctx.psql, "editor", org=w.B["id"])
+    ed_b = ctx.add_user("editor", org=w.B["id"])
     for patch in ({"findings": "rewritten after verification"}, {"status": "submitted"}):
         refused(ctx, ed_b, "PATCH", f"/v1/monitoring-records/{mr['id']}", patch,
                 ("monitoring_records", mr["id"]))

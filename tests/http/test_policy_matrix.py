@@ -21,10 +21,11 @@ from typing import Callable
 
 import pytest
 
-from access_helpers import (PASSWORD, Client, Principal, Psql, World, add_key,
-                            add_partner, add_user, bearer, charter_body, create, in_scope,
-                            ministry_body, monitoring_body, org_body, org_ids, partnership_body,
-                            key_id, read_policy, signature_body, type_body, uniq)
+from support.bodies import (charter_body, create, ministry_body, monitoring_body, org_ids,
+                            organization_body, partnership_body, partnership_type_body,
+                            signature_body, World)
+from support.checks import uniq
+from support.principals import PASSWORD, bearer, key_id, Principal
 
 ROLES = ("anonymous", "analyst", "editor-org", "editor-ministry", "partner", "admin")
 ROLE_OF = {"editor-org": "editor", "editor-ministry": "editor"}
@@ -33,6 +34,62 @@ SUCCESS = {"read": 200, "create": 201, "update": 200, "delete": 204, "verify": 2
 # The scopes by which a principal is "related" to a record: a role without a rule is tried on
 # such a record (its own organization, its own source's record...), the strongest refusal.
 RELATED = ("own-organization", "own-ministry", "party", "partnership-party", "own-party-signature", "same-source")
+
+
+# ---------------------------------------------------------------- the policy
+
+
+def read_policy(cli):
+    """{(resource, action, role): scope} from `sharaka help policy`."""
+    proc = cli.run("help", "policy")
+    assert proc.returncode == 0, f"sharaka help policy exited {proc.returncode}: {proc.stderr}"
+    policy = {}
+    for line in proc.stdout.splitlines():
+        if not line.strip():
+            continue
+        parts = line.split("\t")
+        assert len(parts) == 4, f"policy line is not resource, action, role, scope: {line!r}"
+        resource, action, role, scope = parts
+        assert (resource, action, role) not in policy, f"two rules for {line!r}"
+        policy[(resource, action, role)] = scope
+    assert policy, "sharaka help policy printed no rules"
+    return policy
+
+
+def party_of(p, ministry_id, organization_ids):
+    return bool((p.ministry and p.ministry == ministry_id)
+                or (p.org and p.org in organization_ids))
+
+
+def in_scope(scope, p, t):
+    """The model of DESIGN.md's scopes: is target t (a dict of attributes) within p's scope?
+
+    t holds what the scope looks at: id, source, ministry_id and org_ids (a partnership),
+    partnership (a monitoring record's partnership, as such a dict), party_type and party_id
+    (a signature).
+    """
+    if scope == "any":
+        return True
+    if scope == "own-organization":
+        return bool(p.org) and t.get("id") == p.org
+    if scope == "own-ministry":
+        return bool(p.ministry) and t.get("id") == p.ministry
+    if scope == "party":
+        return party_of(p, t.get("ministry_id"), t.get("org_ids", ()))
+    if scope == "partnership-party":
+        q = t.get("partnership")
+        return q is not None and party_of(p, q["ministry_id"], q["org_ids"])
+    if scope == "partnership-ministry":
+        q = t.get("partnership")
+        return q is not None and bool(p.ministry) and q["ministry_id"] == p.ministry
+    if scope == "own-party-signature":
+        mine = p.org if t.get("party_type") == "organization" else p.ministry
+        return bool(mine) and t.get("party_id") == mine
+    if scope == "same-source":
+        return bool(p.source) and t.get("source") == p.source
+    if scope == "not-own-role":
+        return t.get("id") != p.sub
+    raise KeyError(f"the policy names scope {scope!r}, which the access tests do not model")
 
 
 @dataclass
@@ -66,11 +123,14 @@ class Cell:
 # ---------------------------------------------------------------- the setting
 
 
-class Ctx:
-    def __init__(self, client, cli, psql, world, principals):
-        self.client = client
-        self.cli = cli
-        self.psql = psql
+class Setting:
+    """The shared ctx, the world the matrix acts on, and its principals."""
+
+    def __init__(self, ctx, world, principals):
+        self.ctx = ctx
+        self.client = ctx.client
+        self.cli = ctx.cli
+        self.db = ctx.db
         self.w = world
         self.p = principals
         self.admin = principals["admin"]
@@ -82,7 +142,10 @@ class Ctx:
         return self.partner if source == self.partner.source else self.admin
 
     def fresh_key_id(self):
-        return key_id(self.psql, add_key(self.cli, "partner", "matrix"))
+        return key_id(self.db, self.ctx.add_key("partner", "matrix"))
+
+    def add_user(self, role, **kw):
+        return self.ctx.add_user(role, **kw)
 
 
 def rec(r):
@@ -125,11 +188,11 @@ def targets_for(ctx, resource, action):
     if resource == "organizations":
         if action == "create":
             return [Target("new", const({}), lambda p, ok: Req(
-                "POST", "/v1/organizations", org_body(), "organizations"))]
+                "POST", "/v1/organizations", organization_body(), "organizations"))]
         return simple("/v1/organizations", "organizations",
                       [("org A", w.A), ("org B", w.B), ("partner's org", w.Porg)],
                       lambda r: create(c.client, c.by(r["source"]).token, "/v1/organizations",
-                                       org_body()),
+                                       organization_body()),
                       lambda: {"description": text()})
     if resource == "ministries":
         if action == "create":
@@ -142,10 +205,10 @@ def targets_for(ctx, resource, action):
     if resource == "partnership-types":
         if action == "create":
             return [Target("new", const({}), lambda p, ok: Req(
-                "POST", "/v1/partnership-types", type_body(), "partnership_types"))]
+                "POST", "/v1/partnership-types", partnership_type_body(), "partnership_types"))]
         return simple("/v1/partnership-types", "partnership_types", [("type T", w.T)],
                       lambda r: create(c.client, c.admin.token, "/v1/partnership-types",
-                                       type_body()),
+                                       partnership_type_body()),
                       lambda: {"description": text()})
     if resource == "charters":
         if action == "create":
@@ -258,7 +321,7 @@ def targets_for(ctx, resource, action):
             def patch_other(p, ok):
                 uid = ctx.other_user.sub
                 if ok:
-                    uid = add_user(ctx.cli, ctx.psql, "analyst").sub
+                    uid = ctx.add_user("analyst").sub
                 return Req("PATCH", f"/v1/users/{uid}", {"role": "admin"}, "users", uid)
             return [Target("own role", lambda p: {"id": self_id(p)}, patch_self),
                     Target("another's role", const({"id": ctx.other_user.sub}), patch_other)]
@@ -303,11 +366,11 @@ def cases_for(policy, resource, action, principal, targets):
 
 
 def snapshot(ctx, req):
-    s = {"audit": ctx.psql.audit_count()}
+    s = {"audit": ctx.db.audit_count()}
     if req.table is not None:
-        s["count"] = ctx.psql.count(req.table)
+        s["count"] = ctx.db.count(req.table)
     if req.row_id is not None:
-        s["row"] = ctx.psql.row(req.table, req.row_id)
+        s["row"] = ctx.db.row(req.table, req.row_id)
     return s
 
 
@@ -351,28 +414,20 @@ def run_cell(ctx, cell, principal, target):
 
 
 @pytest.fixture(scope="module")
-def setting(server, spec, cli, pg, migrated):
-    client = Client(server, spec)
-    psql = Psql(pg)
-    try:
-        admin = add_user(cli, psql, "admin")
-        partner = add_partner(cli, psql, "annd")
-        world = World(client, admin, partner)
-        principals = {
-            "anonymous": Principal("anonymous", "anonymous"),
-            "analyst": add_user(cli, psql, "analyst"),
-            "editor-org": add_user(cli, psql, "editor", org=world.A["id"], name="editor-org"),
-            "editor-ministry": add_user(cli, psql, "editor", ministry=world.M["id"],
-                                        name="editor-ministry"),
-            "partner": partner,
-            "admin": admin,
-            "other-user": add_user(cli, psql, "analyst", name="other-user"),
-        }
-        principals["spare-key"] = key_id(psql, add_key(cli, "partner", "matrix"))
-        yield Ctx(client, cli, psql, world, principals)
-    finally:
-        psql.close()
-        client.close()
+def setting(ctx):
+    admin, partner = ctx.add_user("admin"), ctx.add_partner("annd")
+    world = World(ctx.client, admin, partner)
+    principals = {
+        "anonymous": Principal("anonymous", "anonymous"),
+        "analyst": ctx.add_user("analyst"),
+        "editor-org": ctx.add_user("editor", org=world.A["id"], name="editor-org"),
+        "editor-ministry": ctx.add_user("editor", ministry=world.M["id"], name="editor-ministry"),
+        "partner": partner,
+        "admin": admin,
+        "other-user": ctx.add_user("analyst", name="other-user"),
+    }
+    principals["spare-key"] = key_id(ctx.db, ctx.add_key("partner", "matrix"))
+    return Setting(ctx, world, principals)
 
 
 class MatrixReport:

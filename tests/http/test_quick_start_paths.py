@@ -6,7 +6,7 @@ import tempfile
 
 import pytest
 
-from pgcluster import PostgresCluster
+from support.cluster import PostgresCluster
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 

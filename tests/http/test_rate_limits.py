@@ -1,6 +1,6 @@
 """Rate limits: too many login attempts are answered 429 with Retry-After."""
 
-from checks import assert_problem
+from support.checks import assert_problem
 
 TOKEN = "/v1/auth/token"
 

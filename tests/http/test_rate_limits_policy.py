@@ -10,9 +10,9 @@ import re
 
 import pytest
 
-from access_helpers import (PASSWORD, Client, Psql, add_partner, add_user, bearer, craft_token)
-from checks import assert_problem, header_list
-from testconfig import CORS_ORIGIN
+from support.checks import assert_problem, header_list
+from support.config import CORS_ORIGIN
+from support.principals import PASSWORD, bearer, craft_token
 
 LIST = "/v1/organizations"
 POLICY_RE = re.compile(r'^"(?P<name>[a-z-]+)";q=(?P<q>\d+);w=(?P<w>\d+)$')
@@ -21,28 +21,9 @@ EVIL = "https://evil.example"
 
 
 @pytest.fixture(scope="module")
-def people(cli, pg, migrated):
-    psql = Psql(pg)
-    try:
-        yield type("People", (), {
-            "one": add_user(cli, psql, "analyst"), "two": add_user(cli, psql, "analyst"),
-            "partner": add_partner(cli, psql, "annd"), "psql": psql})
-    finally:
-        psql.close()
-
-
-@pytest.fixture
-def client_for(spec):
-    """client_for(server, from_address=None) -> a checked client, closed after the test."""
-    clients = []
-
-    def make(srv, from_address=None):
-        c = Client(srv, spec, from_address)
-        clients.append(c)
-        return c
-    yield make
-    for c in clients:
-        c.close()
+def people(ctx):
+    return ctx.extend(one=ctx.add_user("analyst"), two=ctx.add_user("analyst"),
+                      partner=ctx.add_partner("annd"))
 
 
 def limits(r):
@@ -83,8 +64,8 @@ def assert_limited(r, policy, quota):
 # ---------------------------------------------------------------- per principal
 
 
-def test_each_user_and_key_has_a_bucket_of_its_own(start_server, client_for, people):
-    api = client_for(start_server(SHARAKA_RATE_LIMIT="3", SHARAKA_RATE_LIMIT_ANONYMOUS="1000"))
+def test_each_user_and_key_has_a_bucket_of_its_own(start_server, api_for, people):
+    api = api_for(start_server(SHARAKA_RATE_LIMIT="3", SHARAKA_RATE_LIMIT_ANONYMOUS="1000"))
     one, two = people.one, people.two
     for left in (2, 1, 0):
         r = api.get(LIST, params={"limit": 1}, headers=one.headers)
@@ -99,16 +80,16 @@ def test_each_user_and_key_has_a_bucket_of_its_own(start_server, client_for, peo
     r = api.get(LIST, params={"limit": 1}, headers=people.partner.headers)
     assert r.status_code == 200 and only(r) == ("api-key", 3, 60, 2), r.headers
     # Writes count against the same bucket and are refused without being made.
-    before = people.psql.count("organizations")
+    before = people.db.count("organizations")
     r = api.post(LIST, json={"name": "rate limited", "kind": "association"},
                  headers=one.headers)
     assert_limited(r, "user", 3)
-    assert people.psql.count("organizations") == before
+    assert people.db.count("organizations") == before
 
 
-def test_anonymous_callers_are_limited_per_client_address(start_server, client_for, people):
+def test_anonymous_callers_are_limited_per_client_address(start_server, api_for, people):
     srv = start_server(SHARAKA_RATE_LIMIT="1000", SHARAKA_RATE_LIMIT_ANONYMOUS="2")
-    here, there = client_for(srv), client_for(srv, "127.0.0.2")
+    here, there = api_for(srv), api_for(srv, "127.0.0.2")
     for left in (1, 0):
         r = here.get(LIST, params={"limit": 1})
         assert r.status_code == 200 and only(r) == ("anonymous", 2, 60, left), r.headers
@@ -123,13 +104,13 @@ def test_anonymous_callers_are_limited_per_client_address(start_server, client_f
 # ---------------------------------------------------------------- sign-ins
 
 
-def test_sign_ins_are_limited_per_email_from_any_address(start_server, client_for, people):
+def test_sign_ins_are_limited_per_email_from_any_address(start_server, api_for, people):
     srv = start_server(SHARAKA_LOGIN_RATE_LIMIT="3")
     wrong = {"email": people.one.email, "password": "guessing " + PASSWORD}
     for address in ("127.0.0.2", "127.0.0.3", "127.0.0.4"):
-        r = client_for(srv, address).post("/v1/auth/token", json=wrong)
+        r = api_for(srv, address).post("/v1/auth/token", json=wrong)
         assert_problem(r, 401)
-    fresh = client_for(srv, "127.0.0.5")
+    fresh = api_for(srv, "127.0.0.5")
     r = fresh.post("/v1/auth/token", json={"email": people.one.email, "password": PASSWORD})
     assert_limited(r, "login-email", 3)
     assert "access_token" not in r.text
@@ -142,16 +123,16 @@ def test_sign_ins_are_limited_per_email_from_any_address(start_server, client_fo
     assert r.status_code == 200, r.text
 
 
-def test_sign_ins_are_limited_per_address_whatever_the_email(start_server, client_for, people):
+def test_sign_ins_are_limited_per_address_whatever_the_email(start_server, api_for, people):
     srv = start_server(SHARAKA_LOGIN_RATE_LIMIT="2")
-    api = client_for(srv, "127.0.0.6")
+    api = api_for(srv, "127.0.0.6")
     for n in range(2):
         r = api.post("/v1/auth/token", json={"email": f"nobody{n}@access.test",
                                              "password": "x" * 12})
         assert_problem(r, 401)
     r = api.post("/v1/auth/token", json={"email": people.two.email, "password": PASSWORD})
     assert_limited(r, "login-address", 2)
-    r = client_for(srv, "127.0.0.7").post("/v1/auth/token", json={"email": people.two.email,
+    r = api_for(srv, "127.0.0.7").post("/v1/auth/token", json={"email": people.two.email,
                                                                    "password": PASSWORD})
     assert r.status_code == 200, r.text
 
@@ -159,9 +140,9 @@ def test_sign_ins_are_limited_per_address_whatever_the_email(start_server, clien
 # ---------------------------------------------------------------- cross-origin
 
 
-def test_only_configured_origins_get_allow_origin_on_api_answers(start_server, client_for,
+def test_only_configured_origins_get_allow_origin_on_api_answers(start_server, api_for,
                                                                  people):
-    api = client_for(start_server(SHARAKA_RATE_LIMIT="2"))
+    api = api_for(start_server(SHARAKA_RATE_LIMIT="2"))
     ok = api.get(LIST, params={"limit": 1}, headers={"Origin": CORS_ORIGIN, **people.one.headers})
     assert ok.status_code == 200
     assert ok.headers.get("Access-Control-Allow-Origin") == CORS_ORIGIN, ok.headers

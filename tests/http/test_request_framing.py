@@ -2,9 +2,9 @@
 
 import json
 
-from checks import assert_problem
-from rawhttp import build_request, chunk
-from testconfig import MAX_BODY
+from support.checks import assert_problem
+from support.config import MAX_BODY
+from support.raw import build_request, chunk
 
 TOKEN = "/v1/auth/token"
 

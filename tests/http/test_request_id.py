@@ -2,9 +2,9 @@
 
 import pytest
 
-from checks import FRESH_ID_RE, assert_problem
-from rawhttp import build_request
-from testconfig import MAX_BODY
+from support.checks import FRESH_ID_RE, assert_problem
+from support.config import MAX_BODY
+from support.raw import build_request
 
 
 @pytest.mark.parametrize("rid", ["abc", "req-1.2_3", "A" * 64, "0123456789abcdef0123456789abcdef"])
@@ -41,13 +41,13 @@ def test_fresh_request_ids_differ_between_requests(http):
 
 
 def test_request_id_is_on_404_and_echoed_in_problem(http):
-    r = http.get("/no/such/path", headers={"X-Request-Id": "trace-404"})
+    r = http.get("/no/such/path", headers={"X-Request-Id": "trace-404"}, invalid=True)
     assert r.headers["X-Request-Id"] == "trace-404"
     assert assert_problem(r, 404)["request_id"] == "trace-404"
 
 
 def test_request_id_is_on_405(http):
-    r = http.post("/healthz", headers={"X-Request-Id": "trace-405"})
+    r = http.post("/healthz", headers={"X-Request-Id": "trace-405"}, invalid=True)
     assert r.headers["X-Request-Id"] == "trace-405"
     assert assert_problem(r, 405)["request_id"] == "trace-405"
 

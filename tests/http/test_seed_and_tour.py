@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from domain_helpers import ARABIC_RE, bearer, describe
-from testconfig import REPO
+from support.checks import ARABIC_RE, describe
+from support.config import REPO
+from support.principals import bearer
 
 TOUR_ADMIN = "admin@sharaka.example"
 README_API = "http://127.0.0.1:8080"

@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from testconfig import REPO
+from support.config import REPO
 
 # (setting, bad value)
 BAD_SETTINGS = [

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from rawhttp import build_request
+from support.raw import build_request
 
 TOKEN = "/v1/auth/token"
 

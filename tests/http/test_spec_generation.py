@@ -7,7 +7,7 @@ import json
 import re
 import sys
 
-from testconfig import REPO, SPEC_PATH
+from support.config import REPO, SPEC_PATH
 
 sys.path.insert(0, str(REPO / "scripts"))
 import gen_spec  # noqa: E402

@@ -1,6 +1,6 @@
 """A sync client killed in the middle of a sync resumes from its stored cursor.
 
-The client is a separate process (FOLLOWER_SCRIPT of sync_helpers) that keeps its copy and its
+The client is a separate process (FOLLOWER_SCRIPT of support.feed) that keeps its copy and its
 cursor in files, as README's "Sync: keeping a copy" tells partners to. It is killed with SIGKILL
 while writers write, started again, and must end with a copy equal to the database.
 """
@@ -13,15 +13,13 @@ import time
 
 import pytest
 
-from sync_helpers import (FOLLOWER_SCRIPT, OwnServer, Workload, assert_same_state, create,
-                          database_state, ministry_body, type_body)
+from support.bodies import create, ministry_body, partnership_type_body
+from support.feed import FOLLOWER_SCRIPT, assert_same_state, Workload
 
 
 @pytest.fixture
-def own(pg, cli_for, start_server, api_for):
-    env = OwnServer(pg, cli_for, start_server, api_for, "resume")
-    yield env
-    env.close()
+def own(own_server):
+    return own_server("resume")
 
 
 def start_follower(script, own, state, limit):
@@ -62,8 +60,8 @@ def test_client_killed_midway_resumes_from_its_stored_cursor_and_ends_equal_to_t
     script.write_text(FOLLOWER_SCRIPT, encoding="utf-8")
     state = tmp_path / "state"
     state.mkdir()
-    ministry = create(own.api, own.token, "ministries", ministry_body())
-    ptype = create(own.api, own.token, "partnership-types", type_body())
+    ministry = create(own.api, own.token, "/v1/ministries", ministry_body())
+    ptype = create(own.api, own.token, "/v1/partnership-types", partnership_type_body())
     clients = [api_for(own.srv) for _ in range(4)]
     first = second = None
 
@@ -103,7 +101,7 @@ def test_client_killed_midway_resumes_from_its_stored_cursor_and_ends_equal_to_t
     assert starts[0][1] == "-", "the first run did not start from the beginning"
     assert starts[1][1] == stored, (
         f"the second run started from {starts[1][1]}, not from the stored cursor {stored}")
-    db = database_state(own.pg, own.dbname)
+    db = own.db.records()
     assert 0 < copied_when_killed < len(db), (
         f"the kill did not come midway: {copied_when_killed} of {len(db)} records copied")
     assert_same_state(load_mirror(state), db)

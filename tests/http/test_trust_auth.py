@@ -19,12 +19,11 @@ import time
 
 import pytest
 
-from access_helpers import (Client, Psql, add_user, bearer, create, ministry_body, org_body,
-                            uniq)
-from checks import assert_problem, error_fields, sql_str
-from sync_helpers import OwnServer, expect
-from testconfig import JWT_SECRET
-from tokens import b64url, make_token, sign
+from support.bodies import create, ministry_body, organization_body
+from support.checks import assert_problem, error_fields, expect, uniq
+from support.config import JWT_SECRET
+from support.db import sql_str
+from support.principals import b64url, bearer, make_token, sign
 
 KEYS = "/v1/api-keys"
 ME = "/v1/auth/me"
@@ -32,20 +31,12 @@ INT64_MAX = 9223372036854775807
 
 
 @pytest.fixture(scope="module")
-def ctx(server, spec, cli, pg, migrated):
-    client = Client(server, spec)
-    psql = Psql(pg)
-    try:
-        admin = add_user(cli, psql, "admin")
-        yield type("Ctx", (), {"client": client, "psql": psql, "admin": admin, "cli": cli,
-                               "spec": spec})
-    finally:
-        psql.close()
-        client.close()
+def ctx(ctx):
+    return ctx.extend(admin=ctx.add_user("admin"))
 
 
 def state(ctx, table, record_id):
-    return ctx.psql.row(table, record_id), ctx.psql.audit_count(), ctx.psql.count("changes")
+    return ctx.db.row(table, record_id), ctx.db.audit_count(), ctx.db.count("changes")
 
 
 # ---------------------------------------------------------------- reserved key sources
@@ -53,27 +44,27 @@ def state(ctx, table, record_id):
 
 @pytest.mark.parametrize("source", ["sharaka", "system"])
 def test_api_key_of_a_reserved_source_is_422_on_source_and_not_stored(ctx, source):
-    before = ctx.psql.count("api_keys"), ctx.psql.audit_count()
+    before = ctx.db.count("api_keys"), ctx.db.audit_count()
     r = ctx.client.post(KEYS, json={"name": uniq("key"), "role": "partner", "source": source},
-                        headers=ctx.admin.headers)
+                        headers=ctx.admin.headers, invalid=True)
     p = assert_problem(r, 422, instance=KEYS)
     assert error_fields(p) == {"source"}, p
     (e,) = p["errors"]
     assert e["code"] == "reserved", e
     assert "reserved" in e["message"] and source in e["message"], e
-    assert (ctx.psql.count("api_keys"), ctx.psql.audit_count()) == before
+    assert (ctx.db.count("api_keys"), ctx.db.audit_count()) == before
 
 
 @pytest.mark.parametrize("source", ["sharaka", "system"])
 def test_command_line_refuses_a_key_of_a_reserved_source(ctx, source):
-    before = ctx.psql.count("api_keys")
+    before = ctx.db.count("api_keys")
     proc = ctx.cli.run("apikey", "create", "--name", uniq("key"), "--role", "partner",
                        "--source", source)
     assert proc.returncode == 2, (proc.returncode, proc.stdout, proc.stderr)
     first = proc.stderr.splitlines()[0]
     assert "--source" in first and "reserved" in first, proc.stderr
     assert "sk_" not in proc.stdout
-    assert ctx.psql.count("api_keys") == before
+    assert ctx.db.count("api_keys") == before
 
 
 def test_a_source_that_only_starts_like_a_reserved_one_is_accepted(ctx):
@@ -96,8 +87,8 @@ def batch_create(ctx, path, body):
 
 def test_ministry_editor_may_not_patch_the_organization_that_shares_its_ministrys_id(ctx):
     m = create(ctx.client, ctx.admin.token, "/v1/ministries", ministry_body())
-    twin = batch_create(ctx, "/v1/organizations", {**org_body(), "id": m["id"]})
-    editor = add_user(ctx.cli, ctx.psql, "editor", ministry=m["id"])
+    twin = batch_create(ctx, "/v1/organizations", {**organization_body(), "id": m["id"]})
+    editor = ctx.add_user("editor", ministry=m["id"])
     path = f"/v1/organizations/{twin}"
     before = state(ctx, "organizations", twin)
     r = ctx.client.patch(path, json={"description": "not mine"}, headers=editor.headers)
@@ -111,9 +102,9 @@ def test_ministry_editor_may_not_patch_the_organization_that_shares_its_ministry
 
 
 def test_organization_editor_may_not_patch_the_ministry_that_shares_its_organizations_id(ctx):
-    o = create(ctx.client, ctx.admin.token, "/v1/organizations", org_body())
+    o = create(ctx.client, ctx.admin.token, "/v1/organizations", organization_body())
     twin = batch_create(ctx, "/v1/ministries", {**ministry_body(), "id": o["id"]})
-    editor = add_user(ctx.cli, ctx.psql, "editor", org=o["id"])
+    editor = ctx.add_user("editor", org=o["id"])
     path = f"/v1/ministries/{twin}"
     before = state(ctx, "ministries", twin)
     r = ctx.client.patch(path, json={"acronym": "NO"}, headers=editor.headers)
@@ -220,28 +211,13 @@ def post_with_key(api, token, key, body):
 
 
 def key_rows(own, where="true"):
-    return int(own.pg.rows(f"SELECT count(*) FROM idempotency_keys WHERE {where}",
-                           dbname=own.dbname)[0][0])
-
-
-@pytest.fixture
-def own_server(pg, cli_for, start_server, api_for):
-    made = []
-
-    def make(**env):
-        own = OwnServer(pg, cli_for, start_server, api_for, prefix="trust", **env)
-        made.append(own)
-        return own
-
-    yield make
-    for own in made:
-        own.close()
+    return own.db.count("idempotency_keys", where)
 
 
 def test_key_past_its_retention_runs_again_before_any_purge(own_server):
     # The janitor runs at start and then not for an hour: only the read path can refuse it.
-    own = own_server(SHARAKA_IDEMPOTENCY_RETENTION="2", SHARAKA_JANITOR_INTERVAL="3600")
-    key, body = uniq("retained-"), org_body()
+    own = own_server("trust", SHARAKA_IDEMPOTENCY_RETENTION="2", SHARAKA_JANITOR_INTERVAL="3600")
+    key, body = uniq("retained-"), organization_body()
     first = expect(post_with_key(own.api, own.token, key, body), 201, "first")
     again = expect(post_with_key(own.api, own.token, key, body), 201, "replay")
     assert again.headers.get("Idempotent-Replayed") == "true"
@@ -251,9 +227,7 @@ def test_key_past_its_retention_runs_again_before_any_purge(own_server):
     late = expect(post_with_key(own.api, own.token, key, body), 201, "past the retention")
     assert "Idempotent-Replayed" not in late.headers
     assert late.json()["id"] != first.json()["id"]
-    names = own.pg.rows(f"SELECT count(*) FROM organizations WHERE name = {sql_str(body['name'])}",
-                        dbname=own.dbname)
-    assert int(names[0][0]) == 2
+    assert own.db.count("organizations", f"name = {sql_str(body['name'])}") == 2
 
 
 def wait_for(what, predicate, timeout=15.0):
@@ -266,17 +240,17 @@ def wait_for(what, predicate, timeout=15.0):
 
 
 def test_janitor_purges_keys_past_their_retention_and_keeps_the_others(own_server, start_server):
-    own = own_server(SHARAKA_IDEMPOTENCY_RETENTION="3600", SHARAKA_JANITOR_INTERVAL="1")
+    own = own_server("trust", SHARAKA_IDEMPOTENCY_RETENTION="3600", SHARAKA_JANITOR_INTERVAL="1")
     # A second server on the same database: two janitors at once.
     other = start_server(SHARAKA_DATABASE_URL=own.url, SHARAKA_IDEMPOTENCY_RETENTION="3600",
                          SHARAKA_JANITOR_INTERVAL="1")
     fresh = uniq("fresh-")
-    expect(post_with_key(own.api, own.token, fresh, org_body()), 201, "fresh key")
+    expect(post_with_key(own.api, own.token, fresh, organization_body()), 201, "fresh key")
     # Old answers, with bodies, as a day of traffic would have left them.
-    own.pg.psql("INSERT INTO idempotency_keys (principal, key, request_hash, state, status, body, "
-                "created_at) SELECT 'someone', 'old-' || i, 'h', 'done', 201, repeat('x', 1000), "
-                "now() - interval '2 hours' - i * interval '1 second' "
-                "FROM generate_series(1, 300) i", dbname=own.dbname)
+    own.db.run("INSERT INTO idempotency_keys (principal, key, request_hash, state, status, body, "
+               "created_at) SELECT 'someone', 'old-' || i, 'h', 'done', 201, repeat('x', 1000), "
+               "now() - interval '2 hours' - i * interval '1 second' "
+               "FROM generate_series(1, 300) i")
     wait_for("the old keys are purged", lambda: key_rows(own, "key LIKE 'old-%'") == 0)
     assert key_rows(own, f"key = {sql_str(fresh)}") == 1
     assert other.running
@@ -294,7 +268,7 @@ def test_janitor_purges_keys_past_their_retention_and_keeps_the_others(own_serve
 
 
 def test_janitor_does_not_delay_shutdown(own_server):
-    own = own_server(SHARAKA_JANITOR_INTERVAL="86400")
+    own = own_server("trust", SHARAKA_JANITOR_INTERVAL="86400")
     started = time.monotonic()
     own.srv.terminate()
     own.srv.assert_clean_exit()
@@ -311,10 +285,10 @@ def user_ids(ctx, query):
 
 
 def test_users_list_filters_by_organization_and_by_ministry(ctx):
-    o = create(ctx.client, ctx.admin.token, "/v1/organizations", org_body())
+    o = create(ctx.client, ctx.admin.token, "/v1/organizations", organization_body())
     m = create(ctx.client, ctx.admin.token, "/v1/ministries", ministry_body())
-    ed_o = add_user(ctx.cli, ctx.psql, "editor", org=o["id"])
-    ed_m = add_user(ctx.cli, ctx.psql, "editor", ministry=m["id"])
+    ed_o = ctx.add_user("editor", org=o["id"])
+    ed_m = ctx.add_user("editor", ministry=m["id"])
     assert user_ids(ctx, f"organization_id={o['id']}") == {ed_o.sub}
     assert user_ids(ctx, f"ministry_id={m['id']}") == {ed_m.sub}
     both = user_ids(ctx, f"organization_id.null=false&role=editor")
@@ -323,13 +297,13 @@ def test_users_list_filters_by_organization_and_by_ministry(ctx):
 
 
 def test_users_list_refuses_an_unknown_parameter_naming_it(ctx):
-    r = ctx.client.get("/v1/users?organisation_id=x", headers=ctx.admin.headers)
+    r = ctx.client.get("/v1/users?organisation_id=x", headers=ctx.admin.headers, invalid=True)
     p = assert_problem(r, 400)
     assert "organisation_id" in p["detail"] and "organization_id" in p["detail"], p
 
 
 def test_spec_documents_every_filter_the_users_list_takes(ctx):
-    r = ctx.client.get("/v1/users?colour=red", headers=ctx.admin.headers)
+    r = ctx.client.get("/v1/users?colour=red", headers=ctx.admin.headers, invalid=True)
     p = assert_problem(r, 400)
     allowed = {a.strip() for a in p["detail"].split("allowed:", 1)[1].split(",")}
     assert {"organization_id", "ministry_id"} <= allowed, allowed

@@ -3,10 +3,11 @@ parent, external ids of another source, and ETags that name one representation."
 
 import uuid
 
-from checks import assert_problem, bearer, sql_str, uniq
-from domain_helpers import (db_record, describe, make_charter, make_ministry, make_organization,
-                            make_partnership, make_signatory)
-from sync_helpers import add_key, add_user
+from support.bodies import (make_charter, make_ministry, make_organization, make_partnership,
+                            make_signatory)
+from support.checks import assert_problem, describe, uniq
+from support.db import sql_str
+from support.principals import add_key, add_user, bearer
 
 EMBED_CAP = 500  # QUERY_MAX_EMBEDDED
 
@@ -14,10 +15,10 @@ EMBED_CAP = 500  # QUERY_MAX_EMBEDDED
 # ---------------------------------------------------------------- include= is bounded
 
 
-def generate_partnerships(pg, tag, count, parties):
+def generate_partnerships(db, tag, count, parties):
     """count partnerships (programme = tag) with `parties` organizations each, written by SQL."""
     code = uniq("type-")
-    pg.psql(f"""
+    db.run(f"""
         WITH m AS (INSERT INTO ministries (name, kind) VALUES ({sql_str(tag)}, 'ministry')
                    RETURNING id),
              t AS (INSERT INTO partnership_types (code, name) VALUES ({sql_str(code)},
@@ -34,9 +35,9 @@ def generate_partnerships(pg, tag, count, parties):
         FROM p CROSS JOIN o""")
 
 
-def test_a_page_that_would_embed_more_than_the_cap_is_400_and_one_within_is_bounded(http, pg):
+def test_a_page_that_would_embed_more_than_the_cap_is_400_and_one_within_is_bounded(http, db):
     tag = uniq("embed")
-    generate_partnerships(pg, tag, 12, 50)  # 600 parties in all
+    generate_partnerships(db, tag, 12, 50)  # 600 parties in all
     params = {"programme": tag, "include": "organizations", "limit": "12"}
     r = http.get("/v1/partnerships", params=params)  # anonymous, as in the report
     p = assert_problem(r, 400, instance="/v1/partnerships")
@@ -74,7 +75,7 @@ def test_a_page_that_would_embed_more_than_the_cap_is_400_and_one_within_is_boun
 # ---------------------------------------------------------------- a live parent
 
 
-def test_signatures_of_a_deleted_charter_can_be_neither_read_nor_written(http, pg, admin_token):
+def test_signatures_of_a_deleted_charter_can_be_neither_read_nor_written(http, db, admin_token):
     admin = bearer(admin_token)
     charter = make_charter(http, admin_token)
     base = f"/v1/charters/{charter['id']}/signatories"
@@ -97,23 +98,23 @@ def test_signatures_of_a_deleted_charter_can_be_neither_read_nor_written(http, p
                     headers=admin)
     assert_problem(new, 404, instance=base)
     # The signature did not come back as active, and nothing was added.
-    assert db_record(pg, "charter_signatories", sig["id"])["withdrawn_on"] == "2024-06-01"
-    assert pg.psql("SELECT count(*) FROM charter_signatories WHERE charter_id = "
+    assert db.row("charter_signatories", sig["id"])["withdrawn_on"] == "2024-06-01"
+    assert db.text("SELECT count(*) FROM charter_signatories WHERE charter_id = "
                    f"{sql_str(charter['id'])}::uuid").strip() == "1"
 
 
-def test_an_active_signature_under_a_charter_deleted_in_the_database_is_gone(http, pg,
+def test_an_active_signature_under_a_charter_deleted_in_the_database_is_gone(http, db,
                                                                              admin_token):
     admin = bearer(admin_token)
     charter = make_charter(http, admin_token)
     sig = make_signatory(http, admin_token, charter["id"])
     url = f"/v1/charters/{charter['id']}/signatories/{sig['id']}"
     assert http.get(url).status_code == 200
-    pg.psql(f"UPDATE charters SET deleted_at = now() WHERE id = {sql_str(charter['id'])}::uuid")
+    db.run(f"UPDATE charters SET deleted_at = now() WHERE id = {sql_str(charter['id'])}::uuid")
     assert_problem(http.get(url), 404, instance=url)
     assert_problem(http.patch(url, json={"signed_by": "someone"}, headers=admin), 404,
                    instance=url)
-    assert db_record(pg, "charter_signatories", sig["id"])["signed_by"] == sig.get("signed_by")
+    assert db.row("charter_signatories", sig["id"])["signed_by"] == sig.get("signed_by")
 
 
 # ---------------------------------------------------------------- external ids per source
@@ -124,7 +125,7 @@ def batch(http, token, items, scheme):
                      params={"match": f"external_id:{scheme}"})
 
 
-def test_match_by_external_id_sees_only_the_callers_own_source(http, cli, pg, admin_token):
+def test_match_by_external_id_sees_only_the_callers_own_source(http, cli, db, admin_token):
     a_source, b_source = uniq("srca"), uniq("srcb")
     a, b = add_key(cli, "partner", a_source), add_key(cli, "partner", b_source)
     scheme, value = uniq("S-"), uniq()
@@ -149,7 +150,7 @@ def test_match_by_external_id_sees_only_the_callers_own_source(http, cli, pg, ad
     assert admin.status_code == 200, describe(admin)
     admin_id = admin.json()["items"][0]["id"]
     assert admin_id not in (a_id, b_res["id"])
-    rows = pg.rows("SELECT source, coalesce(description, '') FROM organizations WHERE "
+    rows = db.rows("SELECT source, coalesce(description, '') FROM organizations WHERE "
                    f"external_ids @> jsonb_build_object({sql_str(scheme)}, {sql_str(value)}) "
                    "ORDER BY source")
     assert sorted(map(tuple, rows)) == sorted([(a_source, "A's"), (b_source, "B's"),
@@ -159,10 +160,10 @@ def test_match_by_external_id_sees_only_the_callers_own_source(http, cli, pg, ad
 # ---------------------------------------------------------------- ETags
 
 
-def test_each_representation_has_its_own_etag(http, cli, admin_token):
+def test_each_representation_has_its_own_etag(http, cli, db, admin_token):
     org = make_organization(http, admin_token, email="office@example.org")
     url = f"/v1/organizations/{org['id']}"
-    analyst, _ = add_user(cli, http, "analyst")
+    analyst = add_user(cli, db, "analyst").token
     public = http.get(url)
     internal = http.get(url, headers=bearer(analyst))
     assert "email" not in public.json() and internal.json()["email"] == "office@example.org"
@@ -202,7 +203,7 @@ def test_a_change_of_an_embedded_record_changes_the_etag(http, admin_token):
     assert r.status_code == 304, describe(r)
 
 
-def test_if_match_compares_strongly_against_the_default_view(http, pg, admin_token):
+def test_if_match_compares_strongly_against_the_default_view(http, db, admin_token):
     admin = bearer(admin_token)
     org = make_organization(http, admin_token)
     url = f"/v1/organizations/{org['id']}"
@@ -214,7 +215,7 @@ def test_if_match_compares_strongly_against_the_default_view(http, pg, admin_tok
         assert_problem(r, 412, instance=url)
         r = http.delete(url, headers={**admin, "If-Match": tag})
         assert_problem(r, 412, instance=url)
-    assert db_record(pg, "organizations", org["id"])["version"] == version
+    assert db.row("organizations", org["id"])["version"] == version
     ok = http.patch(url, json={"description": "x"}, headers={**admin, "If-Match": etag})
     assert ok.status_code == 200, describe(ok)
     again = http.get(url, headers=admin)

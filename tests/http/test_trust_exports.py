@@ -10,8 +10,9 @@ import csv
 import io
 import time
 
-from checks import bearer, uniq
-from domain_helpers import create, make_monitoring_record, organization_body
+from support.bodies import create, make_monitoring_record, organization_body
+from support.checks import uniq
+from support.principals import bearer
 
 BOM = "\ufeff"
 

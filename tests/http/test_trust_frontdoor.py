@@ -9,10 +9,10 @@ import time
 
 import pytest
 
-from access_helpers import Client, Psql, add_user, bearer
-from checks import assert_problem, header_list
-from rawhttp import build_request, chunk
-from testconfig import CORS_ORIGIN
+from support.checks import assert_problem, header_list
+from support.config import CORS_ORIGIN
+from support.principals import bearer
+from support.raw import build_request, chunk
 
 TOKEN = "/v1/auth/token"
 LIST = "/v1/organizations"
@@ -40,27 +40,9 @@ def _connect_from(srv, address, timeout=5):
     return s
 
 
-@pytest.fixture
-def client_for(spec):
-    """client_for(server, from_address=None) -> a checked client, closed after the test."""
-    clients = []
-
-    def make(srv, from_address=None):
-        c = Client(srv, spec, from_address)
-        clients.append(c)
-        return c
-    yield make
-    for c in clients:
-        c.close()
-
-
 @pytest.fixture(scope="module")
-def analyst(cli, pg, migrated):
-    psql = Psql(pg)
-    try:
-        yield add_user(cli, psql, "analyst")
-    finally:
-        psql.close()
+def analyst(ctx):
+    return ctx.add_user("analyst")
 
 
 # ---------------------------------------------------------------- 1: bucket collisions
@@ -89,7 +71,7 @@ def _colliding_email(target):
     raise AssertionError("no colliding e-mail found")
 
 
-def test_a_colliding_login_never_refills_another_emails_bucket(start_server, client_for,
+def test_a_colliding_login_never_refills_another_emails_bucket(start_server, api_for,
                                                                admin_user):
     srv = start_server(SHARAKA_LOGIN_RATE_LIMIT="3")
     victim = admin_user["email"]
@@ -97,10 +79,10 @@ def test_a_colliding_login_never_refills_another_emails_bucket(start_server, cli
     statuses = []
     # Each attempt from an address of its own, so only the e-mail buckets are in play.
     for i in range(4):
-        api = client_for(srv, f"127.0.9.{2 * i + 1}")
+        api = api_for(srv, f"127.0.9.{2 * i + 1}")
         r = api.post(TOKEN, json={"email": victim, "password": "guess number %d" % i})
         statuses.append(r.status_code)
-        noise = client_for(srv, f"127.0.9.{2 * i + 2}")
+        noise = api_for(srv, f"127.0.9.{2 * i + 2}")
         assert noise.post(TOKEN, json={"email": other, "password": "x" * 12}).status_code in (401, 429)
     assert statuses == [401, 401, 401, 429], statuses
 
@@ -109,9 +91,9 @@ def test_a_colliding_login_never_refills_another_emails_bucket(start_server, cli
 
 
 def test_bad_api_keys_are_throttled_per_address_before_they_are_looked_up(start_server,
-                                                                          client_for):
+                                                                          api_for):
     srv = start_server(SHARAKA_RATE_LIMIT="1000", SHARAKA_RATE_LIMIT_ANONYMOUS="5")
-    api = client_for(srv, "127.0.8.1")
+    api = api_for(srv, "127.0.8.1")
     statuses = []
     for n in range(8):
         key = "sk_" + ("%043d" % n)
@@ -121,21 +103,21 @@ def test_bad_api_keys_are_throttled_per_address_before_they_are_looked_up(start_
     assert '"auth-address";q=5;w=60' in r.headers.get("RateLimit-Policy", ""), r.headers
     assert r.headers.get("Retry-After", "").isdigit(), r.headers
     # Another address is not affected.
-    r = client_for(srv, "127.0.8.2").get(LIST, params={"limit": 1}, headers=bearer("sk_" + "x" * 43))
+    r = api_for(srv, "127.0.8.2").get(LIST, params={"limit": 1}, headers=bearer("sk_" + "x" * 43))
     assert_problem(r, 401)
 
 
-def test_bad_tokens_are_throttled_like_bad_keys(start_server, client_for):
+def test_bad_tokens_are_throttled_like_bad_keys(start_server, api_for):
     srv = start_server(SHARAKA_RATE_LIMIT="1000", SHARAKA_RATE_LIMIT_ANONYMOUS="3")
-    api = client_for(srv, "127.0.8.3")
+    api = api_for(srv, "127.0.8.3")
     statuses = [api.get(LIST, headers=bearer("not.a.token")).status_code for _ in range(5)]
     assert statuses == [401] * 3 + [429] * 2, statuses
 
 
-def test_signed_in_callers_behind_one_address_keep_their_own_rate(start_server, client_for,
+def test_signed_in_callers_behind_one_address_keep_their_own_rate(start_server, api_for,
                                                                   analyst):
     srv = start_server(SHARAKA_RATE_LIMIT="1000", SHARAKA_RATE_LIMIT_ANONYMOUS="3")
-    api = client_for(srv, "127.0.8.4")
+    api = api_for(srv, "127.0.8.4")
     for _ in range(8):
         r = api.get(LIST, params={"limit": 1}, headers=analyst.headers)
         assert r.status_code == 200, r.text
@@ -145,10 +127,11 @@ def test_signed_in_callers_behind_one_address_keep_their_own_rate(start_server, 
 # ---------------------------------------------------------------- 3: the sign-in before its body
 
 
-def test_sign_ins_are_throttled_before_their_body_is_parsed(start_server, client_for, spec):
+def test_sign_ins_are_throttled_before_their_body_is_parsed(start_server, api_for, spec):
     srv = start_server(SHARAKA_LOGIN_RATE_LIMIT="2")
-    api = client_for(srv, "127.0.7.1")
-    statuses = [api.post(TOKEN, data=b"{not json", headers={"Content-Type": "application/json"})
+    api = api_for(srv, "127.0.7.1")
+    statuses = [api.post(TOKEN, data=b"{not json", headers={"Content-Type": "application/json"},
+                         invalid=True)
                 .status_code for _ in range(3)]
     assert statuses == [400, 400, 429], statuses
     # Past the limit, the answer comes before the body: here the body never does.

@@ -4,25 +4,17 @@ themselves."""
 
 import pytest
 
-from access_helpers import (PASSWORD, UUID_RE, Client, Psql, add_partner, add_user,
-                            login, org_body, uniq)
-from checks import assert_problem, error_fields
+from support.bodies import organization_body
+from support.checks import UUID_RE, assert_problem, error_fields, uniq
+from support.principals import PASSWORD, login
 
 USERS = "/v1/users"
 
 
 @pytest.fixture(scope="module")
-def ctx(server, spec, cli, pg, migrated):
-    client = Client(server, spec)
-    psql = Psql(pg)
-    try:
-        admin = add_user(cli, psql, "admin")
-        org = client.post("/v1/organizations", json=org_body(), headers=admin.headers).json()
-        yield type("Ctx", (), {"client": client, "psql": psql, "admin": admin, "cli": cli,
-                               "org": org})
-    finally:
-        psql.close()
-        client.close()
+def ctx(ctx):
+    admin = ctx.add_user("admin")
+    return ctx.extend(admin=admin, org=ctx.make("organization", admin.token))
 
 
 def new_user(ctx, role="analyst", password=PASSWORD, **extra):
@@ -34,8 +26,8 @@ def new_user(ctx, role="analyst", password=PASSWORD, **extra):
 
 
 def signed_in(ctx, role="analyst", org=None):
-    """A user with a token, made quickly (see access_helpers.add_user)."""
-    return add_user(ctx.cli, ctx.psql, role, org=org)
+    """A user with a token, made quickly (see support.principals.add_user)."""
+    return ctx.add_user(role, org=org)
 
 
 def assert_no_password(r, password=PASSWORD):
@@ -76,10 +68,11 @@ def test_admin_creates_a_user_and_no_answer_carries_the_password(ctx):
 
 
 def test_password_is_not_a_field_one_can_ask_for(ctx):
-    for params in ({"fields": "id,password"}, {"fields": "password_hash"},
-                   {"password": "x"}, {"sort": "password"}):
-        r = ctx.client.get(USERS, params=params, headers=ctx.admin.headers)
-        assert_problem(r, 400)
+    with ctx.client.invalid_requests():
+        for params in ({"fields": "id,password"}, {"fields": "password_hash"},
+                       {"password": "x"}, {"sort": "password"}):
+            r = ctx.client.get(USERS, params=params, headers=ctx.admin.headers)
+            assert_problem(r, 400)
 
 
 def test_users_list_filters_by_email(ctx):
@@ -93,7 +86,7 @@ def test_users_list_filters_by_email(ctx):
 
 
 def test_editor_needs_exactly_one_organization_or_ministry(ctx):
-    before = ctx.psql.count("users")
+    before = ctx.db.count("users")
     email = f"{uniq('ed')}@users.test"
     r = ctx.client.post(USERS, json={"email": email, "password": PASSWORD, "role": "editor"},
                         headers=ctx.admin.headers)
@@ -101,7 +94,7 @@ def test_editor_needs_exactly_one_organization_or_ministry(ctx):
     r = ctx.client.post(USERS, json={"email": email, "password": PASSWORD, "role": "analyst",
                                      "organization_id": ctx.org["id"]}, headers=ctx.admin.headers)
     assert_problem(r, 422)
-    assert ctx.psql.count("users") == before
+    assert ctx.db.count("users") == before
     r = new_user(ctx, "editor", organization_id=ctx.org["id"])
     assert r.json()["organization_id"] == ctx.org["id"]
 
@@ -115,7 +108,7 @@ def test_duplicate_email_is_409_whatever_its_letter_case(ctx):
 
 def test_partner_role_is_for_keys_not_users(ctx):
     r = ctx.client.post(USERS, json={"email": f"{uniq()}@users.test", "password": PASSWORD,
-                                     "role": "partner"}, headers=ctx.admin.headers)
+                                     "role": "partner"}, headers=ctx.admin.headers, invalid=True)
     assert "role" in error_fields(assert_problem(r, 422))
 
 
@@ -129,7 +122,7 @@ def test_admin_changes_a_password_and_the_answer_does_not_show_it(ctx):
     assert login(ctx.client, body["email"], fresh)
     old = ctx.client.post("/v1/auth/token", json={"email": body["email"], "password": PASSWORD})
     assert_problem(old, 401)
-    audit = ctx.psql.value(f"SELECT count(*) FROM audit_log a WHERE record_id = '{body['id']}' "
+    audit = ctx.db.value(f"SELECT count(*) FROM audit_log a WHERE record_id = '{body['id']}' "
                            f"AND (to_jsonb(a)::text LIKE '%argon2%' OR "
                            f"to_jsonb(a)::text LIKE '%{fresh}%')")
     assert audit == "0", "a password or its hash is in the audit log"
@@ -171,8 +164,8 @@ def test_lowering_a_role_applies_to_the_existing_token_at_once(ctx):
                          headers=ctx.admin.headers)
     assert r.status_code == 200, r.text
     assert_problem(ctx.client.get(USERS, headers=user.headers), 403)
-    assert_problem(ctx.client.post("/v1/organizations", json=org_body(), headers=user.headers),
-                   403)
+    assert_problem(ctx.client.post("/v1/organizations", json=organization_body(),
+                                   headers=user.headers), 403)
 
 
 def test_unbinding_an_editor_applies_to_its_existing_token_at_once(ctx):
@@ -184,10 +177,10 @@ def test_unbinding_an_editor_applies_to_its_existing_token_at_once(ctx):
                                                         "organization_id": None},
                          headers=ctx.admin.headers)
     assert r.status_code == 200, r.text
-    row = ctx.psql.row("organizations", ctx.org["id"])
+    row = ctx.db.row("organizations", ctx.org["id"])
     assert_problem(ctx.client.patch(path, json={"description": "no longer"},
                                     headers=editor.headers), 403)
-    assert ctx.psql.row("organizations", ctx.org["id"]) == row
+    assert ctx.db.row("organizations", ctx.org["id"]) == row
 
 
 # ---------------------------------------------------------------- what no one may do
@@ -195,32 +188,32 @@ def test_unbinding_an_editor_applies_to_its_existing_token_at_once(ctx):
 
 def test_admin_may_not_change_its_own_role_or_deactivate_itself(ctx):
     admin = signed_in(ctx, "admin")
-    row, audits = ctx.psql.row("users", admin.sub), ctx.psql.audit_count()
+    row, audits = ctx.db.row("users", admin.sub), ctx.db.audit_count()
     for patch in ({"role": "analyst"}, {"active": False}, {"role": "admin", "active": False}):
         r = ctx.client.patch(f"{USERS}/{admin.sub}", json=patch, headers=admin.headers)
         assert_problem(r, 403, instance=f"{USERS}/{admin.sub}")
-    assert ctx.psql.row("users", admin.sub) == row
-    assert ctx.psql.audit_count() == audits
+    assert ctx.db.row("users", admin.sub) == row
+    assert ctx.db.audit_count() == audits
     assert ctx.client.get(USERS, headers=admin.headers).status_code == 200
 
 
 @pytest.mark.parametrize("role", ["analyst", "editor"])
 def test_non_admin_may_not_raise_its_own_role(ctx, role):
     user = signed_in(ctx, role, org=ctx.org["id"] if role == "editor" else None)
-    row = ctx.psql.row("users", user.sub)
+    row = ctx.db.row("users", user.sub)
     for patch in ({"role": "admin", "organization_id": None}, {"active": False},
                   {"organization_id": None, "role": "analyst"}):
         r = ctx.client.patch(f"{USERS}/{user.sub}", json=patch, headers=user.headers)
         assert_problem(r, 403)
-    assert ctx.psql.row("users", user.sub) == row
+    assert ctx.db.row("users", user.sub) == row
 
 
 def test_non_admins_may_not_list_create_read_or_change_users(ctx):
     target = new_user(ctx).json()
     editor = signed_in(ctx, "editor", org=ctx.org["id"])
-    partner = add_partner(ctx.cli, ctx.psql, "annd")
+    partner = ctx.add_partner("annd")
     callers = [signed_in(ctx, "analyst"), editor, partner]
-    count, row = ctx.psql.count("users"), ctx.psql.row("users", target["id"])
+    count, row = ctx.db.count("users"), ctx.db.row("users", target["id"])
     body = {"email": f"{uniq()}@users.test", "password": PASSWORD, "role": "admin"}
     for who in callers:
         assert_problem(ctx.client.get(USERS, headers=who.headers), 403)
@@ -232,13 +225,14 @@ def test_non_admins_may_not_list_create_read_or_change_users(ctx):
               ctx.client.patch(f"{USERS}/{target['id']}", json={"active": False})):
         assert_problem(r, 401)
         assert r.headers.get("WWW-Authenticate", "").startswith("Bearer")
-    assert ctx.psql.count("users") == count
-    assert ctx.psql.row("users", target["id"]) == row
+    assert ctx.db.count("users") == count
+    assert ctx.db.row("users", target["id"]) == row
 
 
 def test_read_only_and_unknown_fields_are_422(ctx):
     target = new_user(ctx).json()
     for patch in ({"id": target["id"]}, {"version": 7}, {"created_at": "2020-01-01T00:00:00Z"},
                   {"password_hash": "$argon2id$x"}, {"is_admin": True}):
-        r = ctx.client.patch(f"{USERS}/{target['id']}", json=patch, headers=ctx.admin.headers)
+        r = ctx.client.patch(f"{USERS}/{target['id']}", json=patch, headers=ctx.admin.headers,
+                             invalid=True)
         assert_problem(r, 422)

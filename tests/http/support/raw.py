@@ -1,4 +1,4 @@
-"""rawhttp.py - HTTP/1.1 over a plain socket, for requests `requests` cannot send.
+"""raw.py - HTTP/1.1 over a plain socket, for requests `requests` cannot send.
 
 Two Content-Length headers, Content-Length with Transfer-Encoding, bodies sent
 in slow pieces, or headers announcing a body that never comes.

@@ -1,4 +1,5 @@
-"""pgcluster.py - a throwaway PostgreSQL 15 cluster for the HTTP tests.
+"""cluster.py - throwaway PostgreSQL 15 clusters for the HTTP tests, and databases copied from a
+migrated template.
 
 The cluster lives in a fresh temporary folder, listens only on a Unix socket
 in that folder (listen_addresses = ''), trusts every local connection and runs
@@ -12,6 +13,10 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import threading
+import uuid
+
+from support.config import ADMIN_EMAIL, ADMIN_PASSWORD
 
 PG_BIN = os.environ.get("SHARAKA_TEST_PG_BIN", "/usr/lib/postgresql/15/bin")
 
@@ -48,7 +53,12 @@ def cluster_parent(wanted, as_root):
 
 
 class PostgresCluster:
-    """One initdb'd cluster; call init() then start(), and destroy() at the end."""
+    """One initdb'd cluster; call init() then start(), and destroy() at the end.
+
+    psql() and rows() run one psql each, for the cluster's own business (databases made and
+    dropped, a database other than the session's); what a test reads and writes in a database
+    goes through db.Db.
+    """
 
     def __init__(self, dbname="sharaka", parent=None):
         self.as_root = os.geteuid() == 0
@@ -171,3 +181,38 @@ class PostgresCluster:
         """Rows of a query as lists of strings (columns split on '|')."""
         out = self.psql(sql, dbname=dbname)
         return [line.split("|") for line in out.splitlines() if line != ""]
+
+
+# ---------------------------------------------------------------- databases of a test's own
+#
+# A migrated template database (with the test admin) in the session's cluster, copied with
+# CREATE DATABASE ... TEMPLATE for each test that needs a database of its own, so that its
+# change feed and its counts hold only what the test wrote.
+
+_templates = {}
+_templates_lock = threading.Lock()
+
+
+def template_database(pg, cli_for):
+    """(name, admin user id) of a migrated database with the test admin (made once)."""
+    with _templates_lock:
+        made = _templates.get(pg.dir)
+        if made is not None:
+            return made
+        name = "sync_template"
+        pg.create_database(name)
+        cli = cli_for(pg.url_for(name))
+        proc = cli.run("migrate")
+        assert proc.returncode == 0, f"migrate exited {proc.returncode}:\n{proc.stderr}"
+        proc = cli.user_add(ADMIN_EMAIL, "admin", ADMIN_PASSWORD)
+        _templates[pg.dir] = (name, proc.stdout.strip().splitlines()[-1])
+        return _templates[pg.dir]
+
+
+def fresh_database(pg, cli_for, prefix="sync"):
+    """A new database copied from the template: its URL and name."""
+    template, _ = template_database(pg, cli_for)
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    pg.psql(f'CREATE DATABASE "{name}" TEMPLATE "{template}" STRATEGY FILE_COPY',
+            dbname="postgres")
+    return pg.url_for(name), name

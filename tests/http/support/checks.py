@@ -1,4 +1,4 @@
-"""checks.py - assertions shared by the HTTP tests."""
+"""checks.py - assertions shared by the HTTP tests: answers, problems, and the shapes of values."""
 
 import json
 import re
@@ -7,61 +7,14 @@ import uuid
 REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 FRESH_ID_RE = re.compile(r"^[0-9a-f]{32}$")
 PROBLEM_TYPE_RE = re.compile(r"^urn:sharaka:problem:[a-z0-9][a-z0-9-]*$")
-
-
-# resource name in the API (and in the change feed) -> table
-DOMAIN_TABLES = {
-    "organizations": "organizations",
-    "ministries": "ministries",
-    "partnership-types": "partnership_types",
-    "partnerships": "partnerships",
-    "charters": "charters",
-    "signatories": "charter_signatories",
-    "monitoring-records": "monitoring_records",
-}
-ADMIN_TABLES = {"users": "users", "api-keys": "api_keys"}
-
-
-def bearer(token):
-    """The Authorization header of a token or API key; none for anonymous (None)."""
-    return {"Authorization": f"Bearer {token}"} if token else {}
+UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+TIMESTAMP_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$")
+ARABIC_RE = re.compile(r"[\u0600-\u06FF]")
 
 
 def uniq(prefix="t"):
     """A short unique word (lowercase letters and digits), for names, codes and markers."""
     return f"{prefix}{uuid.uuid4().hex[:12]}"
-
-
-def sql_str(value):
-    """A SQL string literal."""
-    return "'" + str(value).replace("'", "''") + "'"
-
-
-# ---------------------------------------------------------------- record bodies
-
-
-def org_body(**over):
-    return {"name": "Organization " + uniq(), "kind": "association", **over}
-
-
-def ministry_body(**over):
-    return {"name": "Public body " + uniq(), "kind": "ministry", **over}
-
-
-def type_body(**over):
-    code = uniq("type-")
-    return {"code": code, "name": "Type " + code, **over}
-
-
-def partnership_body(type_id, ministry_id, org_ids, **over):
-    return {"title": "Partnership " + uniq(), "type_id": type_id, "ministry_id": ministry_id,
-            "organizations": [{"organization_id": o, "role": "lead" if i == 0 else "partner"}
-                              for i, o in enumerate(org_ids)], **over}
-
-
-def monitoring_body(partnership_id, **over):
-    return {"partnership_id": partnership_id, "period_start": "2024-01-01",
-            "period_end": "2024-06-30", "indicator": "Indicator " + uniq(), **over}
 
 
 def _parts(r):
@@ -72,8 +25,18 @@ def _parts(r):
 
 
 def describe(r):
+    """One line about an answer (requests.Response or RawResponse), for assertion messages."""
     status, headers, body = _parts(r)
-    return f"{status} {dict(headers) if hasattr(headers, 'items') else headers} {body[:500]!r}"
+    req = getattr(r, "request", None)
+    what = f"{req.method} {req.path_url} -> " if req is not None else ""
+    return (f"{what}{status} {dict(headers) if hasattr(headers, 'items') else headers} "
+            f"{body[:1500]!r}")
+
+
+def expect(r, status, what=""):
+    """The answer has this status (else the assertion describes it); returns it."""
+    assert r.status_code == status, f"{what}: expected {status}, got {describe(r)}"
+    return r
 
 
 def assert_problem(r, status, instance=None):
@@ -118,3 +81,19 @@ def error_fields(problem):
 def header_list(value):
     """'GET, HEAD' -> {'GET', 'HEAD'} (upper-cased, for method and header-name lists)."""
     return {v.strip().upper() for v in (value or "").split(",") if v.strip()}
+
+
+def error_entries(problem):
+    """{field: code} of a 422 problem's errors[]."""
+    errors = problem.get("errors")
+    assert isinstance(errors, list) and errors, f"no errors[] in {problem}"
+    out = {}
+    for e in errors:
+        assert set(e) == {"field", "code", "message"}, e
+        assert e["message"], e
+        out[e["field"]] = e["code"]
+    return out
+
+
+def json_lines(text):
+    return [json.loads(line) for line in text.splitlines() if line]

@@ -1,221 +1,18 @@
-"""sync_helpers.py - what the sync and analysis tests share.
-
-  - fresh databases: a migrated template database (with the test admin) in the session's
-    cluster, copied with CREATE DATABASE ... TEMPLATE for each test that needs a database of its
-    own, so that its change feed and its counts hold only what the test wrote;
-  - PsqlSession: one psql process kept open, to hold a transaction (or a lock) open across
-    requests;
-  - principals (users made with `sharaka user add`, partner keys with `sharaka apikey create`)
-    and record bodies;
-  - the change feed: reading one page with every check the feed promises, and Mirror, the copy
-    a partner keeps (the highest version of every record, tombstones for deletes);
-  - Workload: writer threads (single creates, changes and deletes of organizations and
-    partnerships, and batches of several hundred items) running for a bounded time;
-  - database_state(): every record's version and deleted flag, read with SQL;
-  - RssSampler: the resident memory of a process, sampled from /proc/<pid>/status.
+"""feed.py - the change feed: one page read with every check the feed promises; Mirror, the copy
+a partner keeps (the highest version of every record, tombstones for deletes); writer threads
+(Workload) that change records while the feed is read; and a follower process script.
 """
 
-import json
-import os
 import random
-import select
-import subprocess
 import threading
 import time
-import uuid
 
-from pgcluster import clean_env
-from testconfig import ADMIN_EMAIL, ADMIN_PASSWORD, JWT_SECRET
-from tokens import make_token
-from checks import (ADMIN_TABLES, DOMAIN_TABLES, bearer, ministry_body,  # noqa: F401
-                    monitoring_body, org_body, partnership_body, sql_str, type_body, uniq)
+from support.bodies import organization_body, partnership_body
+from support.checks import expect, uniq
+from support.db import DOMAIN_TABLES
+from support.principals import bearer
 
-PASSWORD = "sync tests password 1"
 FEED = "/v1/changes"
-
-TABLES = DOMAIN_TABLES
-
-
-def describe(r):
-    return (f"{r.request.method} {r.request.path_url} -> {r.status_code} "
-            f"{r.headers.get('Content-Type')} {r.text[:800]}")
-
-
-def expect(r, status, what=""):
-    assert r.status_code == status, f"{what}: expected {status}, got {describe(r)}"
-    return r
-
-
-# ---------------------------------------------------------------- databases
-
-
-_templates = {}
-_templates_lock = threading.Lock()
-
-
-def template_database(pg, cli_for):
-    """(name, admin user id) of a migrated database with the test admin (made once)."""
-    with _templates_lock:
-        made = _templates.get(pg.dir)
-        if made is not None:
-            return made
-        name = "sync_template"
-        pg.create_database(name)
-        cli = cli_for(pg.url_for(name))
-        proc = cli.run("migrate")
-        assert proc.returncode == 0, f"migrate exited {proc.returncode}:\n{proc.stderr}"
-        proc = cli.user_add(ADMIN_EMAIL, "admin", ADMIN_PASSWORD)
-        _templates[pg.dir] = (name, proc.stdout.strip().splitlines()[-1])
-        return _templates[pg.dir]
-
-
-def fresh_database(pg, cli_for, prefix="sync"):
-    """A new database copied from the template: its URL and name."""
-    template, _ = template_database(pg, cli_for)
-    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
-    pg.psql(f'CREATE DATABASE "{name}" TEMPLATE "{template}" STRATEGY FILE_COPY',
-            dbname="postgres")
-    return pg.url_for(name), name
-
-
-def template_admin_token(pg, cli_for):
-    """A token of the template's admin, good in every copy (the same user id, the same secret)."""
-    _, admin_id = template_database(pg, cli_for)
-    now = int(time.time())
-    return make_token({"sub": admin_id, "role": "admin", "iat": now, "exp": now + 600,
-                       "iss": "sharaka", "aud": "sharaka"}, JWT_SECRET)
-
-
-class OwnServer:
-    """A database of a test's own (copied from the template) and a server on it.
-
-    4 threads, no rate limits, bodies up to 1 MiB; token: the template admin's.
-    """
-
-    def __init__(self, pg, cli_for, start_server, api_for, prefix="sync", **env):
-        self.pg = pg
-        self.url, self.dbname = fresh_database(pg, cli_for, prefix)
-        settings = dict(SHARAKA_DATABASE_URL=self.url, SHARAKA_THREADS=4,
-                        SHARAKA_MAX_BODY=1048576, SHARAKA_RATE_LIMIT=0,
-                        SHARAKA_RATE_LIMIT_ANONYMOUS=0, SHARAKA_LOGIN_RATE_LIMIT=0)
-        settings.update(env)
-        self.srv = start_server(**settings)
-        self.api = api_for(self.srv)
-        self.cli = cli_for(self.url)
-        self.token = template_admin_token(pg, cli_for)
-
-    def close(self):
-        """Stops the server (it must exit 0) and drops the database."""
-        if self.srv.running:
-            self.srv.terminate()
-            self.srv.assert_clean_exit()
-        self.pg.psql(f'DROP DATABASE IF EXISTS "{self.dbname}"', dbname="postgres")
-
-
-def login(api, email=ADMIN_EMAIL, password=ADMIN_PASSWORD):
-    r = api.post("/v1/auth/token", json={"email": email, "password": password})
-    expect(r, 200, f"login as {email}")
-    return r.json()["access_token"]
-
-
-def add_user(cli, api, role, *scope):
-    """A user made with `sharaka user add`, signed in: (token, user id)."""
-    email = f"{uniq(role)}@sync.test"
-    proc = cli.user_add(email, role, PASSWORD, *scope)
-    user_id = proc.stdout.strip().splitlines()[-1]
-    return login(api, email, PASSWORD), user_id
-
-
-def add_key(cli, role="partner", source="annd"):
-    """An API key made with `sharaka apikey create`."""
-    proc = cli.run("apikey", "create", "--name", uniq("key"), "--role", role, "--source", source)
-    assert proc.returncode == 0, f"apikey create exited {proc.returncode}: {proc.stderr}"
-    key = proc.stdout.strip().splitlines()[-1]
-    assert key.startswith("sk_"), proc.stdout
-    return key
-
-
-class PsqlSession:
-    """One psql process kept open: statements run in order, in one session.
-
-    run() sends SQL and waits for its rows ('|'-separated text, one list per row); send()
-    sends SQL without waiting (for a statement that blocks), and wait() collects its rows.
-    """
-
-    def __init__(self, pg, dbname=None):
-        argv = pg._argv("psql", "-X", "-At", "-q", "-v", "ON_ERROR_STOP=1", "-h", pg.dir,
-                        "-p", str(pg.port), "-U", "postgres", "-d", dbname or pg.dbname)
-        self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE, env=clean_env(), cwd=pg.dir)
-        self._buf = b""
-        self._pending = None
-
-    def send(self, sql):
-        assert self._pending is None, "the previous statement's answer was not collected"
-        marker = "--end-" + uuid.uuid4().hex
-        self.proc.stdin.write((sql.rstrip().rstrip(";") + ";\n\\echo " + marker + "\n")
-                              .encode("utf-8"))
-        self.proc.stdin.flush()
-        self._pending = marker
-
-    def wait(self, timeout=10.0):
-        marker, self._pending = self._pending, None
-        assert marker is not None, "nothing was sent"
-        deadline = time.monotonic() + timeout
-        out = self.proc.stdout.fileno()
-        while (marker + "\n").encode() not in self._buf:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise AssertionError(f"psql did not answer within {timeout}s: {self._buf!r}")
-            ready, _, _ = select.select([out], [], [], left)
-            if not ready:
-                continue
-            chunk = os.read(out, 65536)
-            if not chunk:
-                err = self.proc.stderr.read().decode("utf-8", "replace")
-                raise AssertionError(f"psql exited ({self.proc.wait()}): {err}")
-            self._buf += chunk
-        text, _, self._buf = self._buf.partition((marker + "\n").encode())
-        return [line.split("|") for line in text.decode("utf-8").splitlines() if line]
-
-    def run(self, sql, timeout=10.0):
-        self.send(sql)
-        return self.wait(timeout)
-
-    def close(self):
-        if self.proc.poll() is None:
-            try:
-                self.proc.stdin.close()
-            except OSError:
-                pass
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=10)
-        for f in (self.proc.stdout, self.proc.stderr):
-            f.close()
-
-
-def database_state(pg, dbname):
-    """{(resource, id): (version, deleted)} for every record of every resource the feed carries."""
-    parts = [f"SELECT '{res}', id, version, deleted_at IS NOT NULL FROM {table}"
-             for res, table in TABLES.items()]
-    rows = pg.rows(" UNION ALL ".join(parts), dbname=dbname)
-    return {(r[0], r[1]): (int(r[2]), r[3] == "t") for r in rows}
-
-
-def count_rows(pg, dbname, table, where="true"):
-    return int(pg.rows(f"SELECT count(*) FROM {table} WHERE {where}", dbname=dbname)[0][0])
-
-
-# ---------------------------------------------------------------- records (bodies in checks.py)
-
-
-def create(api, token, resource, body):
-    r = api.post(f"/v1/{resource}", json=body, headers=bearer(token))
-    expect(r, 201, f"POST /v1/{resource}")
-    return r.json()
 
 
 # ---------------------------------------------------------------- the change feed
@@ -254,7 +51,7 @@ def read_feed(api, token, after=None, limit=None, resources=None):
 
 def check_item(it):
     assert set(it) == {"cursor", "resource", "id", "op", "version", "changed_at", "record"}, it
-    assert it["resource"] in TABLES, it
+    assert it["resource"] in DOMAIN_TABLES, it
     assert it["op"] in ("upsert", "delete"), it
     assert isinstance(it["version"], int) and it["version"] >= 1, it
     if it["op"] == "delete":
@@ -378,8 +175,9 @@ class Workload:
             roll = rng.random()
             free = [o for o in orgs if o not in used]
             if roll < 0.30 or len(orgs) < 2:
+                made_by = "made by " + threading.current_thread().name
                 r = api.post("/v1/organizations", headers=h,
-                             json=org_body(description="made by " + threading.current_thread().name))
+                             json=organization_body(description=made_by))
                 expect(r, 201, "create an organization")
                 orgs.append(r.json()["id"])
                 self._count("organization created")
@@ -444,7 +242,7 @@ class Workload:
                 continue
             updates = rng.sample(mine, min(len(mine), size // 3))
             items = [{"id": oid, "description": uniq("batch ")} for oid in updates]
-            items += [org_body(kind="network", external_ids={"SYNC": uniq()})
+            items += [organization_body(kind="network", external_ids={"SYNC": uniq()})
                       for _ in range(size - len(items))]
             rng.shuffle(items)
             r = api.post("/v1/organizations/batch", headers=h, json={"items": items}, timeout=60)
@@ -458,51 +256,6 @@ class Workload:
                     assert res["result"] == "created", res
                     mine.append(res["id"])
             self._count("organization batch")
-
-
-# ---------------------------------------------------------------- memory
-
-
-def rss_kib(pid):
-    with open(f"/proc/{pid}/status", encoding="ascii") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    raise AssertionError(f"no VmRSS for process {pid}")
-
-
-class RssSampler(threading.Thread):
-    """Samples a process's VmRSS every `interval` seconds until stop()."""
-
-    def __init__(self, pid, interval=0.05):
-        super().__init__(daemon=True, name="rss-sampler")
-        self.pid = pid
-        self.interval = interval
-        self.samples = []
-        self._halt = threading.Event()
-
-    def run(self):
-        while not self._halt.is_set():
-            try:
-                self.samples.append(rss_kib(self.pid))
-            except (OSError, AssertionError):
-                return
-            self._halt.wait(self.interval)
-
-    def stop(self):
-        self._halt.set()
-        self.join(10)
-        return self.samples
-
-
-def is_sanitized(binary):
-    """True for a binary built with AddressSanitizer."""
-    with open(binary, "rb") as f:
-        return b"__asan_init" in f.read()
-
-
-def json_lines(text):
-    return [json.loads(line) for line in text.splitlines() if line]
 
 
 # ---------------------------------------------------------------- a follower process

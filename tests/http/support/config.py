@@ -1,10 +1,11 @@
-"""testconfig.py - constants shared by the fixtures and the tests."""
+"""config.py - constants shared by the fixtures and the tests."""
 
 import os
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
-# The OpenAPI document as the build merged it (openapi/ + the descriptors), next to the binary.
+REPO = Path(__file__).resolve().parents[3]
+# The OpenAPI document as the build merged it (openapi/ + the descriptors), next to the binary;
+# read by spec.load_spec(), once per run.
 SPEC_PATH = (Path(os.environ.get("SHARAKA_BIN") or REPO / "build" / "sharaka").parent / "openapi" /
              "openapi.json")
 

@@ -192,18 +192,9 @@ resource_batch(struct request *r)
 
     if (!parse_match(r, res, &scheme, &err))
         goto out;
-    c = db_thread_conn(&err);
+    c = idempotency_connect(r, &err);
     if (c == NULL)
         goto out;
-    switch (idempotency_begin(r, c, &err)) {
-    case IDEM_ANSWERED:
-        goto out;
-    case IDEM_FAILED:
-        c = NULL;
-        goto out;
-    case IDEM_PROCEED:
-        break;
-    }
     body = http_body_json(r, false, &err);
     if (body == NULL || (items = batch_items(body, &err)) == NULL || !db_command(c, "BEGIN", &err))
         goto done;
@@ -214,13 +205,12 @@ resource_batch(struct request *r)
         if (!write_item(r, c, res, item, i, scheme, results, errors, &err))
             goto done;
     }
-    if (json_array_size(errors) > 0) {
-        error_set(&err, 422, "validation-failed", "%zu error(s) in the batch; nothing was written",
-                  json_array_size(errors));
-        err.errors = errors;
-        errors = NULL;
+    bool clean =
+        error_from_list(&err, errors, "validation-failed",
+                        "%zu error(s) in the batch; nothing was written", json_array_size(errors));
+    errors = NULL; /* released, or err's now */
+    if (!clean)
         goto done;
-    }
     json_t *answer = json_pack("{s:o}", "items", results);
     results = NULL;
     char *text = json_dumps(answer, JSON_COMPACT);

@@ -188,8 +188,7 @@ changes_list(struct request *r)
     answer_changes(r, pg, xid, seq, ndjson);
     pg = NULL;
 out:
-    if (!r->responded)
-        http_error(r, &err);
+    http_error(r, &err);
     PQclear(pg);
     buf_free(&names);
 }

@@ -44,3 +44,20 @@ error_clear(struct error *err)
         json_decref(err->extra);
     memset(err, 0, sizeof(*err));
 }
+
+bool
+error_from_list(struct error *err, json_t *errors, const char *code, const char *fmt, ...)
+{
+    if (json_array_size(errors) == 0) {
+        json_decref(errors);
+        return true;
+    }
+    va_list ap;
+    err->status = 422;
+    err->code = code;
+    va_start(ap, fmt);
+    vsnprintf(err->detail, sizeof(err->detail), fmt, ap);
+    va_end(ap);
+    err->errors = errors;
+    return false;
+}

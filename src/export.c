@@ -243,7 +243,6 @@ export_get(struct request *r)
     if (st != NULL)
         queue_stream(r, res, internal, &q, csv, st);
 out:
-    if (!r->responded)
-        http_error(r, &err);
+    http_error(r, &err);
     sql_free(&s);
 }

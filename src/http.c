@@ -261,6 +261,10 @@ http_problem_text(struct request *r, struct error *err, int *status_out)
 void
 http_error(struct request *r, struct error *err)
 {
+    if (r->responded) {
+        error_clear(err);
+        return;
+    }
     int status;
     char *text = http_problem_text(r, err, &status);
     http_owned(r, status, "application/problem+json", text, strlen(text));
@@ -290,37 +294,25 @@ media_type_is(const char *ctype, const char *want)
     return ctype[n] == '\0' || ctype[n] == ';' || ctype[n] == ' ';
 }
 
+/* How deep v nests; counting stops past JSON_MAX_DEPTH. */
 static int
-json_depth(const json_t *v)
+json_depth(json_t *v)
 {
+    if (!json_is_object(v) && !json_is_array(v))
+        return 0;
     int max = 0;
-    if (json_is_object(v)) {
-        const char *k;
-        json_t *child;
-        json_object_foreach((json_t *)v, k, child)
-        {
-            int d = json_depth(child);
-            if (d > max)
-                max = d;
-            if (max > JSON_MAX_DEPTH)
-                break;
-        }
-        return max + 1;
+    void *it = json_is_object(v) ? json_object_iter(v) : NULL;
+    for (size_t i = 0; max <= JSON_MAX_DEPTH; i++) {
+        json_t *child = json_is_object(v) ? json_object_iter_value(it) : json_array_get(v, i);
+        if (child == NULL)
+            break;
+        int d = json_depth(child);
+        if (d > max)
+            max = d;
+        if (it != NULL)
+            it = json_object_iter_next(v, it);
     }
-    if (json_is_array(v)) {
-        size_t i;
-        json_t *child;
-        json_array_foreach(v, i, child)
-        {
-            int d = json_depth(child);
-            if (d > max)
-                max = d;
-            if (max > JSON_MAX_DEPTH)
-                break;
-        }
-        return max + 1;
-    }
-    return 0;
+    return max + 1;
 }
 
 json_t *

@@ -34,6 +34,9 @@ static const char IDEM_SAVE[] =
     "UPDATE idempotency_keys SET state = 'done', status = $3::int, location = $4, etag = $5, "
     "body = $6 WHERE principal = $1 AND key = $2";
 
+/* What idempotency_begin found: go on, the stored answer was sent, or the request failed. */
+enum idem_outcome { IDEM_PROCEED, IDEM_ANSWERED, IDEM_FAILED };
+
 static bool
 exec_simple(struct db_conn *c, const char *sql, int n, const char *const *values, struct error *err)
 {
@@ -109,7 +112,7 @@ judge_held(PGresult *pg, const char *hash, struct error *err)
  * with the same request replays the stored answer; with another request it is a 422; while the
  * first is still running, a 409.
  */
-enum idem_outcome
+static enum idem_outcome
 idempotency_begin(struct request *r, struct db_conn *c, struct error *err)
 {
     const char *key = http_header(r, "Idempotency-Key");
@@ -161,6 +164,15 @@ idempotency_begin(struct request *r, struct db_conn *c, struct error *err)
     }
     error_set(err, 409, "request-in-progress", "the Idempotency-Key is contended; retry later");
     return IDEM_FAILED;
+}
+
+struct db_conn *
+idempotency_connect(struct request *r, struct error *err)
+{
+    struct db_conn *c = db_thread_conn(err);
+    if (c == NULL)
+        return NULL;
+    return idempotency_begin(r, c, err) == IDEM_PROCEED ? c : NULL;
 }
 
 /* Stores the answer inside the write's transaction, so that it commits with the write. */

@@ -157,8 +157,7 @@ resource_list(struct request *r)
     answer_list(r, res, internal, &args, &q, pg);
     pg = NULL;
 out:
-    if (!r->responded)
-        http_error(r, &err);
+    http_error(r, &err);
     PQclear(pg);
     sql_free(&s);
 }
@@ -211,8 +210,7 @@ resource_get(struct request *r)
     http_pgresult(r, 200, "application/json", pg);
     pg = NULL;
 out:
-    if (!r->responded)
-        http_error(r, &err);
+    http_error(r, &err);
     PQclear(pg);
     sql_free(&s);
 }

@@ -260,8 +260,7 @@ stats_get(struct request *r)
     answer_stats(r, kind, &sq, pg); /* takes pg */
     pg = NULL;
 out:
-    if (!r->responded)
-        http_error(r, &err);
+    http_error(r, &err);
     PQclear(pg);
     sql_free(&s);
 }

@@ -51,14 +51,8 @@ check_login_body(json_t *body, struct error *err)
             validate_add(errors, fields[i].name, "length", "must be 1 to %zu characters",
                          fields[i].max);
     }
-    if (json_array_size(errors) == 0) {
-        json_decref(errors);
-        return true;
-    }
-    error_set(err, 422, "validation-failed", "the request body has %zu invalid field(s)",
-              json_array_size(errors));
-    err->errors = errors;
-    return false;
+    return error_from_list(err, errors, "validation-failed",
+                           "the request body has %zu invalid field(s)", json_array_size(errors));
 }
 
 void
@@ -119,8 +113,7 @@ auth_token_create(struct request *r)
               json_pack("{s:s, s:s, s:I}", "access_token", token, "token_type", "Bearer",
                         "expires_in", (json_int_t)expires_in));
 out:
-    if (!r->responded)
-        http_error(r, &err);
+    http_error(r, &err);
     free(token);
     PQclear(res);
     json_decref(body);
@@ -305,13 +298,9 @@ apikeys_create(struct request *r)
     json_t *errors = json_array();
     validate_keys(&api_keys_resource, body, true, errors);
     users_check_key(body, errors);
-    if (json_array_size(errors) > 0) {
-        error_set(&err, 422, "validation-failed", "the request body has %zu error(s)",
-                  json_array_size(errors));
-        err.errors = errors;
+    if (!error_from_list(&err, errors, "validation-failed", "the request body has %zu error(s)",
+                         json_array_size(errors)))
         goto out;
-    }
-    json_decref(errors);
     struct db_conn *c = db_thread_conn(&err);
     if (c == NULL || !users_create_key(db_pg(c), json_string_value(json_object_get(body, "name")),
                                        json_string_value(json_object_get(body, "role")),
@@ -332,8 +321,7 @@ apikeys_create(struct request *r)
     size_t len = b.len;
     http_owned(r, 201, "application/json", buf_take(&b), len);
 out:
-    if (!r->responded)
-        http_error(r, &err);
+    http_error(r, &err);
     free(record);
     json_decref(body);
 }

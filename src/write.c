@@ -148,14 +148,9 @@ check_references(struct request *r, struct db_conn *c, const struct resource *re
         }
     }
     PQclear(pg);
-    if (json_array_size(errors) == 0) {
-        json_decref(errors);
-        return true;
-    }
-    error_set(err, 422, "invalid-reference", "the body refers to %zu record(s) that do not exist",
-              json_array_size(errors));
-    err->errors = errors;
-    return false;
+    return error_from_list(err, errors, "invalid-reference",
+                           "the body refers to %zu record(s) that do not exist",
+                           json_array_size(errors));
 }
 
 /* Names the field behind a database constraint (table_field_key, _fkey, _check), if any. */
@@ -417,14 +412,17 @@ engine_check_body(const struct resource *res, json_t *body, bool create, struct 
     validate_keys(res, body, create, errors);
     if (create)
         validate_values(res, body, NULL, true, errors);
-    if (json_array_size(errors) == 0) {
-        json_decref(errors);
-        return true;
-    }
-    error_set(err, 422, "validation-failed", "the request body has %zu error(s)",
-              json_array_size(errors));
-    err->errors = errors;
-    return false;
+    return error_from_list(err, errors, "validation-failed", "the request body has %zu error(s)",
+                           json_array_size(errors));
+}
+
+/* Drops what a failed write left in out and says the database's error in the resource's terms. */
+static void
+write_failed(const struct resource *res, struct write_result *out, struct error *err)
+{
+    PQclear(out->row);
+    out->row = NULL;
+    explain_db_error(res, err);
 }
 
 /*
@@ -498,11 +496,8 @@ engine_write_create(struct request *r, struct db_conn *c, const struct resource 
     out->kind = WRITE_CREATED;
     ok = true;
 out:
-    if (!ok) {
-        PQclear(out->row);
-        out->row = NULL;
-        explain_db_error(res, err);
-    }
+    if (!ok)
+        write_failed(res, out, err);
     buf_free(&cols);
     sql_free(&s);
     json_decref(after);
@@ -519,13 +514,9 @@ check_update(struct request *r, struct db_conn *c, const struct resource *res, j
 {
     json_t *errors = json_array();
     validate_values(res, record, patch, false, errors);
-    if (json_array_size(errors) > 0) {
-        error_set(err, 422, "validation-failed", "the request body has %zu error(s)",
-                  json_array_size(errors));
-        err->errors = errors;
+    if (!error_from_list(err, errors, "validation-failed", "the request body has %zu error(s)",
+                         json_array_size(errors)))
         return false;
-    }
-    json_decref(errors);
     if (!access_record(&r->who, c, res, ACT_UPDATE, before, record, err))
         return false;
     *verifying = becomes_verified(res, before, record);
@@ -654,11 +645,8 @@ engine_write_update(struct request *r, struct db_conn *c, const struct resource 
         goto out;
     ok = true;
 out:
-    if (!ok) {
-        PQclear(out->row);
-        out->row = NULL;
-        explain_db_error(res, err);
-    }
+    if (!ok)
+        write_failed(res, out, err);
     PQclear(pg);
     sql_free(&s);
     json_decref(before);

@@ -43,18 +43,9 @@ resource_create(struct request *r)
     const char *loc = NULL, *etag = NULL;
     bool ok = false;
 
-    c = db_thread_conn(&err);
+    c = idempotency_connect(r, &err);
     if (c == NULL)
         goto out;
-    switch (idempotency_begin(r, c, &err)) {
-    case IDEM_ANSWERED:
-        goto out;
-    case IDEM_FAILED:
-        c = NULL; /* nothing to release */
-        goto out;
-    case IDEM_PROCEED:
-        break;
-    }
     body = http_body_json(r, false, &err);
     if (body == NULL || !engine_check_body(res, body, true, &err))
         goto done;
@@ -75,8 +66,7 @@ done:
     http_pgresult(r, 201, "application/json", w.row);
     w.row = NULL;
 out:
-    if (!r->responded)
-        http_error(r, &err);
+    http_error(r, &err);
     PQclear(w.row);
     json_decref(body);
 }
@@ -106,8 +96,7 @@ resource_patch(struct request *r)
     http_pgresult(r, 200, "application/json", w.row);
     w.row = NULL;
 out:
-    if (!r->responded)
-        http_error(r, &err);
+    http_error(r, &err);
     PQclear(w.row);
     json_decref(body);
 }
@@ -187,8 +176,7 @@ done:
     if (engine_finish(r, c, ok, &err))
         http_empty(r, 204);
 out:
-    if (!r->responded)
-        http_error(r, &err);
+    http_error(r, &err);
     PQclear(pg);
     json_decref(before);
 }

@@ -52,6 +52,13 @@ bool error_set(struct error *err, int status, const char *code, const char *fmt,
 bool error_list_full(const json_t *errors);
 void error_list_append(json_t *errors, json_t *item);
 
+/*
+ * Ends a check that gathered field errors: true when errors is empty (it is released then);
+ * otherwise false, with err a 422 of code, the formatted detail and the list (err takes it).
+ */
+bool error_from_list(struct error *err, json_t *errors, const char *code, const char *fmt, ...)
+    PRINTF_LIKE(4, 5);
+
 /* Releases what err owns. */
 void error_clear(struct error *err);
 

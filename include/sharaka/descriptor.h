@@ -119,6 +119,9 @@ struct field_pair {
     const char *second;
 };
 
+/* In a descriptor: a member array and its count, e.g. LIST_OF(fields, organization_fields). */
+#define LIST_OF(member, array) .member = (array), .n##member = (sizeof(array) / sizeof((array)[0]))
+
 struct resource {
     const char *name;     /* "organizations": path segment */
     const char *table;    /* SQL table */

@@ -30,9 +30,6 @@ struct write_result {
 
 extern const char *const engine_write_kind_names[];
 
-/* What idempotency_begin found: go on, the stored answer was sent, or the request failed. */
-enum idem_outcome { IDEM_PROCEED, IDEM_ANSWERED, IDEM_FAILED };
-
 /*
  * Locks the live record for a write and checks if_match (when given) against its version.
  * Returns its row (JSON, version), or NULL with err (404, 412).
@@ -117,11 +114,11 @@ bool engine_write_update(struct request *r, struct db_conn *c, const struct reso
                          struct write_result *out, struct error *err);
 
 /*
- * Claims the request's Idempotency-Key for this principal, outside any transaction. The same key
- * with the same request replays the stored answer; with another request it is a 422; while the
- * first is still running, a 409.
+ * This thread's connection with the request's Idempotency-Key claimed on it: the connection
+ * when the write may go on; NULL when the stored answer was replayed (r is answered) or err says
+ * why not.
  */
-enum idem_outcome idempotency_begin(struct request *r, struct db_conn *c, struct error *err);
+struct db_conn *idempotency_connect(struct request *r, struct error *err);
 
 /* Stores the answer inside the write's transaction, so that it commits with the write. */
 bool idempotency_save(struct request *r, struct db_conn *c, int status, const char *location,

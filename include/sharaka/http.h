@@ -75,7 +75,8 @@ void http_iov(struct request *r, int status, const char *ctype, const struct MHD
 /* The problem+json text of err (new memory); clears err and adds its headers to r. */
 char *http_problem_text(struct request *r, struct error *err, int *status);
 
-/* Answers with the problem described by err and clears it. */
+/* Answers with the problem described by err, unless r is answered already; clears err. The
+ * handlers end with it: whatever failed on the way is answered there. */
 void http_error(struct request *r, struct error *err);
 
 /*

@@ -39,10 +39,8 @@ const struct resource organizations_resource = {
     .name = "organizations",
     .table = "organizations",
     .singular = "organization",
-    .fields = fields,
-    .nfields = ARRAY_LEN(fields),
+    LIST_OF(fields, fields),
     .searchable = true,
     .default_sort = "created_at",
-    .referrers = referrers,
-    .nreferrers = ARRAY_LEN(referrers),
+    LIST_OF(referrers, referrers),
 };

@@ -23,10 +23,8 @@ const struct resource partnership_types_resource = {
     .name = "partnership-types",
     .table = "partnership_types",
     .singular = "partnership type",
-    .fields = fields,
-    .nfields = ARRAY_LEN(fields),
+    LIST_OF(fields, fields),
     .searchable = true,
     .default_sort = "code",
-    .referrers = referrers,
-    .nreferrers = ARRAY_LEN(referrers),
+    LIST_OF(referrers, referrers),
 };

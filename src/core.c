@@ -5,14 +5,20 @@
 #include <stdio.h>
 #include <string.h>
 
+static void PRINTF_LIKE(4, 0)
+error_vset(struct error *err, int status, const char *code, const char *fmt, va_list ap)
+{
+    err->status = status;
+    err->code = code;
+    vsnprintf(err->detail, sizeof(err->detail), fmt, ap);
+}
+
 bool
 error_set(struct error *err, int status, const char *code, const char *fmt, ...)
 {
     va_list ap;
-    err->status = status;
-    err->code = code;
     va_start(ap, fmt);
-    vsnprintf(err->detail, sizeof(err->detail), fmt, ap);
+    error_vset(err, status, code, fmt, ap);
     va_end(ap);
     return false;
 }
@@ -53,10 +59,8 @@ error_from_list(struct error *err, json_t *errors, const char *code, const char 
         return true;
     }
     va_list ap;
-    err->status = 422;
-    err->code = code;
     va_start(ap, fmt);
-    vsnprintf(err->detail, sizeof(err->detail), fmt, ap);
+    error_vset(err, 422, code, fmt, ap);
     va_end(ap);
     err->errors = errors;
     return false;

@@ -6,7 +6,7 @@
 #include <string.h>
 
 static void PRINTF_LIKE(4, 0)
-error_vset(struct error *err, int status, const char *code, const char *fmt, va_list ap)
+    error_vset(struct error *err, int status, const char *code, const char *fmt, va_list ap)
 {
     err->status = status;
     err->code = code;

@@ -5,8 +5,11 @@
 #include <stdio.h>
 #include <string.h>
 
-static void PRINTF_LIKE(4, 0)
-    error_vset(struct error *err, int status, const char *code, const char *fmt, va_list ap)
+static void error_vset(struct error *err, int status, const char *code, const char *fmt, va_list ap)
+    PRINTF_LIKE(4, 0);
+
+static void
+error_vset(struct error *err, int status, const char *code, const char *fmt, va_list ap)
 {
     err->status = status;
     err->code = code;

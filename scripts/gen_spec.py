@@ -110,7 +110,8 @@ def merged_document(descriptors_path, prose_dir):
     prose_paths = doc.get("paths", {})
     doc["paths"] = {}
     try:
-        spec_resources.build(descriptors, prose, doc)
+        by_name = spec_resources.build(descriptors, prose, doc)
+        spec_resources.expand_filters_of(prose_paths, by_name)
     except spec_resources.ProseError as e:
         raise SpecError(str(e)) from None
     generated = doc["paths"]

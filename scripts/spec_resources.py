@@ -633,7 +633,8 @@ def merge_parameters(params, overrides, where):
 
 
 def build(descriptors, resources_prose, doc):
-    """Adds the generated schemas and paths to doc (the prose document), in place."""
+    """Adds the generated schemas and paths to doc (the prose document), in place; returns the
+    resources by name, for expand_filters_of."""
     by_name = {}
     for d in descriptors["resources"]:
         if d["name"] in resources_prose:
@@ -653,4 +654,24 @@ def build(descriptors, resources_prose, doc):
             if path in paths:
                 raise ProseError(f"paths.{path} is generated; remove it from the prose")
             paths[path] = item
-    return doc
+    return by_name
+
+
+def expand_filters_of(paths, by_name):
+    """Replaces a parameter {x-filters-of: NAME} in a prose operation by the list filters of
+    resource NAME, one parameter each: routes that take a list's filters (statistics) say so."""
+    for path, item in paths.items():
+        for method, op in item.items():
+            if not isinstance(op, dict) or "parameters" not in op:
+                continue
+            out = []
+            for param in op["parameters"]:
+                if isinstance(param, dict) and "x-filters-of" in param:
+                    name = param["x-filters-of"]
+                    if name not in by_name:
+                        raise ProseError(f"paths.{path}.{method}: x-filters-of {name}: no such "
+                                         "resource")
+                    out.extend(by_name[name].filter_parameters())
+                else:
+                    out.append(param)
+            op["parameters"] = out

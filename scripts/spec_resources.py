@@ -18,7 +18,9 @@ replaces); `parameters` overrides are keyed by the parameter's name.
 
 import copy
 
-TIME_PATTERN = r"^\d{4}-\d{2}-\d{2}([Tt ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?([Zz]|[+-]\d{2}:\d{2})?)?$"
+# RFC 3339 as values.c reads it: hours to 23, minutes to 59, a leap second, offsets to 14:59.
+TIME_PATTERN = (r"^\d{4}-\d{2}-\d{2}([Tt ]([01]\d|2[0-3]):[0-5]\d(:([0-5]\d|60)(\.\d+)?)?"
+                r"([Zz]|[+-](0\d|1[0-4]):[0-5]\d)?)?$")
 NUMBER_PATTERN = r"^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$"
 UUID_PATTERN = "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
 NUMBER_MAX = 1e15  # validate.c NUMBER_MAX

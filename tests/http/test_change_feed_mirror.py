@@ -312,9 +312,8 @@ def test_limit_of_1000_is_accepted(http, admin_token):
 @pytest.mark.parametrize("cursor", ["abc", "12", "12-", "-12", "1-2-3", "x-1", "1-y",
                                     "-1-5", "99999999999999999999-1", "1 -2"])
 def test_bad_cursor_is_400(http, admin_token, cursor):
-    # A cursor of the documented form whose numbers overflow is refused by the server alone.
-    r = http.get(FEED, params={"after": cursor}, headers=bearer(admin_token),
-                 invalid=cursor != "99999999999999999999-1")
+    # The spec refuses each, overflowing numbers included (at most 18 digits each).
+    r = http.get(FEED, params={"after": cursor}, headers=bearer(admin_token), invalid=True)
     p = assert_problem(r, 400, instance=FEED)
     assert "cursor" in p["detail"], p
 

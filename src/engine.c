@@ -47,7 +47,7 @@ engine_record_id(struct request *r)
 const char *
 engine_parent_id(struct request *r, const struct resource *res)
 {
-    return res->parent_path != NULL && r->nparams > 0 ? r->params[0] : NULL;
+    return res->parent != NULL && r->nparams > 0 ? r->params[0] : NULL;
 }
 
 bool

@@ -132,7 +132,7 @@ export_resource(const char *name, struct error *err)
 {
     struct buf names = {0};
     for (size_t i = 0; i < resources_count; i++) {
-        if (resources_all[i]->parent_path != NULL)
+        if (resources_all[i]->parent != NULL)
             continue;
         if (strcmp(resources_all[i]->name, name) == 0) {
             buf_free(&names);

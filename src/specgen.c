@@ -123,9 +123,13 @@ resource_json(const struct resource *res)
         link = json_pack("{s:s, s:s, s:s, s:o}", "key", res->link->key, "target",
                          res->link->target->name, "attribute", res->link->attribute,
                          "attribute_values", string_list(res->link->attribute_values));
+    char parent_path[128] = "";
+    if (res->parent != NULL)
+        snprintf(parent_path, sizeof(parent_path), "/v1/%s/", res->parent->name);
     return json_pack("{s:s, s:s, s:b, s:s, s:s*, s:s*, s:b, s:b, s:b, s:o*, s:o, s:o, s:o}", "name",
                      res->name, "singular", res->singular, "searchable", res->searchable,
-                     "default_sort", res->default_sort, "parent_path", res->parent_path, "parent",
+                     "default_sort", res->default_sort, "parent_path",
+                     res->parent ? parent_path : NULL, "parent",
                      res->parent ? res->parent->name : NULL, "versioned", !res->unversioned,
                      "soft_delete", !res->no_soft_delete, "verifiable", res->verification != NULL,
                      "link", link, "fields", fields, "includes", includes, "referrers", referrers);

@@ -410,12 +410,8 @@ page_columns(struct sql *s, struct arena *a, const struct resource *res, const s
     }
     /* A sub-collection answers whether its parent exists in the same round trip. */
     buf_puts(&s->text, ", ");
-    const struct field *parent = NULL;
-    for (size_t i = 0; i < res->nfields; i++)
-        if (res->fields[i].flags & F_PARENT)
-            parent = &res->fields[i];
-    if (parent != NULL && q->parent_id != NULL) {
-        buf_printf(&s->text, "EXISTS (SELECT 1 FROM %s pa WHERE pa.id = ", parent->ref);
+    if (res->parent != NULL && q->parent_id != NULL) {
+        buf_printf(&s->text, "EXISTS (SELECT 1 FROM %s pa WHERE pa.id = ", res->parent->table);
         sql_param(s, q->parent_id);
         buf_puts(&s->text, "::uuid AND pa.deleted_at IS NULL)");
     } else {

@@ -52,9 +52,10 @@ resource_create(struct request *r)
     if (!db_command(c, "BEGIN", &err) || !engine_parent_live(r, c, res, pid, &err))
         goto done;
     ok = engine_write_create(r, c, res, body, pid, &w, &err);
-    loc = !ok   ? NULL
-          : pid ? arena_printf(&r->arena, "%s%s/%s/%s", res->parent_path, pid, res->name, w.id)
-                : arena_printf(&r->arena, "/v1/%s/%s", res->name, w.id);
+    loc = !ok ? NULL
+          : pid
+              ? arena_printf(&r->arena, "/v1/%s/%s/%s/%s", res->parent->name, pid, res->name, w.id)
+              : arena_printf(&r->arena, "/v1/%s/%s", res->name, w.id);
     etag = ok && !res->unversioned ? engine_etag_of(r, w.row) : NULL;
     ok = ok && idempotency_save(r, c, 201, loc, etag, PQgetvalue(w.row, 0, 0), &err);
 done:

@@ -138,9 +138,9 @@ struct resource {
     size_t ndate_order;
     const struct field_pair *together; /* both set or both null */
     size_t ntogether;
-    const char *parent_path;       /* sub-collection: "/v1/charters/" prefix; NULL otherwise */
     const struct resource *parent; /* sub-collection: the resource its F_PARENT field names;
-                                      its records are read and written only while it is live */
+                                      its records live at /v1/<parent>/{id}/<name> and are read
+                                      and written only while the parent is live */
     bool no_soft_delete;           /* rows are never hidden by deleted_at (users, keys, audit) */
     const char *delete_column;     /* DELETE sets this timestamp; NULL means deleted_at */
     bool unversioned;              /* no version column: no ETag on reads */

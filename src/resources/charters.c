@@ -69,7 +69,6 @@ const struct resource signatories_resource = {
     .default_sort = "signed_on",
     LIST_OF(includes, signatory_includes),
     LIST_OF(date_order, signatory_dates),
-    .parent_path = "/v1/charters/",
     .parent = &charters_resource,
     LIST_OF(ref_choices, parties),
     LIST_OF(messages, signatory_messages),

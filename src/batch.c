@@ -1,20 +1,9 @@
 /* batch.c - POST /v1/{resource}/batch: up to 1000 creates or updates, all or nothing. */
 #include "sharaka/engine.h"
 
-#include <sodium.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "sharaka/access.h"
-#include "sharaka/auth.h"
-#include "sharaka/config.h"
-#include "sharaka/db.h"
-#include "sharaka/log.h"
-#include "sharaka/cursor.h"
-#include "sharaka/query.h"
-#include "sharaka/sql.h"
-#include "sharaka/router.h"
 #include "sharaka/validate.h"
 #include "sharaka/values.h"
 

@@ -130,16 +130,13 @@ stream_read(void *cls, uint64_t pos, char *out, size_t max)
 static const struct resource *
 export_resource(const char *name, struct error *err)
 {
-    struct buf names = {0};
-    for (size_t i = 0; i < resources_count; i++) {
-        if (resources_all[i]->parent != NULL)
-            continue;
-        if (strcmp(resources_all[i]->name, name) == 0) {
-            buf_free(&names);
+    for (size_t i = 0; i < resources_count; i++)
+        if (resources_all[i]->parent == NULL && strcmp(resources_all[i]->name, name) == 0)
             return resources_all[i];
-        }
-        buf_printf(&names, "%s%s", names.len ? ", " : "", resources_all[i]->name);
-    }
+    struct buf names = {0};
+    for (size_t i = 0; i < resources_count; i++)
+        if (resources_all[i]->parent == NULL)
+            buf_printf(&names, "%s%s", names.len ? ", " : "", resources_all[i]->name);
     error_set(err, 404, "not-found", "no export of '%s'; exports: %s", name, names.data);
     buf_free(&names);
     return NULL;

@@ -6,17 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sharaka/access.h"
 #include "sharaka/auth.h"
 #include "sharaka/config.h"
-#include "sharaka/db.h"
 #include "sharaka/log.h"
-#include "sharaka/cursor.h"
-#include "sharaka/query.h"
-#include "sharaka/sql.h"
-#include "sharaka/router.h"
-#include "sharaka/validate.h"
-#include "sharaka/values.h"
 
 #define IDEMPOTENCY_KEY_MAX 255
 

@@ -1,21 +1,11 @@
 /* read.c - GET of a list and of one record, for every resource, from its descriptor. */
 #include "sharaka/engine.h"
 
-#include <sodium.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "sharaka/access.h"
-#include "sharaka/auth.h"
-#include "sharaka/config.h"
-#include "sharaka/db.h"
-#include "sharaka/log.h"
 #include "sharaka/cursor.h"
-#include "sharaka/query.h"
 #include "sharaka/sql.h"
-#include "sharaka/router.h"
-#include "sharaka/validate.h"
 #include "sharaka/values.h"
 
 static void

@@ -1,22 +1,7 @@
 /* seed.c - the demo data: the embedded seed SQL run in one transaction. */
 #include "sharaka/engine.h"
 
-#include <sodium.h>
 #include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-
-#include "sharaka/access.h"
-#include "sharaka/auth.h"
-#include "sharaka/config.h"
-#include "sharaka/db.h"
-#include "sharaka/log.h"
-#include "sharaka/cursor.h"
-#include "sharaka/query.h"
-#include "sharaka/sql.h"
-#include "sharaka/router.h"
-#include "sharaka/validate.h"
-#include "sharaka/values.h"
 
 /* Generated from src/seed/demo.sql at build time. */
 extern const char seed_demo_sql[];

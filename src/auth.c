@@ -338,78 +338,100 @@ auth_key_hash(const char *key, char out[AUTH_KEY_HASH_LEN])
     sodium_bin2hex(out, AUTH_KEY_HASH_LEN, digest, sizeof(digest));
 }
 
-/* Finds a live API key; last_used_at is refreshed at most once a minute. */
-static bool
-authenticate_key(struct request *r, const char *key, struct error *err)
+/* Reads a key's row (takes res): its id, role and source. */
+static enum auth_check
+apply_key(struct request *r, PGresult *res, struct error *err)
 {
-    char hash[AUTH_KEY_HASH_LEN];
-    struct db_conn *c = db_thread_conn(err);
-    if (c == NULL)
-        return false;
-    auth_key_hash(key, hash);
-    const char *values[] = {hash};
-    PGresult *res = db_exec_sql(c, API_KEY_LOOKUP, 1, values, err);
-    if (res == NULL)
-        return false;
-    bool ok = PQntuples(res) == 1 && auth_role_parse(PQgetvalue(res, 0, 1), &r->who.role);
+    bool ok = PQntuples(res) == 1 && PQnfields(res) == 3 &&
+              auth_role_parse(PQgetvalue(res, 0, 1), &r->who.role);
     if (ok) {
         snprintf(r->who.sub, sizeof(r->who.sub), "%s", PQgetvalue(res, 0, 0));
         snprintf(r->who.source, sizeof(r->who.source), "%s", PQgetvalue(res, 0, 2));
-        r->who.api_key = true;
     }
     PQclear(res);
     if (!ok) {
         memset(&r->who, 0, sizeof(r->who));
-        return invalid(err, "the API key is unknown or revoked");
+        invalid(err, "the API key is unknown or revoked");
+        return AUTH_REFUSED;
     }
-    return true;
+    return AUTH_CHANGED;
 }
 
-/* Re-reads a token's user: a deactivated user is refused and a changed role applies at once. */
-static bool
-refresh_user(struct request *r, struct error *err)
+/* Reads a token's user (takes res): a deactivated user is refused and a changed role or scope
+ * applies at once. */
+static enum auth_check
+apply_user(struct request *r, PGresult *res, struct error *err)
 {
-    struct db_conn *c = db_thread_conn(err);
-    if (c == NULL)
-        return false;
-    const char *values[] = {r->who.sub};
-    if (!value_is_uuid(r->who.sub))
-        return invalid(err, "its subject is not a user");
-    PGresult *res = db_exec_sql(c, USER_LOOKUP, 1, values, err);
-    if (res == NULL)
-        return false;
-    bool ok = PQntuples(res) == 1 && auth_role_parse(PQgetvalue(res, 0, 0), &r->who.role);
+    enum role role = ROLE_ANONYMOUS;
+    bool ok =
+        PQntuples(res) == 1 && PQnfields(res) == 3 && auth_role_parse(PQgetvalue(res, 0, 0), &role);
+    enum auth_check out = AUTH_CONFIRMED;
     if (ok) {
-        snprintf(r->who.org, sizeof(r->who.org), "%s", PQgetvalue(res, 0, 1));
-        snprintf(r->who.ministry, sizeof(r->who.ministry), "%s", PQgetvalue(res, 0, 2));
+        const char *org = PQgetvalue(res, 0, 1), *ministry = PQgetvalue(res, 0, 2);
+        if (role != r->who.role || strcmp(org, r->who.org) != 0 ||
+            strcmp(ministry, r->who.ministry) != 0)
+            out = AUTH_CHANGED;
+        r->who.role = role;
+        snprintf(r->who.org, sizeof(r->who.org), "%s", org);
+        snprintf(r->who.ministry, sizeof(r->who.ministry), "%s", ministry);
     }
     PQclear(res);
     if (!ok) {
         memset(&r->who, 0, sizeof(r->who));
-        return invalid(err, "its user is deactivated or gone");
+        invalid(err, "its user is deactivated or gone");
+        return AUTH_REFUSED;
     }
-    return true;
+    return out;
 }
 
-bool
-auth_authenticate(struct request *r, struct error *err)
+enum auth_step
+auth_begin(struct request *r, struct error *err)
 {
     const char *h = http_header(r, MHD_HTTP_HEADER_AUTHORIZATION);
     memset(&r->who, 0, sizeof(r->who));
     r->who.role = ROLE_ANONYMOUS;
+    r->lookup = (struct http_statement){0};
     if (h == NULL)
-        return true;
+        return AUTH_DONE;
     if (strncasecmp(h, "Bearer ", 7) != 0) {
         error_set(err, 401, "invalid-token", "the Authorization header must be 'Bearer <token>'");
         err->www_authenticate = "Bearer error=\"invalid_request\"";
-        return false;
+        return AUTH_FAILED;
     }
     const char *token = h + 7;
     while (*token == ' ')
         token++;
-    if (str_has_prefix(token, "sk_"))
-        return authenticate_key(r, token, err);
+    if (str_has_prefix(token, "sk_")) {
+        char hash[AUTH_KEY_HASH_LEN];
+        auth_key_hash(token, hash);
+        r->who.api_key = true;
+        r->lookup.sql = API_KEY_LOOKUP;
+        r->lookup.nparams = 1;
+        r->lookup.params[0] = arena_strdup(&r->arena, hash);
+        return AUTH_LOOKUP;
+    }
     if (!auth_token_verify(token, &r->who, err))
-        return false;
-    return refresh_user(r, err);
+        return AUTH_FAILED;
+    if (!value_is_uuid(r->who.sub)) {
+        memset(&r->who, 0, sizeof(r->who));
+        invalid(err, "its subject is not a user");
+        return AUTH_FAILED;
+    }
+    r->lookup.sql = USER_LOOKUP;
+    r->lookup.nparams = 1;
+    r->lookup.params[0] = r->who.sub;
+    return AUTH_LOOKUP;
+}
+
+enum auth_check
+auth_lookup_apply(struct request *r, PGresult *res, struct error *err)
+{
+    bool key = r->lookup.sql == API_KEY_LOOKUP;
+    r->lookup = (struct http_statement){0};
+    if (res == NULL) {
+        if (err->status == 0)
+            error_set(err, 503, "database-unavailable", "the caller could not be checked");
+        return AUTH_REFUSED;
+    }
+    return key ? apply_key(r, res, err) : apply_user(r, res, err);
 }

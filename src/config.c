@@ -42,7 +42,12 @@ static const struct setting settings[] = {
     {"SHARAKA_LISTEN", SET_LISTEN, "127.0.0.1:8080", "127.0.0.1:8080", 0, 0,
      offsetof(struct config, listen), "address:port to listen on (IPv4, or [IPv6]:port)"},
     {"SHARAKA_THREADS", SET_INT, "0", "0", 0, 64, offsetof(struct config, threads),
-     "worker threads, each with its own database connection; 0 means the number of cores"},
+     "event loops, each serving many connections with one pipelined database connection; 0 "
+     "means the number of cores"},
+    {"SHARAKA_BLOCKING_THREADS", SET_INT, "0", "0", 0, 256,
+     offsetof(struct config, blocking_threads),
+     "threads for requests that wait on the database (writes, batches, sign-ins, exports, the "
+     "feed, statistics), each with its own connection; 0 means four per event loop"},
     {"SHARAKA_MAX_BODY", SET_INT, "1048576", "1048576", 1024, 67108864,
      offsetof(struct config, max_body), "largest request body in bytes; larger bodies get 413"},
     {"SHARAKA_LOG_LEVEL", SET_LOGLEVEL, "info", "info", 0, 0, offsetof(struct config, log_level),
@@ -283,6 +288,8 @@ config_load(bool need_secret, char *err, size_t errlen)
         long n = sysconf(_SC_NPROCESSORS_ONLN);
         cfg.threads = n > 0 ? n : 1;
     }
+    if (cfg.blocking_threads == 0)
+        cfg.blocking_threads = 4 * cfg.threads;
     return true;
 }
 

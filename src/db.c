@@ -9,20 +9,13 @@
 
 #include "sharaka/config.h"
 #include "sharaka/log.h"
-
-#define DB_CACHE_SLOTS 512
-
-/* A statement text prepared on this connection under the name "c<slot>". */
-struct cached_statement {
-    char *sql;
-    uint64_t hash;
-};
+#include "sharaka/statements.h"
 
 struct db_conn {
     PGconn *pg;
     struct db_conn *next;
-    struct cached_statement cache[DB_CACHE_SLOTS];
-    bool in_transaction; /* the last statement left a transaction open */
+    struct statement_cache prepared; /* named "c<slot>" */
+    bool in_transaction;             /* the last statement left a transaction open */
 };
 
 static pthread_mutex_t conns_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -36,9 +29,10 @@ log_notice(void *arg, const char *message)
     log_debug("database: %.*s", (int)strcspn(message, "\n"), message);
 }
 
-/* Opens a connection named application_name with a statement_timeout of timeout_ms. */
+/* Starts a connection named application_name with a statement_timeout of timeout_ms; blocking
+ * waits for it to be made. */
 static PGconn *
-connect_as(const char *application_name, int64_t timeout_ms, struct error *err)
+start_connection(const char *application_name, int64_t timeout_ms, bool blocking)
 {
     char options[160];
     snprintf(options, sizeof(options),
@@ -47,7 +41,23 @@ connect_as(const char *application_name, int64_t timeout_ms, struct error *err)
     const char *keys[] = {"dbname",  "application_name", "connect_timeout",
                           "options", "client_encoding",  NULL};
     const char *vals[] = {cfg.database_url, application_name, "5", options, "UTF8", NULL};
-    PGconn *pg = PQconnectdbParams(keys, vals, 1);
+    return blocking ? PQconnectdbParams(keys, vals, 1) : PQconnectStartParams(keys, vals, 1);
+}
+
+PGconn *
+db_connect_start(void)
+{
+    PGconn *pg = start_connection("sharaka", cfg.statement_timeout_ms, false);
+    if (pg != NULL)
+        PQsetNoticeProcessor(pg, log_notice, NULL);
+    return pg;
+}
+
+/* Opens a connection named application_name with a statement_timeout of timeout_ms. */
+static PGconn *
+connect_as(const char *application_name, int64_t timeout_ms, struct error *err)
+{
+    PGconn *pg = start_connection(application_name, timeout_ms, true);
     if (PQstatus(pg) != CONNECTION_OK) {
         char *msg = PQerrorMessage(pg);
         size_t n = strcspn(msg, "\n");
@@ -64,15 +74,6 @@ PGconn *
 db_connect(struct error *err)
 {
     return connect_as("sharaka", cfg.statement_timeout_ms, err);
-}
-
-static void
-cache_clear(struct db_conn *c)
-{
-    for (int i = 0; i < DB_CACHE_SLOTS; i++) {
-        free(c->cache[i].sql);
-        c->cache[i].sql = NULL;
-    }
 }
 
 /*
@@ -109,7 +110,7 @@ reconnect(struct db_conn *c, struct error *err)
         PQfinish(c->pg);
         c->pg = NULL;
     }
-    cache_clear(c);
+    statement_clear(&c->prepared);
     PGconn *pg = db_connect(err);
     if (pg == NULL)
         return false;
@@ -236,30 +237,27 @@ db_exec_sql(struct db_conn *c, const char *sql, int nparams, const char *const *
 {
     if (!ready_to_send(c, err))
         return NULL;
-    uint64_t h = hash_text(HASH_SEED, sql);
-    int slot = (int)(h % DB_CACHE_SLOTS);
+    int slot;
     char name[16];
 
-    /* Open addressing; a full cache runs the statement unnamed (still one round trip). */
-    for (int probe = 0; probe < 8; probe++, slot = (slot + 1) % DB_CACHE_SLOTS) {
-        struct cached_statement *e = &c->cache[slot];
-        snprintf(name, sizeof(name), "c%d", slot);
-        if (e->sql != NULL && e->hash == h && strcmp(e->sql, sql) == 0)
-            return exec_prepared(c, name, nparams, values, err);
-        if (e->sql == NULL) {
-            PGresult *res = PQprepare(c->pg, name, sql, 0, NULL);
-            if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-                db_error_from_result(c->pg, res, err);
-                if (err->status == 500)
-                    log_error("preparing failed: %s in %s", PQresultErrorMessage(res), sql);
-                PQclear(res);
-                return NULL;
-            }
+    switch (statement_find(&c->prepared, sql, 'c', &slot, name)) {
+    case STATEMENT_PREPARED:
+        return exec_prepared(c, name, nparams, values, err);
+    case STATEMENT_NEW: {
+        PGresult *res = PQprepare(c->pg, name, sql, 0, NULL);
+        if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+            statement_forget(&c->prepared, slot);
+            db_error_from_result(c->pg, res, err);
+            if (err->status == 500)
+                log_error("preparing failed: %s in %s", PQresultErrorMessage(res), sql);
             PQclear(res);
-            e->sql = xstrdup(sql);
-            e->hash = h;
-            return exec_prepared(c, name, nparams, values, err);
+            return NULL;
         }
+        PQclear(res);
+        return exec_prepared(c, name, nparams, values, err);
+    }
+    case STATEMENT_UNNAMED:
+        break;
     }
     return checked(c, PQexecParams(c->pg, sql, nparams, NULL, values, NULL, NULL, 0), err);
 }
@@ -366,7 +364,7 @@ db_close_all(void)
         struct db_conn *next = c->next;
         if (c->pg)
             PQfinish(c->pg);
-        cache_clear(c);
+        statement_clear(&c->prepared);
         free(c);
         c = next;
     }

@@ -6,8 +6,10 @@
 #include <string.h>
 
 #include "sharaka/config.h"
+#include "sharaka/db.h"
 #include "sharaka/log.h"
 #include "sharaka/metrics.h"
+#include "sharaka/pipeline.h"
 #include "sharaka/query.h"
 
 #define JSON_MAX_DEPTH 32
@@ -104,11 +106,84 @@ http_queue(struct request *r, int status, struct MHD_Response *resp)
         MHD_add_response_header(resp, r->extra[i][0], r->extra[i][1]);
     if (metrics_draining())
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
-    if (MHD_queue_response(r->conn, (unsigned int)status, resp) != MHD_YES)
-        rlog_error(r->request_id, "could not queue the response (status %d)", status);
-    MHD_destroy_response(resp);
+    r->kept = resp;
+    r->kept_status = (unsigned int)status;
     r->status = status;
     r->responded = true;
+}
+
+void
+http_flush(struct request *r)
+{
+    if (r->kept == NULL)
+        return;
+    if (MHD_queue_response(r->conn, r->kept_status, r->kept) != MHD_YES)
+        rlog_error(r->request_id, "could not queue the response (status %u)", r->kept_status);
+    MHD_destroy_response(r->kept);
+    r->kept = NULL;
+}
+
+void
+http_unqueue(struct request *r)
+{
+    if (r->kept != NULL)
+        MHD_destroy_response(r->kept);
+    r->kept = NULL;
+    r->responded = false;
+    r->status = 0;
+    r->bytes = 0;
+    r->nextra = 0;
+}
+
+/* The pipeline's answer to an awaited statement (on the loop's thread): keep the results and
+ * wake the request; the server hands them to its handler when libmicrohttpd calls it again. */
+static void
+await_result(void *arg, PGresult **res, int n, struct error *err)
+{
+    struct request *r = arg;
+    int i = 0;
+    if (r->lookup_sent)
+        r->lookup_res = res[i++];
+    r->await_res = i < n ? res[i] : NULL;
+    r->await_err = *err;
+    memset(err, 0, sizeof(*err));
+    MHD_resume_connection(r->conn);
+}
+
+void
+http_await(struct request *r, const char *sql, int nparams, const char *const *params,
+           http_done_fn done)
+{
+    if (r->pipe != NULL && !r->offloaded) {
+        struct pipeline_statement st[2];
+        int n = 0;
+        r->lookup_sent = r->lookup.sql != NULL;
+        if (r->lookup_sent)
+            st[n++] =
+                (struct pipeline_statement){r->lookup.sql, r->lookup.nparams, r->lookup.params};
+        if (sql != NULL)
+            st[n++] = (struct pipeline_statement){sql, nparams, params};
+        r->await_done = done;
+        r->await_res = r->lookup_res = NULL;
+        memset(&r->await_err, 0, sizeof(r->await_err));
+        r->stage = STAGE_AWAITING;
+        MHD_suspend_connection(r->conn);
+        pipeline_submit(r->pipe, st, n, await_result, r);
+        return;
+    }
+    struct error err = {0};
+    PGresult *res = NULL;
+    if (r->lookup.sql != NULL || sql == NULL) {
+        /* A blocking thread never carries a caller's check: admission made it first. */
+        rlog_error(r->request_id, "a statement was awaited off the event loop with a check due");
+        error_set(&err, 500, "internal", "The request could not be completed.");
+    } else {
+        struct db_conn *c = db_thread_conn(&err);
+        if (c != NULL)
+            res = db_exec_sql(c, sql, nparams, params, &err);
+    }
+    done(r, res, &err);
+    error_clear(&err);
 }
 
 static void

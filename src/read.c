@@ -112,83 +112,91 @@ answer_list(struct request *r, const struct resource *res, bool internal,
              iov, n, pg, buf_take(&tail));
 }
 
-void
-resource_list(struct request *r)
-{
-    const struct resource *res = engine_resource_of(r);
-    struct error err = {0};
+/* What a read keeps while its statement is in flight: the statement lives in the arena. */
+struct read_state {
+    const struct resource *res;
+    bool internal;
+    const char *id;
     struct arg_list args;
     struct list_query q;
-    struct sql s = {0};
-    PGresult *pg = NULL;
-    bool internal = engine_sees_internal(r);
+    const char *sql;
+    const char *params[QUERY_MAX_PARAMS];
+    int nparams;
+};
 
-    if (!parse_list(r, res, internal, &args, &q, &err))
-        goto out;
-    struct db_conn *c = db_thread_conn(&err);
-    if (c == NULL)
-        goto out;
-    sql_build_list(&s, &r->arena, res, internal, &q);
-    pg = db_exec_sql(c, s.text.data, s.nparams, s.params, &err);
+static struct read_state *
+read_state_new(struct request *r)
+{
+    struct read_state *st = arena_alloc(&r->arena, sizeof(*st));
+    memset(st, 0, sizeof(*st));
+    st->res = engine_resource_of(r);
+    st->internal = engine_sees_internal(r);
+    r->await_arg = st;
+    return st;
+}
+
+/* Moves the statement built in s into the request's arena and sends it; done gets its result. */
+static void
+read_send(struct request *r, struct read_state *st, struct sql *s, http_done_fn done)
+{
+    st->sql = arena_strndup(&r->arena, s->text.data, s->text.len);
+    st->nparams = s->nparams;
+    memcpy(st->params, s->params, sizeof(st->params));
+    sql_free(s);
+    http_await(r, st->sql, st->nparams, st->params, done);
+}
+
+static void
+list_answer(struct request *r, PGresult *pg, struct error *err)
+{
+    struct read_state *st = r->await_arg;
     if (pg == NULL)
         goto out;
     if (strcmp(PQgetvalue(pg, 0, 3), "t") != 0) {
-        engine_parent_not_found(&err, res, q.parent_id);
+        engine_parent_not_found(err, st->res, st->q.parent_id);
         goto out;
     }
     long long embedded = atoll(PQgetvalue(pg, 0, 4));
     if (embedded > QUERY_MAX_EMBEDDED) {
-        error_set(&err, 400, "too-many-embedded",
+        error_set(err, 400, "too-many-embedded",
                   "include: this page of up to %d %s would embed %lld records; one answer embeds "
                   "at most %d: lower limit= or drop include=",
-                  q.limit, res->name, embedded, QUERY_MAX_EMBEDDED);
+                  st->q.limit, st->res->name, embedded, QUERY_MAX_EMBEDDED);
         goto out;
     }
-    answer_list(r, res, internal, &args, &q, pg);
+    answer_list(r, st->res, st->internal, &st->args, &st->q, pg);
     pg = NULL;
 out:
-    http_error(r, &err);
+    http_error(r, err);
     PQclear(pg);
-    sql_free(&s);
 }
 
 void
-resource_get(struct request *r)
+resource_list(struct request *r)
 {
-    const struct resource *res = engine_resource_of(r);
+    struct read_state *st = read_state_new(r);
     struct error err = {0};
-    struct arg_list args;
-    struct list_query q;
     struct sql s = {0};
-    PGresult *pg = NULL;
-    const char *id = engine_record_id(r);
-    bool internal = engine_sees_internal(r);
 
-    if (!engine_collect_args(r, &args, &err) ||
-        !query_parse(&r->arena, res, args.args, args.n, internal, true, &q, &err))
-        goto out;
-    if (!value_is_uuid(id)) {
-        engine_not_found(&err, res, id);
-        goto out;
+    if (!parse_list(r, st->res, st->internal, &st->args, &st->q, &err)) {
+        http_error(r, &err);
+        return;
     }
-    q.parent_id = engine_parent_id(r, res);
-    if (q.parent_id != NULL && !value_is_uuid(q.parent_id)) {
-        engine_not_found(&err, res, id);
-        goto out;
-    }
-    struct db_conn *c = db_thread_conn(&err);
-    if (c == NULL)
-        goto out;
-    sql_build_get(&s, res, internal, &q);
-    s.params[0] = id;
-    pg = db_exec_sql(c, s.text.data, s.nparams, s.params, &err);
+    sql_build_list(&s, &r->arena, st->res, st->internal, &st->q);
+    read_send(r, st, &s, list_answer);
+}
+
+static void
+get_answer(struct request *r, PGresult *pg, struct error *err)
+{
+    struct read_state *st = r->await_arg;
     if (pg == NULL)
         goto out;
     if (PQntuples(pg) != 1) {
-        engine_not_found(&err, res, id);
+        engine_not_found(err, st->res, st->id);
         goto out;
     }
-    if (!res->unversioned) {
+    if (!st->res->unversioned) {
         const char *etag = engine_etag_of(r, pg);
         http_add_header(r, "ETag", etag);
         const char *inm = http_header(r, MHD_HTTP_HEADER_IF_NONE_MATCH);
@@ -200,7 +208,31 @@ resource_get(struct request *r)
     http_pgresult(r, 200, "application/json", pg);
     pg = NULL;
 out:
-    http_error(r, &err);
+    http_error(r, err);
     PQclear(pg);
-    sql_free(&s);
+}
+
+void
+resource_get(struct request *r)
+{
+    struct read_state *st = read_state_new(r);
+    struct error err = {0};
+    struct sql s = {0};
+
+    st->id = engine_record_id(r);
+    if (!engine_collect_args(r, &st->args, &err) ||
+        !query_parse(&r->arena, st->res, st->args.args, st->args.n, st->internal, true, &st->q,
+                     &err)) {
+        http_error(r, &err);
+        return;
+    }
+    st->q.parent_id = engine_parent_id(r, st->res);
+    if (!value_is_uuid(st->id) || (st->q.parent_id != NULL && !value_is_uuid(st->q.parent_id))) {
+        engine_not_found(&err, st->res, st->id);
+        http_error(r, &err);
+        return;
+    }
+    sql_build_get(&s, st->res, st->internal, &st->q);
+    s.params[0] = st->id;
+    read_send(r, st, &s, get_answer);
 }

@@ -9,9 +9,9 @@
 /* The five routes of a top-level resource; the policy in access.c says who may use them. */
 // clang-format off
 #define RESOURCE_ROUTES(path, area, desc)                                          \
-    {"GET", path, resource_list, area, ACT_READ, &desc, 0},                        \
+    {"GET", path, resource_list, area, ACT_READ, &desc, ROUTE_LOOP},                        \
     {"POST", path, resource_create, area, ACT_CREATE, &desc, ROUTE_BODY},          \
-    {"GET", path "/{id}", resource_get, area, ACT_READ, &desc, 0},                 \
+    {"GET", path "/{id}", resource_get, area, ACT_READ, &desc, ROUTE_LOOP},                 \
     {"PATCH", path "/{id}", resource_patch, area, ACT_UPDATE, &desc, ROUTE_BODY},  \
     {"DELETE", path "/{id}", resource_delete, area, ACT_DELETE, &desc, 0}
 /* Batches create or update: the route admits any writer, each item meets the policy itself. */
@@ -20,14 +20,14 @@
 // clang-format on
 
 const struct route router_routes[] = {
-    {"GET", "/healthz", service_healthz, NULL, ACT_READ, NULL, ROUTE_UNMETERED},
-    {"GET", "/readyz", service_readyz, NULL, ACT_READ, NULL, ROUTE_UNMETERED},
-    {"GET", "/metrics", service_metrics, NULL, ACT_READ, NULL, ROUTE_UNMETERED},
-    {"GET", "/openapi.json", service_openapi, NULL, ACT_READ, NULL, ROUTE_UNMETERED},
-    {"GET", "/docs", service_docs, NULL, ACT_READ, NULL, ROUTE_UNMETERED},
+    {"GET", "/healthz", service_healthz, NULL, ACT_READ, NULL, ROUTE_UNMETERED | ROUTE_LOOP},
+    {"GET", "/readyz", service_readyz, NULL, ACT_READ, NULL, ROUTE_UNMETERED | ROUTE_LOOP},
+    {"GET", "/metrics", service_metrics, NULL, ACT_READ, NULL, ROUTE_UNMETERED | ROUTE_LOOP},
+    {"GET", "/openapi.json", service_openapi, NULL, ACT_READ, NULL, ROUTE_UNMETERED | ROUTE_LOOP},
+    {"GET", "/docs", service_docs, NULL, ACT_READ, NULL, ROUTE_UNMETERED | ROUTE_LOOP},
     {"POST", "/v1/auth/token", auth_token_create, NULL, ACT_CREATE, NULL,
      ROUTE_BODY | ROUTE_SIGN_IN},
-    {"GET", "/v1/auth/me", auth_me_get, "me", ACT_READ, NULL, 0},
+    {"GET", "/v1/auth/me", auth_me_get, "me", ACT_READ, NULL, ROUTE_LOOP},
     RESOURCE_ROUTES("/v1/organizations", "organizations", organizations_resource),
     BATCH_ROUTE("/v1/organizations", "organizations", organizations_resource),
     RESOURCE_ROUTES("/v1/ministries", "ministries", ministries_resource),

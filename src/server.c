@@ -1,8 +1,23 @@
-/* server.c - the libmicrohttpd daemon: limits, request lifecycle, access log, shutdown. */
+/*
+ * server.c - the listening socket, connection limits, the life of a request, the access log and
+ * shutdown.
+ *
+ * A request lives on the event loop (loop.c) that accepted its connection. Its first call, when
+ * its headers are in, routes it, draws on the rate buckets, reads its credentials and checks the
+ * route's access rule; an API key, or a token whose claims do not open the route, is looked up
+ * first (the request is suspended meanwhile). A token whose claims open a read route is taken at
+ * its word for now: its user's row is read in the same round trip as the read itself, and the
+ * answer is dropped and the request handled anew if the user is gone or its role changed. Read
+ * routes (ROUTE_LOOP) run on the loop and await their statements suspended; the others run on a
+ * blocking thread (pool.c) while the request is suspended. Either way the answer is kept in the
+ * request and queued here, on the loop's thread.
+ */
 #include "sharaka/server.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -24,11 +39,17 @@
 #include "sharaka/http.h"
 #include "sharaka/janitor.h"
 #include "sharaka/log.h"
+#include "sharaka/loop.h"
 #include "sharaka/metrics.h"
+#include "sharaka/pool.h"
 #include "sharaka/ratelimit.h"
 #include "sharaka/router.h"
 
-#define CONNECTION_MEMORY_LIMIT (128 * 1024)
+/* What one request needs: its header section (at most 8 KiB of target, the framing limits) and
+ * the buffers libmicrohttpd reads and writes through. It is cleared after every request, so it
+ * costs its size in memset each time. */
+#define CONNECTION_MEMORY_LIMIT (32 * 1024)
+#define ADDRESS_BUCKETS         1024
 #define URI_MAX                 8192 /* longer request targets get 414 */
 #define SWEEP_INTERVAL_MS       250
 #define CORS_ALLOW_HEADERS                                                                         \
@@ -48,6 +69,7 @@ enum watch_phase { WATCH_HEADERS, WATCH_BODY, WATCH_ANSWERING };
 
 struct conn_watch {
     struct conn_watch *prev, *next;
+    struct address_count *address; /* counted against its address, NULL when refused */
     int fd;
     atomic_int phase;
     atomic_uint_fast64_t deadline_us;
@@ -58,6 +80,67 @@ struct conn_watch {
 static pthread_mutex_t watch_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct conn_watch *watch_head;
 static atomic_bool sweeper_stop;
+
+/*
+ * Open connections, in all and per client address, counted across the event loops (each
+ * loop's daemon counts only its own). Under watch_lock.
+ */
+struct address_count {
+    struct address_count *next;
+    char ip[48];
+    int n;
+};
+
+static struct address_count *address_buckets[ADDRESS_BUCKETS];
+static int64_t open_connections;
+
+/* Counts a new connection from ip; NULL when it is over a limit (nothing is counted then). */
+static struct address_count *
+count_connection(const char *ip)
+{
+    struct address_count **slot = &address_buckets[hash_text(HASH_SEED, ip) % ADDRESS_BUCKETS], *a;
+    for (a = *slot; a != NULL && strcmp(a->ip, ip) != 0; a = a->next)
+        ;
+    if (open_connections >= cfg.max_connections ||
+        (a != NULL && a->n >= cfg.max_connections_per_ip))
+        return NULL;
+    if (a == NULL) {
+        a = xcalloc(1, sizeof(*a));
+        snprintf(a->ip, sizeof(a->ip), "%s", ip);
+        a->next = *slot;
+        *slot = a;
+    }
+    a->n++;
+    open_connections++;
+    return a;
+}
+
+static void
+uncount_connection(struct address_count *a)
+{
+    open_connections--;
+    if (--a->n > 0)
+        return;
+    struct address_count **p = &address_buckets[hash_text(HASH_SEED, a->ip) % ADDRESS_BUCKETS];
+    while (*p != a)
+        p = &(*p)->next;
+    *p = a->next;
+    free(a);
+}
+
+static void
+address_text(const struct sockaddr *sa, char *out, size_t outlen)
+{
+    out[0] = '\0';
+    if (sa == NULL)
+        return;
+    if (sa->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, out,
+                  (socklen_t)outlen);
+    else if (sa->sa_family == AF_INET6)
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, out,
+                  (socklen_t)outlen);
+}
 
 static void
 watch_set(struct conn_watch *w, enum watch_phase phase, int64_t seconds)
@@ -86,8 +169,17 @@ on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
         const union MHD_ConnectionInfo *ci =
             MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
         w->fd = ci != NULL ? ci->connect_fd : -1;
+        char ip[48];
+        ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+        address_text(ci != NULL ? ci->client_addr : NULL, ip, sizeof(ip));
         watch_set(w, WATCH_HEADERS, cfg.header_timeout);
         pthread_mutex_lock(&watch_lock);
+        w->address = count_connection(ip);
+        if (w->address == NULL && w->fd >= 0) {
+            /* Over a limit: libmicrohttpd sees the connection end and closes it, unserved. */
+            w->cut = true;
+            shutdown(w->fd, SHUT_RDWR);
+        }
         w->next = watch_head;
         if (watch_head != NULL)
             watch_head->prev = w;
@@ -108,6 +200,8 @@ on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
         watch_head = w->next;
     if (w->next != NULL)
         w->next->prev = w->prev;
+    if (w->address != NULL)
+        uncount_connection(w->address);
     pthread_mutex_unlock(&watch_lock);
     free(w);
     *socket_context = NULL;
@@ -163,26 +257,29 @@ request_id_sane(const char *id)
     return true;
 }
 
+/* A request and what the server keeps of it between its calls. */
+struct served {
+    struct request r;
+    struct ratelimit_draw auth_draw; /* the auth-address draw, reported if the caller fails */
+    struct loop *loop;               /* the event loop whose daemon holds the connection */
+};
+
 static struct request *
 request_new(struct MHD_Connection *conn, const char *url, const char *method)
 {
-    struct request *r = xcalloc(1, sizeof(*r));
+    struct served *sv = xcalloc(1, sizeof(*sv));
+    struct request *r = &sv->r;
     r->conn = conn;
     r->start_us = now_us_monotonic();
     r->method = arena_strdup(&r->arena, method);
     r->path = arena_strdup(&r->arena, url);
     r->body_limit = (size_t)cfg.max_body;
+    r->pipe = loop_pipeline();
+    sv->loop = loop_current();
+    r->stage = STAGE_ADMITTING;
     const union MHD_ConnectionInfo *ci =
         MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-    if (ci != NULL && ci->client_addr != NULL) {
-        const struct sockaddr *sa = ci->client_addr;
-        if (sa->sa_family == AF_INET)
-            inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr,
-                      r->client_ip, sizeof(r->client_ip));
-        else if (sa->sa_family == AF_INET6)
-            inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr,
-                      r->client_ip, sizeof(r->client_ip));
-    }
+    address_text(ci != NULL ? ci->client_addr : NULL, r->client_ip, sizeof(r->client_ip));
     const char *id = http_header(r, "X-Request-Id");
     if (id != NULL && request_id_sane(id)) {
         memcpy(r->request_id, id, strlen(id) + 1);
@@ -400,6 +497,40 @@ answer_preflight(struct request *r)
     http_empty(r, 204);
 }
 
+static struct served *
+served_of(struct request *r)
+{
+    return (struct served *)(void *)r;
+}
+
+/* The caller is known: its auth-address token is given back and it draws on its own bucket. */
+static bool
+meter_principal(struct request *r, struct error *err)
+{
+    ratelimit_refund("auth-address", r->client_ip, cfg.rate_limit_anonymous);
+    return ratelimit_take(r, r->who.api_key ? "api-key" : "user", r->who.sub, cfg.rate_limit, err);
+}
+
+static bool
+route_allows(struct request *r, struct error *err)
+{
+    return r->route->area == NULL || access_route(&r->who, r->route->area, r->route->action, err);
+}
+
+/* True when a read may go on with the token's claims, its user's row read with the read itself. */
+static bool
+may_take_claims(struct request *r)
+{
+    struct error scratch = {0};
+    if (r->who.api_key || r->pipe == NULL || !(r->route->flags & ROUTE_LOOP))
+        return false;
+    bool ok = route_allows(r, &scratch);
+    error_clear(&scratch);
+    return ok;
+}
+
+enum admission { ADMIT_OK, ADMIT_FAILED, ADMIT_LOOKUP };
+
 /*
  * Draws on the buckets and establishes who is calling, before any body byte is read. Service
  * routes draw on none; the sign-in draws on its address's login bucket; a request without
@@ -407,62 +538,86 @@ answer_preflight(struct request *r)
  * its address's auth-address bucket, so wrong tokens and keys are throttled before they cost a
  * database lookup; once the credentials prove valid, that token is given back and the request
  * draws on its principal's bucket instead, so signed-in callers sharing an address are limited
- * each at their own rate.
+ * each at their own rate. ADMIT_LOOKUP: the caller must be looked up before going on.
  */
-static bool
+static enum admission
 meter_and_authenticate(struct request *r, struct error *err)
 {
     const struct route *rt = r->route;
-    struct ratelimit_draw d;
+    struct ratelimit_draw *d = &served_of(r)->auth_draw;
 
     memset(&r->who, 0, sizeof(r->who));
     r->who.role = ROLE_ANONYMOUS;
     if (rt->flags & ROUTE_UNMETERED)
-        return true;
+        return ADMIT_OK;
     if (rt->flags & ROUTE_SIGN_IN)
-        return ratelimit_take(r, "login-address", r->client_ip, cfg.login_rate_limit, err);
+        return ratelimit_take(r, "login-address", r->client_ip, cfg.login_rate_limit, err)
+                   ? ADMIT_OK
+                   : ADMIT_FAILED;
     if (http_header(r, MHD_HTTP_HEADER_AUTHORIZATION) == NULL)
-        return ratelimit_take(r, "anonymous", r->client_ip, cfg.rate_limit_anonymous, err);
-    if (!ratelimit_draw("auth-address", r->client_ip, cfg.rate_limit_anonymous, &d))
-        return ratelimit_report(r, &d, err);
-    if (!auth_authenticate(r, err)) {
+        return ratelimit_take(r, "anonymous", r->client_ip, cfg.rate_limit_anonymous, err)
+                   ? ADMIT_OK
+                   : ADMIT_FAILED;
+    if (!ratelimit_draw("auth-address", r->client_ip, cfg.rate_limit_anonymous, d)) {
+        (void)ratelimit_report(r, d, err);
+        return ADMIT_FAILED;
+    }
+    enum auth_step step = auth_begin(r, err);
+    if (step == AUTH_FAILED) {
         struct error ignored = {0};
-        (void)ratelimit_report(r, &d, &ignored);
+        (void)ratelimit_report(r, d, &ignored);
+        return ADMIT_FAILED;
+    }
+    if (step == AUTH_DONE)
+        return ADMIT_OK;
+    if (!may_take_claims(r))
+        return ADMIT_LOOKUP;
+    return meter_principal(r, err) ? ADMIT_OK : ADMIT_FAILED;
+}
+
+/* Goes on with what the caller's lookup said: refused (401, or 503), or the caller now known. */
+static bool
+admit_checked(struct request *r, enum auth_check check, struct error *err)
+{
+    if (check == AUTH_REFUSED) {
+        struct error ignored = {0};
+        (void)ratelimit_report(r, &served_of(r)->auth_draw, &ignored);
+        error_clear(&ignored);
         return false;
     }
-    ratelimit_refund("auth-address", r->client_ip, cfg.rate_limit_anonymous);
-    return ratelimit_take(r, r->who.api_key ? "api-key" : "user", r->who.sub, cfg.rate_limit, err);
+    return meter_principal(r, err) && route_allows(r, err);
 }
 
 /*
  * The first step of a request, run as soon as its headers are in and before its body is read:
  * route, throttle, authenticate, check the route's access rule and whether it takes a body.
- * Returns true when the request goes on to its body and handler; false after answering.
+ * Leaves the request admitted (answered when it failed), or suspended for the caller's lookup.
  */
-static bool
+static void
 admit(struct request *r)
 {
     struct error err = {0};
     char allow[128];
     const char *origin = http_header(r, "Origin");
 
+    r->stage = STAGE_ADMITTED;
     if (origin != NULL && config_origin_allowed(origin))
         r->cors_origin = origin;
     if (strcmp(r->method, "OPTIONS") == 0 && http_header(r, "Access-Control-Request-Method")) {
         answer_preflight(r);
-        return false;
+        return;
     }
     switch (router_match(&r->arena, r->method, r->path, &r->route, r->params, &r->nparams, allow,
                          sizeof(allow))) {
     case ROUTE_NOT_FOUND:
         http_problem(r, 404, "not-found", "no resource at %s", r->path);
-        return false;
+        return;
     case ROUTE_BAD_METHOD:
         err.allow = arena_strdup(&r->arena, allow);
         error_set(&err, 405, "method-not-allowed", "%s is not allowed on %s; allowed: %s",
                   r->method, r->path, allow);
         http_error(r, &err);
-        return false;
+        return;
     case ROUTE_FOUND:
         break;
     }
@@ -470,15 +625,155 @@ admit(struct request *r)
         http_problem(r, 413, "body-not-accepted",
                      "%s %s takes no request body; send the request without one", r->method,
                      r->path);
-        return false;
+        return;
     }
-    if (!meter_and_authenticate(r, &err) ||
-        (r->route->area != NULL &&
-         !access_route(&r->who, r->route->area, r->route->action, &err))) {
+    switch (meter_and_authenticate(r, &err)) {
+    case ADMIT_FAILED:
         http_error(r, &err);
+        return;
+    case ADMIT_LOOKUP:
+        http_await(r, NULL, 0, NULL, NULL);
+        r->stage = STAGE_ADMITTING; /* its answer comes back to the first call */
+        return;
+    case ADMIT_OK:
+        break;
+    }
+    if (!route_allows(r, &err))
+        http_error(r, &err);
+}
+
+/* The caller's lookup is back (the first call, repeated after the resume). */
+static void
+admit_resumed(struct request *r)
+{
+    struct error err = r->await_err;
+    PGresult *res = r->lookup_res;
+    memset(&r->await_err, 0, sizeof(r->await_err));
+    r->lookup_res = NULL;
+    r->stage = STAGE_ADMITTED;
+    if (!admit_checked(r, auth_lookup_apply(r, res, &err), &err))
+        http_error(r, &err);
+    error_clear(&err);
+}
+
+static void run_handler(struct request *r);
+
+/*
+ * After the handler (or one of its continuations) returned on the loop: it awaits a statement,
+ * or it answered. An answer made with the token's claims waits for the user's row when the
+ * handler needed no statement to make it.
+ */
+static void
+handler_returned(struct request *r)
+{
+    if (r->stage == STAGE_AWAITING)
+        return;
+    if (r->lookup.sql != NULL) {
+        r->stage = STAGE_HANDLING;
+        http_await(r, NULL, 0, NULL, NULL);
+        return;
+    }
+    if (!r->responded)
+        http_problem(r, 500, "internal-error", "the request was not answered");
+}
+
+/* The route's handler, from a clean count of bytes sent. */
+static void
+call_handler(struct request *r)
+{
+    r->bytes = 0;
+    r->route->handler(r);
+}
+
+static void
+run_handler(struct request *r)
+{
+    r->stage = STAGE_HANDLING;
+    call_handler(r);
+    handler_returned(r);
+}
+
+/* An awaited result is back (the final call, repeated after the resume). */
+static void
+await_resumed(struct request *r)
+{
+    PGresult *res = r->await_res;
+    struct error err = r->await_err;
+    PGresult *lookup = r->lookup_res;
+    bool checked = r->lookup.sql != NULL && lookup != NULL;
+    bool lookup_failed = r->lookup.sql != NULL && lookup == NULL;
+
+    r->await_res = r->lookup_res = NULL;
+    memset(&r->await_err, 0, sizeof(r->await_err));
+    r->stage = STAGE_HANDLING;
+    if (checked || lookup_failed) {
+        struct error lerr = {0};
+        if (lookup_failed) {
+            lerr = err;
+            memset(&err, 0, sizeof(err));
+        }
+        enum auth_check check = auth_lookup_apply(r, lookup, &lerr);
+        if (check != AUTH_CONFIRMED) {
+            /* The answer was made for a caller that is not who the token said: drop it. */
+            PQclear(res);
+            error_clear(&err);
+            http_unqueue(r);
+            if (check == AUTH_REFUSED || !route_allows(r, &lerr)) {
+                http_error(r, &lerr);
+                return;
+            }
+            run_handler(r);
+            return;
+        }
+    }
+    http_done_fn done = r->await_done;
+    r->await_done = NULL;
+    if (done == NULL) {
+        /* Only the caller was checked: the kept answer stands. */
+        PQclear(res);
+        error_clear(&err);
+        return;
+    }
+    done(r, res, &err);
+    error_clear(&err);
+    handler_returned(r);
+}
+
+/* A blocking thread runs the handler; the request is resumed once it has answered, and r is not
+ * touched after that. */
+static void
+run_offloaded(void *arg)
+{
+    struct request *r = arg;
+    struct loop *l = served_of(r)->loop;
+    call_handler(r);
+    if (!r->responded)
+        http_problem(r, 500, "internal-error", "the request was not answered");
+    r->stage = STAGE_OFFLOAD_DONE;
+    MHD_resume_connection(r->conn);
+    loop_wake(l);
+}
+
+/* The final call: the request is in, body included. True when it went to a blocking thread:
+ * from then on r belongs to that thread until it resumes the request. */
+static bool
+handle(struct request *r)
+{
+    if (r->responded)
+        return false;
+    if ((r->route->flags & ROUTE_LOOP) && r->pipe != NULL) {
+        run_handler(r);
         return false;
     }
-    return true;
+    r->stage = STAGE_OFFLOADED;
+    r->offloaded = true;
+    MHD_suspend_connection(r->conn);
+    if (pool_submit(run_offloaded, r))
+        return true;
+    http_problem(r, 503, "shutting-down", "the server is stopping; try again");
+    r->stage = STAGE_OFFLOAD_DONE;
+    MHD_resume_connection(r->conn);
+    return false;
 }
 
 static enum MHD_Result
@@ -486,39 +781,58 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
            const char *version, const char *upload_data, size_t *upload_data_size, void **con_cls)
 {
     struct request *r = *con_cls;
+    struct conn_watch *w = watch_of(conn);
 
     if (r == NULL) {
-        struct conn_watch *w = watch_of(conn);
         r = request_new(conn, url, method);
         *con_cls = r;
         watch_set(w, WATCH_BODY, cfg.body_timeout);
         if (check_framing(r, w))
             admit(r);
+        else
+            r->stage = STAGE_ADMITTED;
+        if (r->stage == STAGE_ADMITTED && (r->responded || !has_body(r)))
+            watch_set(w, WATCH_ANSWERING, 0);
+        http_flush(r);
+        return MHD_YES;
+    }
+    switch (r->stage) {
+    case STAGE_ADMITTING:
+        admit_resumed(r);
         if (r->responded || !has_body(r))
             watch_set(w, WATCH_ANSWERING, 0);
-        return MHD_YES;
-    }
-    if (*upload_data_size != 0) {
-        size_t n = *upload_data_size;
-        *upload_data_size = 0;
-        if (r->responded)
+        break;
+    case STAGE_ADMITTED:
+        if (*upload_data_size != 0) {
+            size_t n = *upload_data_size;
+            *upload_data_size = 0;
+            if (r->responded)
+                return MHD_YES;
+            if (r->body.len + n > r->body_limit) {
+                /* Cannot happen: the Content-Length was checked against the limit and
+                 * libmicrohttpd reads no more than it says. Should it, the connection is closed
+                 * unanswered. */
+                buf_free(&r->body);
+                return MHD_NO;
+            }
+            buf_append(&r->body, upload_data, n);
             return MHD_YES;
-        if (r->body.len + n > r->body_limit) {
-            /* Cannot happen: the Content-Length was checked against the limit and libmicrohttpd
-             * reads no more than it says. Should it, the connection is closed unanswered. */
-            buf_free(&r->body);
-            return MHD_NO;
         }
-        buf_append(&r->body, upload_data, n);
-        return MHD_YES;
+        watch_set(w, WATCH_ANSWERING, 0);
+        if (handle(r))
+            return MHD_YES;
+        break;
+    case STAGE_AWAITING:
+        await_resumed(r);
+        break;
+    case STAGE_HANDLING:
+    case STAGE_OFFLOADED:
+    case STAGE_OFFLOAD_DONE:
+        break;
     }
-    watch_set(watch_of(conn), WATCH_ANSWERING, 0);
-    if (!r->responded) {
-        r->bytes = 0;
-        r->route->handler(r);
-        if (!r->responded)
-            http_problem(r, 500, "internal-error", "the request was not answered");
-    }
+    /* An answer made with the token's claims waits while its user's row is read. */
+    if (r->stage != STAGE_AWAITING)
+        http_flush(r);
     return MHD_YES;
 }
 
@@ -587,9 +901,14 @@ on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
         access_log(r, duration, delivered, toe);
     metrics_request_end(delivered ? r->status : 0, r->responded ? duration : 0,
                         delivered ? r->bytes : 0);
+    if (r->kept != NULL)
+        MHD_destroy_response(r->kept);
+    PQclear(r->await_res);
+    PQclear(r->lookup_res);
+    error_clear(&r->await_err);
     buf_free(&r->body);
     arena_free(&r->arena);
-    free(r);
+    free(served_of(r));
     *con_cls = NULL;
 }
 
@@ -604,13 +923,55 @@ mhd_log(void *cls, const char *fmt, va_list ap)
     log_warn("http: %s", msg);
 }
 
+/* The listening socket, non-blocking, shared by the event loops. -1 (errno set) on failure. */
+static int
+listen_socket(void)
+{
+    int one = 1;
+    int fd = socket(cfg.listen_addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -1;
+    (void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    if (cfg.listen_addr.ss_family == AF_INET6)
+        (void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+    if (bind(fd, (const struct sockaddr *)&cfg.listen_addr, cfg.listen_addr_len) != 0 ||
+        listen(fd, 1024) != 0) {
+        int saved = errno;
+        close(fd);
+        errno = saved;
+        return -1;
+    }
+    return fd;
+}
+
+/* One event loop's daemon: it polls through the loop, takes the connections the loop accepts
+ * and counts them for the limits through on_connection. */
+static struct MHD_Daemon *
+make_daemon(void)
+{
+    unsigned int flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ITC |
+                         MHD_USE_NO_LISTEN_SOCKET | MHD_USE_ERROR_LOG;
+    if (cfg.listen_addr.ss_family == AF_INET6)
+        flags |= MHD_USE_IPv6;
+    struct MHD_Daemon *d = MHD_start_daemon(
+        flags, 0, NULL, NULL, on_request, NULL, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+        /* The limits are counted across the loops by on_connection: above them here. */
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned int)cfg.max_connections + 16u,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)cfg.connection_timeout,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_MEMORY_LIMIT,
+        MHD_OPTION_STRICT_FOR_CLIENT, 1, MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
+        MHD_OPTION_NOTIFY_CONNECTION, on_connection, NULL, MHD_OPTION_URI_LOG_CALLBACK, on_uri,
+        NULL, MHD_OPTION_END);
+    if (d == NULL)
+        log_error("cannot start an HTTP daemon: %s", strerror(errno));
+    return d;
+}
+
 int
 server_run(void)
 {
     sigset_t stop;
     int sig = 0;
-    unsigned int flags =
-        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_USE_ERROR_LOG;
 
     sigemptyset(&stop);
     sigaddset(&stop, SIGTERM);
@@ -620,33 +981,29 @@ server_run(void)
     signal(SIGPIPE, SIG_IGN);
     setvbuf(stdout, NULL, _IOFBF, 1 << 16);
 
-    if (cfg.listen_addr.ss_family == AF_INET6)
-        flags |= MHD_USE_IPv6;
     ratelimit_init();
-    struct MHD_Daemon *d = MHD_start_daemon(
-        flags, 0, NULL, NULL, on_request, NULL, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
-        MHD_OPTION_SOCK_ADDR, &cfg.listen_addr, MHD_OPTION_THREAD_POOL_SIZE,
-        /* One thread is the internal polling thread itself: no pool. */
-        cfg.threads > 1 ? (unsigned int)cfg.threads : 0u, MHD_OPTION_CONNECTION_LIMIT,
-        (unsigned int)cfg.max_connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
-        (unsigned int)cfg.max_connections_per_ip, MHD_OPTION_CONNECTION_TIMEOUT,
-        (unsigned int)cfg.connection_timeout, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-        (size_t)CONNECTION_MEMORY_LIMIT, MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u,
-        MHD_OPTION_STRICT_FOR_CLIENT, 1, MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
-        MHD_OPTION_NOTIFY_CONNECTION, on_connection, NULL, MHD_OPTION_URI_LOG_CALLBACK, on_uri,
-        NULL, MHD_OPTION_END);
-    if (d == NULL) {
+    int lfd = listen_socket();
+    if (lfd < 0) {
         log_error("cannot listen on %s: %s", cfg.listen, strerror(errno));
+        return 1;
+    }
+    if (!pool_start((int)cfg.blocking_threads)) {
+        close(lfd);
+        return 1;
+    }
+    if (!loop_start_all((int)cfg.threads, lfd, make_daemon)) {
+        pool_stop(); /* the loops closed the listening socket */
         return 1;
     }
     pthread_t sweep;
     if (pthread_create(&sweep, NULL, sweeper, NULL) != 0) {
         log_error("cannot start the connection sweeper: %s", strerror(errno));
-        MHD_stop_daemon(d);
+        loop_stop_all();
+        pool_stop();
         return 1;
     }
-    log_info("sharaka listening on http://%s with %lld threads", cfg.listen,
-             (long long)cfg.threads);
+    log_info("sharaka listening on http://%s with %lld event loops and %lld blocking threads",
+             cfg.listen, (long long)cfg.threads, (long long)cfg.blocking_threads);
     janitor_start();
 
     while (sigwait(&stop, &sig) != 0)
@@ -654,9 +1011,7 @@ server_run(void)
     log_info("received %s: finishing %d in-flight requests", sig == SIGTERM ? "SIGTERM" : "SIGINT",
              metrics_inflight());
     metrics_set_draining();
-    MHD_socket lfd = MHD_quiesce_daemon(d);
-    if (lfd != MHD_INVALID_SOCKET)
-        close(lfd);
+    loop_stop_accepting();
     uint64_t deadline = now_us_monotonic() + (uint64_t)cfg.shutdown_timeout * 1000000u;
     while (metrics_inflight() > 0 && now_us_monotonic() < deadline) {
         struct timespec ts = {0, 10 * 1000 * 1000};
@@ -666,7 +1021,11 @@ server_run(void)
         log_warn("shutdown timeout: %d requests cut short", metrics_inflight());
     atomic_store(&sweeper_stop, true);
     pthread_join(sweep, NULL);
-    MHD_stop_daemon(d);
+    /* The blocking threads finish what they run and take nothing new (a request that comes now
+     * is answered 503); then the loops end what waits for the database and stop. */
+    pool_close();
+    loop_stop_all();
+    pool_stop();
     janitor_stop();
     fflush(stdout);
     db_close_all();

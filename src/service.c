@@ -20,18 +20,21 @@ service_healthz(struct request *r)
     http_static(r, 200, "application/json", HEALTHY, sizeof(HEALTHY) - 1);
 }
 
-void
-service_readyz(struct request *r)
+static void
+readyz_answer(struct request *r, PGresult *res, struct error *err)
 {
-    struct error err = {0};
-    struct db_conn *c = db_thread_conn(&err);
-    PGresult *res = c ? db_exec_sql(c, "SELECT 1", 0, NULL, &err) : NULL;
     if (res == NULL) {
-        http_error(r, &err);
+        http_error(r, err);
         return;
     }
     PQclear(res);
     http_static(r, 200, "application/json", READY, sizeof(READY) - 1);
+}
+
+void
+service_readyz(struct request *r)
+{
+    http_await(r, "SELECT 1", 0, NULL, readyz_answer);
 }
 
 void

@@ -40,10 +40,29 @@ char *auth_token_issue(const struct principal *p, int64_t *expires_in);
  */
 bool auth_token_verify(const char *token, struct principal *p, struct error *err) MUSTCHECK;
 
+enum auth_step {
+    AUTH_DONE,   /* no credentials: r->who is anonymous */
+    AUTH_LOOKUP, /* credentials that parse; the database must confirm them (r->lookup) */
+    AUTH_FAILED, /* err is set: 401 with WWW-Authenticate */
+};
+
 /*
- * Establishes r->who from the Authorization header: anonymous when there is none. Returns false
- * with err set (401 with WWW-Authenticate) when credentials are present but not valid.
+ * Reads the Authorization header without touching the database. For a token, r->who is what its
+ * claims say, a guess the lookup confirms or corrects; for an API key, r->who.api_key is set and
+ * nothing else is known until the lookup. r->lookup is the statement that checks the caller: the
+ * token's user is still active (with its current role and scope), the key is live (its last use
+ * is noted at most once a minute).
  */
-bool auth_authenticate(struct request *r, struct error *err) MUSTCHECK;
+enum auth_step auth_begin(struct request *r, struct error *err);
+
+enum auth_check {
+    AUTH_CONFIRMED, /* the caller is who r->who said */
+    AUTH_CHANGED,   /* r->who now holds the caller's current role and scope */
+    AUTH_REFUSED,   /* err is set: 401 (or 503 when res is NULL) */
+};
+
+/* Applies the result of r->lookup (takes res, which may be NULL when it failed) and clears
+ * r->lookup. */
+enum auth_check auth_lookup_apply(struct request *r, PGresult *res, struct error *err);
 
 #endif

@@ -16,6 +16,7 @@ struct config {
     struct sockaddr_storage listen_addr;
     socklen_t listen_addr_len;
     int64_t threads;
+    int64_t blocking_threads;
     int64_t max_body;
     const char *log_level;
     const char *cors_origins;

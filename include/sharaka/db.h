@@ -12,6 +12,10 @@ struct db_conn;
 /* Opens a connection with the settings' timeouts. Returns NULL with err set (503) on failure. */
 PGconn *db_connect(struct error *err);
 
+/* Starts the same connection without waiting for it (PQconnectStartParams): the caller drives it
+ * with PQconnectPoll. New; NULL only when out of memory. */
+PGconn *db_connect_start(void);
+
 /*
  * Returns this thread's connection, connecting and preparing statements first when there is
  * none or the last one broke. Borrowed; NULL with err set to 503 when the database is down.

@@ -14,6 +14,31 @@
 struct route;
 struct db_conn;
 struct query_arg;
+struct pipeline;
+struct request;
+
+/*
+ * Called when an awaited statement's result is in: res (owned by the callee, NULL on failure) or
+ * err set. It answers r, or awaits another statement.
+ */
+typedef void (*http_done_fn)(struct request *r, PGresult *res, struct error *err);
+
+/* Where a request is in its life; see server.c. */
+enum request_stage {
+    STAGE_ADMITTING,    /* the headers are being checked; suspended for the caller's lookup */
+    STAGE_ADMITTED,     /* the headers passed: the body comes, then the handler */
+    STAGE_HANDLING,     /* the handler runs on the event loop */
+    STAGE_AWAITING,     /* suspended until a statement's result comes */
+    STAGE_OFFLOADED,    /* suspended while a blocking thread runs the handler */
+    STAGE_OFFLOAD_DONE, /* the blocking thread has answered: the answer is queued */
+};
+
+/* A statement to send: its text and parameter values, kept by the request until it is done. */
+struct http_statement {
+    const char *sql;
+    int nparams;
+    const char *params[4];
+};
 
 #define HTTP_MAX_PARAMS        4
 #define HTTP_MAX_EXTRA_HEADERS 12
@@ -39,6 +64,20 @@ struct request {
     bool responded;
     int nextra;
     const char *extra[HTTP_MAX_EXTRA_HEADERS][2];
+
+    /* The request path (server.c). */
+    enum request_stage stage;
+    struct pipeline *pipe;        /* the event loop's database connection, NULL off the loop */
+    bool offloaded;               /* running on a blocking thread: statements run there */
+    struct MHD_Response *kept;    /* the answer, queued by the server once the handler returns */
+    unsigned int kept_status;     /*   and its status */
+    struct http_statement lookup; /* the caller's check still to be made (sql NULL: none) */
+    bool lookup_sent;             /* the awaited job carries the caller's lookup first */
+    PGresult *lookup_res;         /* its result, when it came with an awaited statement */
+    http_done_fn await_done;      /* what to call with the awaited result */
+    PGresult *await_res;
+    struct error await_err;
+    void *await_arg; /* the handler's state between statements */
 };
 
 /* Status reason text used as the problem title. */
@@ -86,7 +125,27 @@ void http_error(struct request *r, struct error *err);
  */
 json_t *http_body_json(struct request *r, bool allow_merge_patch, struct error *err);
 
-/* The single place where a response is queued; used by the builders and the server. */
+/*
+ * The single place where a response is made ready; used by the builders and the server. The
+ * response is kept in r until the server queues it (http_flush), so that it can be made on any
+ * thread and dropped when the caller's check fails.
+ */
 void http_queue(struct request *r, int status, struct MHD_Response *resp);
+
+/* Queues the kept response with libmicrohttpd; on the request's event-loop thread only. */
+void http_flush(struct request *r);
+
+/* Drops a kept response that will not be sent (the caller's check failed or changed). */
+void http_unqueue(struct request *r);
+
+/*
+ * Runs one statement for r and calls done with its result. On an event loop the request is
+ * suspended and the statement pipelined on the loop's connection (with the caller's check when
+ * it is still to be made, in the same round trip); elsewhere it runs at once on the thread's own
+ * connection. Values reach the statement only as parameters; sql and params must live as long as
+ * r (the arena or static text).
+ */
+void http_await(struct request *r, const char *sql, int nparams, const char *const *params,
+                http_done_fn done);
 
 #endif

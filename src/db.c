@@ -34,9 +34,11 @@ log_notice(void *arg, const char *message)
 static PGconn *
 start_connection(const char *application_name, int64_t timeout_ms, bool blocking)
 {
+    /* JIT compiling pays off for long analytic queries only: ours are short, prepared once and
+     * run many times, and an export's JIT work would be redone for every export. */
     char options[160];
     snprintf(options, sizeof(options),
-             "-c statement_timeout=%lld -c idle_in_transaction_session_timeout=%lld",
+             "-c statement_timeout=%lld -c idle_in_transaction_session_timeout=%lld -c jit=off",
              (long long)timeout_ms, (long long)timeout_ms * 2);
     const char *keys[] = {"dbname",  "application_name", "connect_timeout",
                           "options", "client_encoding",  NULL};

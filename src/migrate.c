@@ -10,6 +10,7 @@
 
 #include "sharaka/config.h"
 #include "sharaka/db.h"
+#include "sharaka/documents.h"
 #include "sharaka/log.h"
 #include "sharaka/util.h"
 
@@ -210,6 +211,14 @@ run(bool apply)
     if (pending < 0)
         goto out;
     if (!apply) {
+        int stale = pending > 0 ? 0 : documents_stale(pg);
+        if (stale != 0) {
+            fprintf(stderr,
+                    "sharaka: the documents of %d resource(s) are not made from this release's "
+                    "descriptors; run `sharaka migrate` before `sharaka serve`\n",
+                    stale);
+            goto out;
+        }
         if (pending > 0) {
             fprintf(stderr,
                     "sharaka: %d migration(s) pending; run `sharaka migrate` before `sharaka "
@@ -232,6 +241,8 @@ run(bool apply)
         printf("nothing to migrate: %d migration(s) already applied\n", n);
     else
         printf("%d migration(s) applied, %d in all\n", done, n);
+    if (!documents_install(pg))
+        goto out;
     rc = 0;
 out:
     if (apply)

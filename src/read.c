@@ -232,6 +232,14 @@ resource_get(struct request *r)
         http_error(r, &err);
         return;
     }
+    const char *whole = sql_get_whole(st->res, st->internal, &st->q);
+    if (whole != NULL) {
+        st->sql = whole;
+        st->nparams = 1;
+        st->params[0] = st->id;
+        http_await(r, st->sql, st->nparams, st->params, get_answer);
+        return;
+    }
     sql_build_get(&s, st->res, st->internal, &st->q);
     s.params[0] = st->id;
     read_send(r, st, &s, get_answer);

@@ -2,6 +2,7 @@
  * every value as a $n parameter. */
 #include "sharaka/sql.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -115,6 +116,39 @@ sql_row_json(struct sql *s, const struct resource *res, const char *alias, bool 
              const struct list_query *q)
 {
     row_json(s, res, alias, internal, q, 0);
+}
+
+/* True when q asks for the whole record: every field the caller may see, nothing included. */
+static bool
+whole_record(const struct resource *res, bool internal, const struct list_query *q)
+{
+    if (q == NULL)
+        return true;
+    for (size_t i = 0; i < res->nfields; i++)
+        if (query_field_visible(&res->fields[i], internal) && !q->selected[i])
+            return false;
+    for (size_t i = 0; i < res->nincludes; i++)
+        if (q->included[i])
+            return false;
+    return true;
+}
+
+/*
+ * The JSON text of the record a: for a whole record, its document, kept by the triggers of
+ * documents.c (built here only should it be missing); otherwise built for what q selects.
+ */
+static void
+record_json(struct sql *s, const struct resource *res, bool internal, const struct list_query *q)
+{
+    if (!resource_documents_kept(res) || !whole_record(res, internal, q)) {
+        row_json(s, res, "a", internal, q, 0);
+        buf_puts(&s->text, "::text");
+        return;
+    }
+    buf_printf(&s->text, "coalesce((SELECT d.%s FROM %s_documents d WHERE d.id = a.id), (",
+               internal ? "internal" : "public", res->table);
+    row_json(s, res, "a", internal, NULL, 0);
+    buf_puts(&s->text, ")::text)");
 }
 
 /*
@@ -399,8 +433,18 @@ page_columns(struct sql *s, struct arena *a, const struct resource *res, const s
                            "p.rn <= p.lim) || E'\\r\\n', '')");
         break;
     }
-    buf_puts(&s->text, ", CASE WHEN count(*) > min(p.lim) THEN max(p.k::text) FILTER (WHERE p.rn "
-                       "= p.lim) END, ");
+    /* The keyset of the page's last row, made for that row only (or kept as p.k when the rows
+     * were chosen first). */
+    buf_puts(&s->text, ", CASE WHEN count(*) > min(p.lim) THEN max(");
+    if (embeds(res, q)) {
+        buf_puts(&s->text, "p.k::text");
+    } else {
+        buf_puts(&s->text, "json_build_array(");
+        for (int i = 0; i < q->nsort; i++)
+            buf_printf(&s->text, "p.k%d::text, ", i);
+        buf_puts(&s->text, "p.kid)::text");
+    }
+    buf_puts(&s->text, ") FILTER (WHERE p.rn = p.lim) END, ");
     if (q->count) {
         buf_printf(&s->text, "(SELECT count(*) FROM %s a", res->table);
         where_filters(s, a, res, q);
@@ -449,18 +493,23 @@ sql_build_list(struct sql *s, struct arena *a, const struct resource *res, bool 
         embedded_count(s, res, q);
         buf_puts(&s->text, " AS e, json_build_array(");
     } else {
-        buf_puts(&s->text, " FROM (SELECT t.j, t.k, t.lim, 0 AS embedded, row_number() OVER () "
-                           "AS rn FROM (SELECT ");
+        buf_puts(&s->text, " FROM (SELECT t.*, 0 AS embedded, row_number() OVER () AS rn FROM "
+                           "(SELECT ");
         if (q->format == FORMAT_CSV)
             row_csv(s, res, internal, q);
         else
-            row_json(s, res, "a", internal, q, 0);
-        buf_puts(&s->text, " AS j, json_build_array(");
+            record_json(s, res, internal, q);
+        buf_puts(&s->text, " AS j, ");
+        for (int i = 0; i < q->nsort; i++)
+            buf_printf(&s->text, "a.%s AS k%d, ", q->sort[i].field->name, i);
+        buf_puts(&s->text, "a.id AS kid, ");
     }
-    /* Keyset values travel as text, so that numbers and times come back exactly. */
-    for (int i = 0; i < q->nsort; i++)
-        buf_printf(&s->text, "a.%s::text, ", q->sort[i].field->name);
-    buf_puts(&s->text, "a.id) AS k, ");
+    if (embedding) {
+        /* Keyset values travel as text, so that numbers and times come back exactly. */
+        for (int i = 0; i < q->nsort; i++)
+            buf_printf(&s->text, "a.%s::text, ", q->sort[i].field->name);
+        buf_puts(&s->text, "a.id) AS k, ");
+    }
     sql_param(s, lim);
     buf_printf(&s->text, "::int AS lim FROM %s a", res->table);
     where_filters(s, a, res, q);
@@ -477,11 +526,13 @@ sql_build_export(struct sql *s, struct arena *a, const struct resource *res, boo
                  const struct list_query *q)
 {
     buf_puts(&s->text, "SELECT ");
-    if (q->format == FORMAT_CSV)
+    if (q->format == FORMAT_CSV) {
         row_csv(s, res, internal, q);
-    else
-        row_json(s, res, "a", internal, q, 0);
-    buf_printf(&s->text, "::text FROM %s a", res->table);
+        buf_puts(&s->text, "::text");
+    } else {
+        record_json(s, res, internal, q);
+    }
+    buf_printf(&s->text, " FROM %s a", res->table);
     where_filters(s, a, res, q);
     order_by(s, q);
 }
@@ -497,8 +548,8 @@ void
 sql_build_get(struct sql *s, const struct resource *res, bool internal, const struct list_query *q)
 {
     buf_puts(&s->text, "SELECT ");
-    row_json(s, res, "a", internal, q, 0);
-    buf_printf(&s->text, "::text, %s FROM %s a WHERE a.id = $1::uuid%s",
+    record_json(s, res, internal, q);
+    buf_printf(&s->text, ", %s FROM %s a WHERE a.id = $1::uuid%s",
                res->unversioned ? "1" : "a.version", res->table,
                res->no_soft_delete ? "" : " AND a.deleted_at IS NULL");
     s->nparams = 1;
@@ -511,4 +562,31 @@ sql_build_get(struct sql *s, const struct resource *res, bool internal, const st
                 buf_puts(&s->text, "::uuid");
             }
     }
+}
+
+/* The GET statement of each whole record of a top-level resource, built once per process. */
+static _Atomic(char *) whole_gets[2][16];
+
+const char *
+sql_get_whole(const struct resource *res, bool internal, const struct list_query *q)
+{
+    size_t i;
+    if (res->parent != NULL || (q != NULL && q->parent_id != NULL) ||
+        !whole_record(res, internal, q))
+        return NULL;
+    for (i = 0; i < resources_count && resources_all[i] != res; i++)
+        ;
+    if (i == resources_count || i >= ARRAY_LEN(whole_gets[0]))
+        return NULL;
+    _Atomic(char *) *slot = &whole_gets[internal][i];
+    char *text = atomic_load(slot);
+    if (text != NULL)
+        return text;
+    struct sql built = {0};
+    sql_build_get(&built, res, internal, NULL);
+    char *expected = NULL;
+    if (atomic_compare_exchange_strong(slot, &expected, built.text.data))
+        return built.text.data;
+    sql_free(&built); /* another thread built it first */
+    return expected;
 }

@@ -167,6 +167,10 @@ extern const struct resource audit_log_resource;
 extern const struct resource *const resources_all[];
 extern const size_t resources_count;
 
+/* True when res's whole records are kept as JSON documents beside them (documents.h): the
+ * resources of resources_all. */
+bool resource_documents_kept(const struct resource *res);
+
 /* Finds a field by name; NULL when the resource has none. */
 const struct field *resource_field(const struct resource *res, const char *name);
 

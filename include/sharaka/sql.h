@@ -47,4 +47,11 @@ void sql_build_get(struct sql *s, const struct resource *res, bool internal,
 void sql_csv_header(struct buf *b, const struct resource *res, bool internal,
                     const struct list_query *q);
 
+/*
+ * The statement sql_build_get makes for a whole record of a top-level resource (q may be NULL),
+ * built once and kept for the process's life; NULL when q selects less or res is a
+ * sub-collection. Its one parameter is the id.
+ */
+const char *sql_get_whole(const struct resource *res, bool internal, const struct list_query *q);
+
 #endif

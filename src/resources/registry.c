@@ -16,6 +16,15 @@ const struct resource *const resources_all[] = {
 };
 const size_t resources_count = ARRAY_LEN(resources_all);
 
+bool
+resource_documents_kept(const struct resource *res)
+{
+    for (size_t i = 0; i < resources_count; i++)
+        if (resources_all[i] == res)
+            return true;
+    return false;
+}
+
 const struct field *
 resource_field(const struct resource *res, const char *name)
 {

@@ -2,8 +2,11 @@
  *
  * An export runs in single-row mode on a connection leased from the small export pool, so the
  * server holds one row at a time whatever the size of the result, and libmicrohttpd sends it with
- * chunked encoding as the client reads. The lease ends when the export ends: read to the end,
- * abandoned, or past SHARAKA_EXPORT_TIMEOUT (the stream then ends broken). */
+ * chunked encoding as the client reads. The statement is sent and its first row read on a
+ * blocking thread; the rows after it are read on the event loop without waiting: when none has
+ * arrived, the request is suspended and the loop watches the connection's socket. The lease ends
+ * when the export ends: read to the end, abandoned, or past SHARAKA_EXPORT_TIMEOUT (the stream
+ * then ends broken). */
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -13,6 +16,7 @@
 #include "sharaka/db.h"
 #include "sharaka/handlers.h"
 #include "sharaka/log.h"
+#include "sharaka/loop.h"
 #include "sharaka/query.h"
 #include "sharaka/sql.h"
 #include "sharaka/resource.h"
@@ -32,6 +36,8 @@ struct export_stream {
     size_t header_len, header_sent;
     bool done;
     bool failed; /* the query ended in an error */
+    struct MHD_Connection *conn;
+    struct loop_watch watch; /* the connection's socket, while no row has arrived */
 };
 
 static time_t
@@ -46,6 +52,7 @@ static void
 stream_free(void *cls)
 {
     struct export_stream *st = cls;
+    loop_unwatch(&st->watch);
     PQclear(st->row);
     if (st->pg != NULL) {
         /* Stop a query the client did not read to the end and drop its connection: only one
@@ -89,6 +96,44 @@ next_row(struct export_stream *st)
     return false;
 }
 
+/* The export's socket is readable: the request goes on (on the loop's thread). */
+static void
+rows_arrived(void *arg)
+{
+    struct export_stream *st = arg;
+    MHD_resume_connection(st->conn);
+}
+
+/*
+ * Takes the next row when it has arrived: 1 when st->row holds it, 0 when none has yet (with wait,
+ * the request is then suspended until the socket is readable), -1 at the end or on an error.
+ */
+static int
+take_row(struct export_stream *st, bool wait)
+{
+    /* Read from the socket only when what libpq holds has no whole row left: reading ahead
+     * would move the result from the kernel's buffers into ours. */
+    if (PQisBusy(st->pg) && !PQconsumeInput(st->pg)) {
+        log_error("export failed: %s", PQerrorMessage(st->pg));
+        st->failed = st->done = true;
+        return -1;
+    }
+    if (!PQisBusy(st->pg))
+        return next_row(st) ? 1 : -1;
+    if (!wait)
+        return 0;
+    st->watch.fd = PQsocket(st->pg);
+    st->watch.ready = rows_arrived;
+    st->watch.arg = st;
+    if (!loop_watch_readable(&st->watch)) {
+        /* The loop is stopping: the stream ends broken (the query is cancelled). */
+        st->failed = true;
+        return -1;
+    }
+    MHD_suspend_connection(st->conn);
+    return 0;
+}
+
 static ssize_t
 stream_read(void *cls, uint64_t pos, char *out, size_t max)
 {
@@ -103,8 +148,15 @@ stream_read(void *cls, uint64_t pos, char *out, size_t max)
     while (n < max && st->header_sent < st->header_len)
         out[n++] = st->header[st->header_sent++];
     while (n < max) {
-        if (st->row == NULL && (st->done || !next_row(st)))
-            break;
+        if (st->row == NULL) {
+            if (st->done)
+                break;
+            int got = take_row(st, n == 0);
+            if (got == 0 && n == 0)
+                return 0; /* suspended: called again once rows arrive */
+            if (got <= 0)
+                break;
+        }
         const char *text = PQgetvalue(st->row, 0, 0);
         size_t len = (size_t)PQgetlength(st->row, 0, 0);
         if (st->offset < len) {
@@ -211,6 +263,7 @@ queue_stream(struct request *r, const struct resource *res, bool internal,
         st->header_len = h.len;
         st->header = buf_take(&h);
     }
+    st->conn = r->conn;
     struct MHD_Response *resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, EXPORT_BLOCK,
                                                                   stream_read, st, stream_free);
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,

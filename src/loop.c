@@ -42,6 +42,8 @@ struct loop {
     bool listening;      /* the listening socket is in this loop's set */
     uint64_t pause_till; /* accept paused (out of descriptors) until then */
     atomic_bool stop, stop_accepting;
+    bool stopping;              /* the loop left its turns: no watch is armed any more */
+    struct loop_watch *watches; /* armed */
 };
 
 static _Thread_local struct loop *current;
@@ -72,7 +74,7 @@ loop_wake(struct loop *l)
 static bool
 watch(struct loop *l, int op, int fd, uint32_t events, uint32_t tag)
 {
-    struct epoll_event ev = {.events = events, .data.u32 = tag};
+    struct epoll_event ev = {.events = events, .data.u64 = tag};
     return epoll_ctl(l->epoll_fd, op, fd, &ev) == 0;
 }
 
@@ -87,6 +89,59 @@ set_listening(struct loop *l, bool on)
         (void)epoll_ctl(l->epoll_fd, EPOLL_CTL_DEL, listen_fd, NULL);
         l->listening = false;
     }
+}
+
+bool
+loop_watch_readable(struct loop_watch *w)
+{
+    struct loop *l = current;
+    if (l == NULL || l->stopping)
+        return false;
+    if (w->armed)
+        return true;
+    struct epoll_event ev = {.events = EPOLLIN | EPOLLONESHOT, .data.ptr = w};
+    if (epoll_ctl(l->epoll_fd, w->added ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, w->fd, &ev) != 0)
+        return false;
+    w->loop = l;
+    w->added = w->armed = true;
+    w->prev = NULL;
+    w->next = l->watches;
+    if (l->watches != NULL)
+        l->watches->prev = w;
+    l->watches = w;
+    return true;
+}
+
+static void
+disarm(struct loop_watch *w)
+{
+    struct loop *l = w->loop;
+    if (!w->armed)
+        return;
+    if (w->prev != NULL)
+        w->prev->next = w->next;
+    else
+        l->watches = w->next;
+    if (w->next != NULL)
+        w->next->prev = w->prev;
+    w->armed = false;
+}
+
+void
+loop_unwatch(struct loop_watch *w)
+{
+    if (w->loop == NULL || !w->added)
+        return;
+    disarm(w);
+    (void)epoll_ctl(w->loop->epoll_fd, EPOLL_CTL_DEL, w->fd, NULL);
+    w->added = false;
+}
+
+static void
+fire(struct loop_watch *w)
+{
+    disarm(w);
+    w->ready(w->arg);
 }
 
 /* Accepts what is waiting on the listening socket and hands it to this loop's daemon, which
@@ -148,7 +203,7 @@ loop_main(void *arg)
         int n = epoll_wait(l->epoll_fd, ev, EVENTS_PER_WAKEUP, timeout);
         bool database = false;
         for (int i = 0; i < n; i++) {
-            switch (ev[i].data.u32) {
+            switch (ev[i].data.u64) {
             case TAG_LISTEN:
                 accept_some(l);
                 break;
@@ -162,7 +217,10 @@ loop_main(void *arg)
                 (void)got;
                 break;
             }
+            case TAG_DAEMON:
+                break; /* MHD_run below */
             default:
+                fire(ev[i].data.ptr);
                 break;
             }
         }
@@ -175,13 +233,18 @@ loop_main(void *arg)
         MHD_run(l->daemon);
         pipeline_service(l->pipe, 0);
         sync_database_socket(l);
+        log_access_flush();
     }
     /* What still waits for the database ends with a 503; its requests are resumed and answered
      * by the daemon's last runs. */
     pipeline_free(l->pipe);
     l->pipe = NULL;
+    l->stopping = true;
+    while (l->watches != NULL)
+        fire(l->watches);
     for (int i = 0; i < 3; i++)
         MHD_run(l->daemon);
+    log_access_flush();
     current = NULL;
     return NULL;
 }
@@ -191,6 +254,7 @@ loop_close(struct loop *l)
 {
     if (l->daemon != NULL)
         MHD_stop_daemon(l->daemon);
+    log_access_flush(); /* the requests the stop ended */
     if (l->pipe != NULL)
         pipeline_free(l->pipe);
     if (l->epoll_fd >= 0)

@@ -30,6 +30,26 @@ void loop_stop_all(void);
 /* The calling thread's pipeline, or NULL on a thread that is not a loop. */
 struct pipeline *loop_pipeline(void);
 
+/*
+ * A socket a request waits on outside the loop's pipeline (an export's connection). The loop
+ * calls ready(arg) once, on its thread, when fd is readable or broken, or when the loop stops.
+ */
+struct loop_watch {
+    int fd;
+    void (*ready)(void *arg);
+    void *arg;
+    struct loop *loop; /* set by loop_watch_readable */
+    bool added, armed;
+    struct loop_watch *prev, *next; /* the loop's armed watches */
+};
+
+/* Arms w on the calling thread's loop. False when there is none or it is stopping: nothing will
+ * call w->ready then. */
+bool loop_watch_readable(struct loop_watch *w) MUSTCHECK;
+
+/* Stops watching w's socket: call before it is closed. */
+void loop_unwatch(struct loop_watch *w);
+
 /* The calling thread's loop, or NULL on a thread that is not a loop. */
 struct loop *loop_current(void);
 

@@ -284,9 +284,12 @@ request_new(struct MHD_Connection *conn, const char *url, const char *method)
     if (id != NULL && request_id_sane(id)) {
         memcpy(r->request_id, id, strlen(id) + 1);
     } else {
-        unsigned char raw[16];
-        randombytes_buf(raw, sizeof(raw));
-        sodium_bin2hex(r->request_id, sizeof(r->request_id), raw, sizeof(raw));
+        /* Unique, not secret: a random prefix drawn once per thread, then a counter. */
+        static _Thread_local uint64_t prefix, count;
+        if (prefix == 0)
+            randombytes_buf(&prefix, sizeof(prefix));
+        snprintf(r->request_id, sizeof(r->request_id), "%016llx%016llx", (unsigned long long)prefix,
+                 (unsigned long long)++count);
     }
     metrics_request_begin();
     return r;
@@ -882,8 +885,7 @@ access_log(struct request *r, uint64_t duration, bool delivered,
         buf_printf(&line, ",\"queued_status\":%d,\"termination\":\"%s\"", r->status,
                    termination_name(toe));
     buf_puts(&line, "}\n");
-    fwrite(line.data, 1, line.len, stdout);
-    fflush(stdout);
+    log_access(line.data, line.len);
     buf_free(&line);
 }
 

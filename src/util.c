@@ -296,12 +296,17 @@ now_unix(void)
 void
 format_time_rfc3339(char *out, size_t len)
 {
+    /* The seconds are formatted once per second and thread. */
+    static _Thread_local time_t last = -1;
+    static _Thread_local char base[24];
     struct timespec ts;
-    struct tm tm;
     clock_gettime(CLOCK_REALTIME, &ts);
-    gmtime_r(&ts.tv_sec, &tm);
-    char base[24];
-    strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
+    if (ts.tv_sec != last) {
+        struct tm tm;
+        gmtime_r(&ts.tv_sec, &tm);
+        strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
+        last = ts.tv_sec;
+    }
     snprintf(out, len, "%s.%03ldZ", base, ts.tv_nsec / 1000000L);
 }
 

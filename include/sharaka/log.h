@@ -11,6 +11,14 @@ extern enum log_level log_threshold;
 /* Writes one line "time level [request id] message" to stderr. rid may be NULL. */
 void log_write(enum log_level level, const char *rid, const char *fmt, ...) PRINTF_LIKE(3, 4);
 
+/*
+ * The access log: one JSON line per request on stdout. A line is kept in its thread's buffer and
+ * written with the others of the same turn of the event loop by log_access_flush() (the loops call
+ * it after each turn), or at once when the buffer passes 16 KiB.
+ */
+void log_access(const char *line, size_t len);
+void log_access_flush(void);
+
 #define log_at(lvl, rid, ...)                                                                      \
     do {                                                                                           \
         if ((lvl) >= log_threshold)                                                                \

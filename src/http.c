@@ -176,7 +176,7 @@ http_await(struct request *r, const char *sql, int nparams, const char *const *p
     if (r->lookup.sql != NULL || sql == NULL) {
         /* A blocking thread never carries a caller's check: admission made it first. */
         rlog_error(r->request_id, "a statement was awaited off the event loop with a check due");
-        error_set(&err, 500, "internal", "The request could not be completed.");
+        error_set(&err, 500, "internal-error", "the request could not be completed");
     } else {
         struct db_conn *c = db_thread_conn(&err);
         if (c != NULL)

@@ -703,15 +703,14 @@ await_resumed(struct request *r)
     PGresult *res = r->await_res;
     struct error err = r->await_err;
     PGresult *lookup = r->lookup_res;
-    bool checked = r->lookup.sql != NULL && lookup != NULL;
-    bool lookup_failed = r->lookup.sql != NULL && lookup == NULL;
 
     r->await_res = r->lookup_res = NULL;
     memset(&r->await_err, 0, sizeof(r->await_err));
     r->stage = STAGE_HANDLING;
-    if (checked || lookup_failed) {
+    if (r->lookup.sql != NULL) {
+        /* The caller's row came with the result; when the job failed, its error is the check's. */
         struct error lerr = {0};
-        if (lookup_failed) {
+        if (lookup == NULL) {
             lerr = err;
             memset(&err, 0, sizeof(err));
         }
@@ -951,8 +950,10 @@ listen_socket(void)
 static struct MHD_Daemon *
 make_daemon(void)
 {
-    unsigned int flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ITC |
-                         MHD_USE_NO_LISTEN_SOCKET | MHD_USE_ERROR_LOG;
+    /* No MHD_USE_ITC: polled from outside, libmicrohttpd drops it; a thread that resumes one
+     * of the loop's requests wakes the loop itself (loop_wake). */
+    unsigned int flags =
+        MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_NO_LISTEN_SOCKET | MHD_USE_ERROR_LOG;
     if (cfg.listen_addr.ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
     struct MHD_Daemon *d = MHD_start_daemon(

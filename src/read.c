@@ -112,6 +112,79 @@ answer_list(struct request *r, const struct resource *res, bool internal,
              iov, n, pg, buf_take(&tail));
 }
 
+/* The keyset of row i of a page sent one row per record, as the JSON array the cursor holds:
+ * each sort key's text, then the id. */
+static const char *
+row_keyset(struct arena *a, const struct list_query *q, const PGresult *pg, int i)
+{
+    struct buf b = {0};
+    buf_putc(&b, '[');
+    for (int k = 1; k <= q->nsort + 1; k++) {
+        if (k > 1)
+            buf_puts(&b, ", ");
+        if (PQgetisnull(pg, i, k)) {
+            buf_puts(&b, "null");
+            continue;
+        }
+        buf_putc(&b, '"');
+        buf_json_escape(&b, PQgetvalue(pg, i, k), (size_t)PQgetlength(pg, i, k));
+        buf_putc(&b, '"');
+    }
+    buf_putc(&b, ']');
+    const char *out = arena_strdup(a, b.data);
+    buf_free(&b);
+    return out;
+}
+
+/* Sends a page the statement returned one row per record (takes pg): the rows' texts are sent
+ * where they lie in the result, joined by the format's separators. */
+static void
+answer_rows(struct request *r, const struct resource *res, bool internal,
+            const struct arg_list *args, const struct list_query *q, PGresult *pg)
+{
+    int rows = PQntuples(pg);
+    const char *cursor = NULL;
+    if (rows > q->limit) {
+        rows = q->limit;
+        cursor = cursor_encode(&r->arena, q->sort_spec, row_keyset(&r->arena, q, pg, rows - 1));
+        http_add_header(r, "Link", next_link(r, args, cursor));
+    }
+    struct buf tail = {0};
+    struct MHD_IoVec *iov = arena_alloc(&r->arena, sizeof(*iov) * ((size_t)rows * 2 + 2));
+    unsigned int n = 0;
+    const char *sep = q->format == FORMAT_CSV ? "\r\n" : "\n";
+    const char *ctype =
+        q->format == FORMAT_CSV ? "text/csv; charset=utf-8" : "application/x-ndjson";
+    if (q->format == FORMAT_JSON) {
+        sep = ",";
+        ctype = "application/json";
+        iov[n++] = (struct MHD_IoVec){"{\"data\":[", 9};
+        buf_putc(&tail, ']');
+        if (cursor != NULL)
+            buf_printf(&tail, ",\"next_cursor\":\"%s\"", cursor);
+        else
+            buf_puts(&tail, ",\"next_cursor\":null");
+        buf_putc(&tail, '}');
+    } else if (q->format == FORMAT_CSV) {
+        buf_puts(&tail, "\xEF\xBB\xBF"); /* UTF-8 byte-order mark, for spreadsheets */
+        sql_csv_header(&tail, res, internal, q);
+        buf_puts(&tail, "\r\n");
+        iov[n++] = (struct MHD_IoVec){NULL, 0}; /* the header, once tail is complete */
+    }
+    for (int i = 0; i < rows; i++) {
+        if (q->format == FORMAT_JSON && i > 0)
+            iov[n++] = (struct MHD_IoVec){sep, 1};
+        iov[n++] = (struct MHD_IoVec){PQgetvalue(pg, i, 0), (size_t)PQgetlength(pg, i, 0)};
+        if (q->format != FORMAT_JSON)
+            iov[n++] = (struct MHD_IoVec){sep, strlen(sep)};
+    }
+    if (q->format == FORMAT_JSON)
+        iov[n++] = (struct MHD_IoVec){tail.data, tail.len};
+    else if (q->format == FORMAT_CSV)
+        iov[0] = (struct MHD_IoVec){tail.data, tail.len};
+    http_iov(r, 200, ctype, iov, n, pg, buf_take(&tail));
+}
+
 /* What a read keeps while its statement is in flight: the statement lives in the arena. */
 struct read_state {
     const struct resource *res;
@@ -152,6 +225,10 @@ list_answer(struct request *r, PGresult *pg, struct error *err)
     struct read_state *st = r->await_arg;
     if (pg == NULL)
         goto out;
+    if (sql_list_by_rows(st->res, &st->q)) {
+        answer_rows(r, st->res, st->internal, &st->args, &st->q, pg);
+        return;
+    }
     if (strcmp(PQgetvalue(pg, 0, 3), "t") != 0) {
         engine_parent_not_found(err, st->res, st->q.parent_id);
         goto out;

@@ -464,6 +464,41 @@ page_columns(struct sql *s, struct arena *a, const struct resource *res, const s
     buf_puts(&s->text, ", max(p.embedded)");
 }
 
+bool
+sql_list_by_rows(const struct resource *res, const struct list_query *q)
+{
+    return !embeds(res, q) && !q->count && !(res->parent != NULL && q->parent_id != NULL);
+}
+
+/* " WHERE ... ORDER BY ... LIMIT n + 1": the rows of the page after the cursor, one more than
+ * the limit to know whether another page follows. */
+static void
+page_rows(struct sql *s, struct arena *a, const struct resource *res, const struct list_query *q,
+          const char *lim)
+{
+    where_filters(s, a, res, q);
+    if (q->has_cursor)
+        keyset_condition(s, q);
+    order_by(s, q);
+    buf_printf(&s->text, " LIMIT %s + 1", lim);
+}
+
+/* The page as one row per record: its text, then its keyset (each sort key as text, the id). */
+static void
+rows_statement(struct sql *s, struct arena *a, const struct resource *res, bool internal,
+               const struct list_query *q, const char *lim)
+{
+    buf_puts(&s->text, "SELECT ");
+    if (q->format == FORMAT_CSV)
+        row_csv(s, res, internal, q);
+    else
+        record_json(s, res, internal, q);
+    for (int i = 0; i < q->nsort; i++)
+        buf_printf(&s->text, ", a.%s::text", q->sort[i].field->name);
+    buf_printf(&s->text, ", a.id FROM %s a", res->table);
+    page_rows(s, a, res, q, lim);
+}
+
 void
 sql_build_list(struct sql *s, struct arena *a, const struct resource *res, bool internal,
                const struct list_query *q)
@@ -471,9 +506,17 @@ sql_build_list(struct sql *s, struct arena *a, const struct resource *res, bool 
     char limit[16];
     bool embedding = embeds(res, q);
 
+    /* The limit is written into the statement, not passed: with LIMIT $n PostgreSQL's generic
+     * plan assumes a tenth of the table and it plans every execution anew. It is the number
+     * query_parse checked (1 to QUERY_MAX_LIMIT), printed here from an int, so at most
+     * QUERY_MAX_LIMIT texts of each statement exist. */
     snprintf(limit, sizeof(limit), "%d", q->limit);
     const char *lim = arena_strdup(a, limit);
 
+    if (sql_list_by_rows(res, q)) {
+        rows_statement(s, a, res, internal, q, lim);
+        return;
+    }
     page_columns(s, a, res, q);
     if (embedding) {
         /*
@@ -510,15 +553,10 @@ sql_build_list(struct sql *s, struct arena *a, const struct resource *res, bool 
             buf_printf(&s->text, "a.%s::text, ", q->sort[i].field->name);
         buf_puts(&s->text, "a.id) AS k, ");
     }
-    sql_param(s, lim);
-    buf_printf(&s->text, "::int AS lim FROM %s a", res->table);
-    where_filters(s, a, res, q);
-    if (q->has_cursor)
-        keyset_condition(s, q);
-    order_by(s, q);
-    buf_puts(&s->text, " LIMIT ");
-    sql_param(s, lim);
-    buf_puts(&s->text, embedding ? "::int + 1) t) u) v) p" : "::int + 1) t) p");
+    buf_puts(&s->text, lim);
+    buf_printf(&s->text, " AS lim FROM %s a", res->table);
+    page_rows(s, a, res, q, lim);
+    buf_puts(&s->text, embedding ? ") t) u) v) p" : ") t) p");
 }
 
 void

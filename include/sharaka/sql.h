@@ -21,7 +21,16 @@ void sql_row_json(struct sql *s, const struct resource *res, const char *alias, 
                   const struct list_query *q);
 
 /*
- * Builds the list statement. It returns one row: the page (JSON array text, CSV lines or NDJSON
+ * True when the list statement of q returns one row per record, up to q->limit + 1 of them, each
+ * with its text (JSON or a CSV line), the text of each of its sort keys and its id: a page of
+ * whole or selected records with no total, nothing embedded and no parent to check. PostgreSQL
+ * then does no aggregation; the server joins the rows.
+ */
+bool sql_list_by_rows(const struct resource *res, const struct list_query *q);
+
+/*
+ * Builds the list statement (see sql_list_by_rows for the statement of one row per record).
+ * Otherwise it returns one row: the page (JSON array text, CSV lines or NDJSON
  * lines), the keyset of the last row as JSON text when there is a next page (else NULL), the
  * total when q->count (else NULL), whether the sub-collection's parent exists ("t"/"f"), and how
  * many records the page embeds through include=. When that is more than QUERY_MAX_EMBEDDED, the

@@ -379,3 +379,17 @@ def test_export_slower_than_the_statement_timeout_is_complete_or_visibly_broken(
     assert lines == BIG_ROWS, (
         f"the export ended like a complete one after {lines} of {BIG_ROWS} rows "
         f"({size} bytes, {took:.1f} s with SHARAKA_STATEMENT_TIMEOUT=1000)")
+
+
+def test_documents_written_in_one_pass_lie_in_the_default_order(big):
+    """`sharaka migrate` writes a resource's documents in the order its lists and exports read
+    them by default (organizations: created_at, then id), so such a read finds them side by side
+    on disk. The 200 000 organizations were inserted in one statement: one created_at, and an id
+    order unrelated to the order they were stored in."""
+    stored = [r[0] for r in big.rows(
+        "SELECT id FROM organizations_documents ORDER BY ctid LIMIT 2000")]
+    wanted = [r[0] for r in big.rows(
+        "SELECT id FROM organizations ORDER BY created_at, id LIMIT 2000")]
+    inserted = [r[0] for r in big.rows("SELECT id FROM organizations ORDER BY ctid LIMIT 2000")]
+    assert stored == wanted
+    assert inserted != wanted

@@ -2,6 +2,7 @@
  * types, crit headers and duplicate names. */
 #include <jwt.h>
 #include <sodium.h>
+#include <unistd.h>
 
 #include "check.h"
 #include "sharaka/auth.h"
@@ -91,6 +92,14 @@ main(void)
 
     char *good = sign(JWT_ALG_HS256, SECRET, claims(300, NULL));
     CHECK(verifies(good));
+    CHECK(verifies(good)); /* now from the tokens this thread has verified */
+
+    /* A token kept as verified still expires: valid by a second within the leeway, then not. */
+    char *ending = sign(JWT_ALG_HS256, SECRET, claims(-(AUTH_LEEWAY - 1), NULL));
+    CHECK(verifies(ending));
+    sleep(2);
+    CHECK(!verifies(ending));
+    CHECK(!verifies(ending));
 
     /* A flipped bit in the signature. */
     char *flipped = xstrdup(good);
@@ -229,6 +238,7 @@ main(void)
     CHECK(back.role == ROLE_EDITOR);
 
     free(good);
+    free(ending);
     free(flipped);
     free(other);
     free(hs512);

@@ -70,46 +70,72 @@ parse_list(struct request *r, const struct resource *res, bool internal, struct 
     return true;
 }
 
-/* Sends the page the list statement returned (takes pg): the JSON envelope with the next
- * cursor and total, or CSV / NDJSON text with the total in a header; Link names the next page. */
+/* The cursor of the page after this one, from its last row's keyset (JSON text); Link names
+ * that page. */
+static const char *
+next_cursor(struct request *r, const struct arg_list *args, const struct list_query *q,
+            const char *keyset)
+{
+    const char *cursor = cursor_encode(&r->arena, q->sort_spec, keyset);
+    http_add_header(r, "Link", next_link(r, args, cursor));
+    return cursor;
+}
+
+/*
+ * Sends a page (takes pg) whose records are the nbody pieces of text in body: for JSON the
+ * array, else the lines. JSON wraps it in the envelope with the next cursor and the total; CSV
+ * puts its header first; NDJSON and CSV give the total in X-Total-Count.
+ */
+static void
+send_page(struct request *r, const struct resource *res, bool internal, const struct list_query *q,
+          const char *cursor, const char *total, const struct MHD_IoVec *body, unsigned int nbody,
+          PGresult *pg)
+{
+    struct buf around = {0}; /* the envelope's tail, or the CSV header */
+    struct MHD_IoVec *iov = arena_alloc(&r->arena, sizeof(*iov) * (nbody + 2));
+    unsigned int n = 0;
+    const char *ctype = "application/x-ndjson";
+
+    if (q->format == FORMAT_JSON) {
+        ctype = "application/json";
+        iov[n++] = (struct MHD_IoVec){"{\"data\":", 8};
+    } else {
+        if (total != NULL)
+            http_add_header(r, "X-Total-Count", arena_strdup(&r->arena, total));
+        if (q->format == FORMAT_CSV) {
+            ctype = "text/csv; charset=utf-8";
+            buf_puts(&around, "\xEF\xBB\xBF"); /* UTF-8 byte-order mark, for spreadsheets */
+            sql_csv_header(&around, res, internal, q);
+            buf_puts(&around, "\r\n");
+            iov[n++] = (struct MHD_IoVec){around.data, around.len};
+        }
+    }
+    memcpy(iov + n, body, sizeof(*iov) * nbody);
+    n += nbody;
+    if (q->format == FORMAT_JSON) {
+        if (cursor != NULL)
+            buf_printf(&around, ",\"next_cursor\":\"%s\"", cursor);
+        else
+            buf_puts(&around, ",\"next_cursor\":null");
+        if (total != NULL)
+            buf_printf(&around, ",\"total\":%s", total);
+        buf_putc(&around, '}');
+        iov[n++] = (struct MHD_IoVec){around.data, around.len};
+    }
+    http_iov(r, 200, ctype, iov, n, pg, buf_take(&around));
+}
+
+/* Sends the page the one-row list statement returned (takes pg): its text, with the next cursor
+ * and the total the statement made. */
 static void
 answer_list(struct request *r, const struct resource *res, bool internal,
             const struct arg_list *args, const struct list_query *q, PGresult *pg)
 {
-    const char *cursor = NULL;
-    if (!PQgetisnull(pg, 0, 1)) {
-        cursor = cursor_encode(&r->arena, q->sort_spec, PQgetvalue(pg, 0, 1));
-        http_add_header(r, "Link", next_link(r, args, cursor));
-    }
+    const char *cursor =
+        PQgetisnull(pg, 0, 1) ? NULL : next_cursor(r, args, q, PQgetvalue(pg, 0, 1));
     const char *total = PQgetisnull(pg, 0, 2) ? NULL : PQgetvalue(pg, 0, 2);
-    struct buf tail = {0};
-    struct MHD_IoVec iov[3];
-    if (q->format == FORMAT_JSON) {
-        if (cursor != NULL)
-            buf_printf(&tail, ",\"next_cursor\":\"%s\"", cursor);
-        else
-            buf_puts(&tail, ",\"next_cursor\":null");
-        if (total != NULL)
-            buf_printf(&tail, ",\"total\":%s", total);
-        buf_putc(&tail, '}');
-        iov[0] = (struct MHD_IoVec){"{\"data\":", 8};
-        iov[1] = (struct MHD_IoVec){PQgetvalue(pg, 0, 0), (size_t)PQgetlength(pg, 0, 0)};
-        iov[2] = (struct MHD_IoVec){tail.data, tail.len};
-        http_iov(r, 200, "application/json", iov, 3, pg, buf_take(&tail));
-        return;
-    }
-    if (total != NULL)
-        http_add_header(r, "X-Total-Count", arena_strdup(&r->arena, total));
-    unsigned int n = 0;
-    if (q->format == FORMAT_CSV) {
-        buf_puts(&tail, "\xEF\xBB\xBF"); /* UTF-8 byte-order mark, for spreadsheets */
-        sql_csv_header(&tail, res, internal, q);
-        buf_puts(&tail, "\r\n");
-        iov[n++] = (struct MHD_IoVec){tail.data, tail.len};
-    }
-    iov[n++] = (struct MHD_IoVec){PQgetvalue(pg, 0, 0), (size_t)PQgetlength(pg, 0, 0)};
-    http_iov(r, 200, q->format == FORMAT_CSV ? "text/csv; charset=utf-8" : "application/x-ndjson",
-             iov, n, pg, buf_take(&tail));
+    struct MHD_IoVec body = {PQgetvalue(pg, 0, 0), (size_t)PQgetlength(pg, 0, 0)};
+    send_page(r, res, internal, q, cursor, total, &body, 1, pg);
 }
 
 /* The keyset of row i of a page sent one row per record, as the JSON array the cursor holds:
@@ -137,7 +163,7 @@ row_keyset(struct arena *a, const struct list_query *q, const PGresult *pg, int 
 }
 
 /* Sends a page the statement returned one row per record (takes pg): the rows' texts are sent
- * where they lie in the result, joined by the format's separators. */
+ * where they lie in the result, as a JSON array's items or as lines. */
 static void
 answer_rows(struct request *r, const struct resource *res, bool internal,
             const struct arg_list *args, const struct list_query *q, PGresult *pg)
@@ -146,43 +172,22 @@ answer_rows(struct request *r, const struct resource *res, bool internal,
     const char *cursor = NULL;
     if (rows > q->limit) {
         rows = q->limit;
-        cursor = cursor_encode(&r->arena, q->sort_spec, row_keyset(&r->arena, q, pg, rows - 1));
-        http_add_header(r, "Link", next_link(r, args, cursor));
+        cursor = next_cursor(r, args, q, row_keyset(&r->arena, q, pg, rows - 1));
     }
-    struct buf tail = {0};
-    struct MHD_IoVec *iov = arena_alloc(&r->arena, sizeof(*iov) * ((size_t)rows * 2 + 2));
+    bool json = q->format == FORMAT_JSON;
+    const char *eol = q->format == FORMAT_CSV ? "\r\n" : "\n";
+    struct MHD_IoVec *body = arena_alloc(&r->arena, sizeof(*body) * ((size_t)rows * 2 + 1));
     unsigned int n = 0;
-    const char *sep = q->format == FORMAT_CSV ? "\r\n" : "\n";
-    const char *ctype =
-        q->format == FORMAT_CSV ? "text/csv; charset=utf-8" : "application/x-ndjson";
-    if (q->format == FORMAT_JSON) {
-        sep = ",";
-        ctype = "application/json";
-        iov[n++] = (struct MHD_IoVec){"{\"data\":[", 9};
-        buf_putc(&tail, ']');
-        if (cursor != NULL)
-            buf_printf(&tail, ",\"next_cursor\":\"%s\"", cursor);
-        else
-            buf_puts(&tail, ",\"next_cursor\":null");
-        buf_putc(&tail, '}');
-    } else if (q->format == FORMAT_CSV) {
-        buf_puts(&tail, "\xEF\xBB\xBF"); /* UTF-8 byte-order mark, for spreadsheets */
-        sql_csv_header(&tail, res, internal, q);
-        buf_puts(&tail, "\r\n");
-        iov[n++] = (struct MHD_IoVec){NULL, 0}; /* the header, once tail is complete */
-    }
     for (int i = 0; i < rows; i++) {
-        if (q->format == FORMAT_JSON && i > 0)
-            iov[n++] = (struct MHD_IoVec){sep, 1};
-        iov[n++] = (struct MHD_IoVec){PQgetvalue(pg, i, 0), (size_t)PQgetlength(pg, i, 0)};
-        if (q->format != FORMAT_JSON)
-            iov[n++] = (struct MHD_IoVec){sep, strlen(sep)};
+        if (json)
+            body[n++] = (struct MHD_IoVec){i == 0 ? "[" : ",", 1};
+        body[n++] = (struct MHD_IoVec){PQgetvalue(pg, i, 0), (size_t)PQgetlength(pg, i, 0)};
+        if (!json)
+            body[n++] = (struct MHD_IoVec){eol, strlen(eol)};
     }
-    if (q->format == FORMAT_JSON)
-        iov[n++] = (struct MHD_IoVec){tail.data, tail.len};
-    else if (q->format == FORMAT_CSV)
-        iov[0] = (struct MHD_IoVec){tail.data, tail.len};
-    http_iov(r, 200, ctype, iov, n, pg, buf_take(&tail));
+    if (json)
+        body[n++] = (struct MHD_IoVec){rows == 0 ? "[]" : "]", rows == 0 ? 2 : 1};
+    send_page(r, res, internal, q, cursor, NULL, body, n, pg);
 }
 
 /* What a read keeps while its statement is in flight: the statement lives in the arena. */

@@ -608,13 +608,11 @@ static _Atomic(char *) whole_gets[2][16];
 const char *
 sql_get_whole(const struct resource *res, bool internal, const struct list_query *q)
 {
-    size_t i;
     if (res->parent != NULL || (q != NULL && q->parent_id != NULL) ||
         !whole_record(res, internal, q))
         return NULL;
-    for (i = 0; i < resources_count && resources_all[i] != res; i++)
-        ;
-    if (i == resources_count || i >= ARRAY_LEN(whole_gets[0]))
+    int i = resource_index(res);
+    if (i < 0 || (size_t)i >= ARRAY_LEN(whole_gets[0]))
         return NULL;
     _Atomic(char *) *slot = &whole_gets[internal][i];
     char *text = atomic_load(slot);

@@ -167,6 +167,9 @@ extern const struct resource audit_log_resource;
 extern const struct resource *const resources_all[];
 extern const size_t resources_count;
 
+/* res's place in resources_all, or -1 when it is not one of them. */
+int resource_index(const struct resource *res);
+
 /* True when res's whole records are kept as JSON documents beside them (documents.h): the
  * resources of resources_all. */
 bool resource_documents_kept(const struct resource *res);

@@ -16,13 +16,19 @@ const struct resource *const resources_all[] = {
 };
 const size_t resources_count = ARRAY_LEN(resources_all);
 
-bool
-resource_documents_kept(const struct resource *res)
+int
+resource_index(const struct resource *res)
 {
     for (size_t i = 0; i < resources_count; i++)
         if (resources_all[i] == res)
-            return true;
-    return false;
+            return (int)i;
+    return -1;
+}
+
+bool
+resource_documents_kept(const struct resource *res)
+{
+    return resource_index(res) >= 0;
 }
 
 const struct field *

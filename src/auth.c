@@ -201,6 +201,14 @@ audience_matches(json_t *aud)
     return false;
 }
 
+/* The expiry rule, for a token read now and for one verified before: exp is past by more than
+ * the leeway. */
+static bool
+expired(int64_t exp, int64_t now)
+{
+    return exp < now - AUTH_LEEWAY;
+}
+
 /*
  * Time claims, compared without arithmetic on the token's values: exp = INT64_MAX or nbf =
  * INT64_MIN must not overflow. now is a real clock, far from either end.
@@ -216,7 +224,7 @@ check_times(json_t *claims, int64_t now, struct error *err)
         return invalid(err, "it has no exp claim");
     if (!json_is_integer(exp))
         return invalid(err, "its exp claim is not an integer");
-    if (json_integer_value(exp) < now - AUTH_LEEWAY)
+    if (expired(json_integer_value(exp), now))
         return invalid(err, "it has expired");
     if (nbf != NULL && (!json_is_integer(nbf) || json_integer_value(nbf) > now + AUTH_LEEWAY))
         return invalid(err, "it is not valid yet");
@@ -320,7 +328,7 @@ auth_token_verify(const char *token, struct principal *p, struct error *err)
                        sizeof(seen_key));
     struct seen_token *s = &seen[(digest[0] | (unsigned)digest[1] << 8) % SEEN_SLOTS];
     if (s->used && sodium_memcmp(s->digest, digest, sizeof(digest)) == 0) {
-        if (s->p.exp < now_unix() - AUTH_LEEWAY) {
+        if (expired(s->p.exp, now_unix())) {
             s->used = false;
             return invalid(err, "it has expired");
         }

@@ -7,9 +7,10 @@
 #include "sharaka/sql.h"
 #include "sharaka/util.h"
 
-/* The statement that writes the documents of res's records: of all of them, or (where) of one. */
+/* The statement that writes the documents of res's records a; rows follows "FROM t a": a WHERE
+ * for one record, or the ORDER BY in which all of them are written. */
 static void
-write_documents(struct buf *b, const struct resource *res, const char *where)
+write_documents(struct buf *b, const struct resource *res, const char *rows)
 {
     struct sql pub = {0}, internal = {0};
     sql_row_json(&pub, res, "a", false, NULL);
@@ -18,7 +19,7 @@ write_documents(struct buf *b, const struct resource *res, const char *where)
                "INSERT INTO %s_documents (id, public, internal) SELECT a.id, (%s)::text, "
                "(%s)::text FROM %s a%s ON CONFLICT (id) DO UPDATE SET public = EXCLUDED.public, "
                "internal = EXCLUDED.internal",
-               res->table, pub.text.data, internal.text.data, res->table, where);
+               res->table, pub.text.data, internal.text.data, res->table, rows);
     sql_free(&pub);
     sql_free(&internal);
 }

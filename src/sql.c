@@ -136,6 +136,9 @@ whole_record(const struct resource *res, bool internal, const struct list_query 
 /*
  * The JSON text of the record a: for a whole record, its document, kept by the triggers of
  * documents.c (built here only should it be missing); otherwise built for what q selects.
+ * The fallback reads the record anew (alias w) rather than through a: a statement whose other
+ * clauses need only columns of an index (the id, the default sort's keys) then reads the index
+ * alone, with no visit to the table, and the fallback's subquery runs only for a missing document.
  */
 static void
 record_json(struct sql *s, const struct resource *res, bool internal, const struct list_query *q)
@@ -145,10 +148,10 @@ record_json(struct sql *s, const struct resource *res, bool internal, const stru
         buf_puts(&s->text, "::text");
         return;
     }
-    buf_printf(&s->text, "coalesce((SELECT d.%s FROM %s_documents d WHERE d.id = a.id), (",
+    buf_printf(&s->text, "coalesce((SELECT d.%s FROM %s_documents d WHERE d.id = a.id), (SELECT (",
                internal ? "internal" : "public", res->table);
-    row_json(s, res, "a", internal, NULL, 0);
-    buf_puts(&s->text, ")::text)");
+    row_json(s, res, "w", internal, NULL, 0);
+    buf_printf(&s->text, ")::text FROM %s w WHERE w.id = a.id))", res->table);
 }
 
 /*

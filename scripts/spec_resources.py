@@ -487,6 +487,7 @@ class Resource:
         }
         base_headers = ["X-Request-Id", "RateLimit-Policy", "RateLimit"]
         etag = ["ETag"] if self.d["versioned"] else []
+        written = ["Sharaka-Consistency"]
         sub = bool(self.d.get("parent_path"))
         S = self.schema
         if kind == "list":
@@ -494,7 +495,8 @@ class Resource:
                       self.sort_parameter(limits), self.fields_parameter(True)]
             if self.d["includes"]:
                 params.append(self.include_parameter(True, limits))
-            params += [ref("parameters", "Count"), ref("parameters", "Format")]
+            params += [ref("parameters", "Count"), ref("parameters", "Format"),
+                       ref("parameters", "Consistency")]
             if self.d["searchable"]:
                 params.append(ref("parameters", "Search"))
             params += self.filter_parameters()
@@ -511,6 +513,7 @@ class Resource:
                 params.append(self.include_parameter(False, limits))
             if self.d["versioned"]:
                 params.append(ref("parameters", "IfNoneMatch"))
+            params.append(ref("parameters", "Consistency"))
             ok = ("200", f"The {self.singular}.", base_headers + etag, {
                 "application/json": self.json_content(S, self.examples(
                     [("record", S + "Record")], components))})
@@ -522,7 +525,7 @@ class Resource:
                 "application/json": self.json_content(S + "Create", self.examples(
                     [("new", S + "CreateExample")], components))}}
             ok = ("201", f"The {self.singular} was created.",
-                  base_headers + ["Location"] + etag + ["Idempotent-Replayed"], {
+                  base_headers + ["Location"] + etag + ["Idempotent-Replayed"] + written, {
                       "application/json": self.json_content(S, self.examples(
                           [("created", S + "Created")], components))})
             errors = ["400", "401", "403"] + (["404"] if sub else []) + ["405", "409:Conflict",
@@ -533,14 +536,14 @@ class Resource:
                 [("change", S + "PatchExample")], components))
             op["requestBody"] = {"required": True, "content": {
                 "application/json": body, "application/merge-patch+json": copy.deepcopy(body)}}
-            ok = ("200", f"The {self.singular} after the change.", base_headers + etag, {
+            ok = ("200", f"The {self.singular} after the change.", base_headers + etag + written, {
                 "application/json": self.json_content(S, self.examples(
                     [("changed", S + "Changed")], components))})
             errors = ["400", "401", "403", "404", "405", "409:Conflict", "412", "411", "413", "414",
                       "415", "422", "429", "500", "503"]
         elif kind == "delete":
             params = [ref("parameters", "IfMatch")]
-            ok = ("204", f"The {self.singular} was deleted.", base_headers, None)
+            ok = ("204", f"The {self.singular} was deleted.", base_headers + written, None)
             errors = ["400", "401", "403", "404", "405"] + (
                 ["409:StillReferenced"] if self.d["referrers"] else []) + [
                 "412", "411", "413", "414", "429", "500", "503"]
@@ -549,7 +552,8 @@ class Resource:
             op["requestBody"] = {"required": True, "content": {
                 "application/json": self.json_content(S + "Batch", self.examples(
                     [("batch", S + "BatchExample")], components))}}
-            ok = ("200", "Every item was written.", base_headers + ["Idempotent-Replayed"], {
+            ok = ("200", "Every item was written.",
+                  base_headers + ["Idempotent-Replayed"] + written, {
                 "application/json": self.json_content("BatchResult", self.examples(
                     [("written", S + "BatchWritten")], components))})
             errors = ["400", "401", "403", "405", "409:Conflict", "411", "413", "414", "415",

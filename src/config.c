@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "sharaka/log.h"
@@ -20,6 +21,9 @@ enum setting_kind {
     SET_ORIGINS,
     SET_ALGORITHM,
     SET_FILE,
+    SET_PROXIES,
+    SET_READ_URLS,
+    SET_FORWARDED,
 };
 
 struct setting {
@@ -39,6 +43,12 @@ static const struct setting settings[] = {
     {"SHARAKA_DATABASE_URL", SET_STRING, "postgresql:///sharaka", "postgresql:///sharaka", 0, 0,
      offsetof(struct config, database_url),
      "PostgreSQL connection URL or conninfo (default: the local Unix socket)"},
+    {"SHARAKA_DATABASE_READ_URL", SET_READ_URLS, "", "-", 0, 0,
+     offsetof(struct config, database_read_url),
+     "streaming replicas for reads, comma-separated URLs (postgresql://...); writes and what a "
+     "write reads go to SHARAKA_DATABASE_URL"},
+    {"SHARAKA_REPLICA_MAX_LAG", SET_INT, "5", "5", 1, 60, offsetof(struct config, replica_max_lag),
+     "seconds a replica may be behind the primary and still serve reads"},
     {"SHARAKA_LISTEN", SET_LISTEN, "127.0.0.1:8080", "127.0.0.1:8080", 0, 0,
      offsetof(struct config, listen), "address:port to listen on (IPv4, or [IPv6]:port)"},
     {"SHARAKA_THREADS", SET_INT, "0", "0", 0, 64, offsetof(struct config, threads),
@@ -88,9 +98,20 @@ static const struct setting settings[] = {
      "or the previous answer was sent, however slowly the bytes come"},
     {"SHARAKA_BODY_TIMEOUT", SET_INT, "30", "30", 1, 3600, offsetof(struct config, body_timeout),
      "seconds a client has to send a request's body once its headers are in"},
+    {"SHARAKA_DRAIN_SECONDS", SET_INT, "5", "5", 0, 3600, offsetof(struct config, drain_seconds),
+     "seconds the server keeps serving after SIGTERM, /readyz answering 503, so that a balancer "
+     "moves traffic away before it stops accepting"},
     {"SHARAKA_SHUTDOWN_TIMEOUT", SET_INT, "30", "30", 0, 3600,
      offsetof(struct config, shutdown_timeout),
      "seconds in-flight requests get to finish after SIGTERM or SIGINT"},
+    {"SHARAKA_TRUSTED_PROXIES", SET_PROXIES, "", "-", 0, 0,
+     offsetof(struct config, trusted_proxies),
+     "comma-separated addresses and CIDR blocks of the proxies in front; only their forwarding "
+     "header is believed"},
+    {"SHARAKA_FORWARDED_HEADER", SET_FORWARDED, "X-Forwarded-For", "X-Forwarded-For", 0, 0,
+     offsetof(struct config, forwarded_header),
+     "the header the trusted proxies write: X-Forwarded-For or Forwarded (RFC 7239); the other "
+     "is ignored"},
     {"SHARAKA_RATE_LIMIT", SET_INT, "1200", "1200", 0, 1000000, offsetof(struct config, rate_limit),
      "requests a minute per signed-in user or API key (0: no limit)"},
     {"SHARAKA_RATE_LIMIT_ANONYMOUS", SET_INT, "600", "600", 0, 1000000,
@@ -186,6 +207,51 @@ parse_origins(const char *v, char *err, size_t errlen)
     return ok;
 }
 
+/*
+ * Splits SHARAKA_DATABASE_READ_URL at the commas that start another URL: a URL may itself hold
+ * commas (several hosts), a new entry starts with postgresql:// or postgres://.
+ */
+static bool
+parse_read_urls(const char *v, char *err, size_t errlen)
+{
+    cfg.nread_urls = 0;
+    const char *p = v;
+    while (*p == ' ')
+        p++;
+    while (*p != '\0') {
+        if (!str_has_prefix(p, "postgresql://") && !str_has_prefix(p, "postgres://")) {
+            snprintf(err, errlen, "'%.60s' is not a URL: expected postgresql://host[:port]/db...",
+                     p);
+            return false;
+        }
+        const char *end = p + strlen(p);
+        for (const char *c = strchr(p, ','); c != NULL; c = strchr(c + 1, ',')) {
+            const char *next = c + 1;
+            while (*next == ' ')
+                next++;
+            if (str_has_prefix(next, "postgresql://") || str_has_prefix(next, "postgres://")) {
+                end = c;
+                break;
+            }
+        }
+        if (cfg.nread_urls == CONFIG_MAX_REPLICAS) {
+            snprintf(err, errlen, "more than %d replicas", CONFIG_MAX_REPLICAS);
+            return false;
+        }
+        size_t len = (size_t)(end - p);
+        while (len > 0 && p[len - 1] == ' ')
+            len--;
+        char *url = xmalloc(len + 1);
+        memcpy(url, p, len);
+        url[len] = '\0';
+        cfg.read_urls[cfg.nread_urls++] = url;
+        p = *end == ',' ? end + 1 : end;
+        while (*p == ' ')
+            p++;
+    }
+    return true;
+}
+
 /* Reads one setting from the environment (or its default) and checks it by its kind. One case
  * per kind of setting, as check_value does per field type: long on purpose. */
 static bool
@@ -255,6 +321,27 @@ load_one(const struct setting *s, bool need_secret, char *err, size_t errlen)
     case SET_ALGORITHM:
         if (strcmp(v, "HS256") != 0 && strcmp(v, "RS256") != 0 && strcmp(v, "ES256") != 0) {
             snprintf(why, sizeof(why), "'%s' is not allowed: HS256, RS256 or ES256", v);
+            break;
+        }
+        *STR_AT(s->offset) = v;
+        return true;
+    case SET_PROXIES:
+        if (!forwarded_parse_proxies(v, &cfg.proxies, why, sizeof(why)))
+            break;
+        *STR_AT(s->offset) = v;
+        return true;
+    case SET_READ_URLS:
+        if (!parse_read_urls(v, why, sizeof(why)))
+            break;
+        *STR_AT(s->offset) = v;
+        return true;
+    case SET_FORWARDED:
+        if (strcasecmp(v, "X-Forwarded-For") == 0)
+            cfg.forwarded_rfc7239 = false;
+        else if (strcasecmp(v, "Forwarded") == 0)
+            cfg.forwarded_rfc7239 = true;
+        else {
+            snprintf(why, sizeof(why), "'%s' is not allowed: X-Forwarded-For or Forwarded", v);
             break;
         }
         *STR_AT(s->offset) = v;

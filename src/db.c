@@ -32,7 +32,8 @@ log_notice(void *arg, const char *message)
 /* Starts a connection named application_name with a statement_timeout of timeout_ms; blocking
  * waits for it to be made. */
 static PGconn *
-start_connection(const char *application_name, int64_t timeout_ms, bool blocking)
+start_connection_to(const char *url, const char *application_name, int64_t timeout_ms,
+                    bool blocking)
 {
     /* JIT compiling pays off for long analytic queries only: ours are short, prepared once and
      * run many times, and an export's JIT work would be redone for every export. */
@@ -42,15 +43,31 @@ start_connection(const char *application_name, int64_t timeout_ms, bool blocking
              (long long)timeout_ms, (long long)timeout_ms * 2);
     const char *keys[] = {"dbname",  "application_name", "connect_timeout",
                           "options", "client_encoding",  NULL};
-    const char *vals[] = {cfg.database_url, application_name, "5", options, "UTF8", NULL};
+    const char *vals[] = {url, application_name, "5", options, "UTF8", NULL};
     return blocking ? PQconnectdbParams(keys, vals, 1) : PQconnectStartParams(keys, vals, 1);
 }
 
-PGconn *
-db_connect_start(void)
+static PGconn *
+start_connection(const char *application_name, int64_t timeout_ms, bool blocking)
 {
-    PGconn *pg = start_connection("sharaka", cfg.statement_timeout_ms, false);
+    return start_connection_to(cfg.database_url, application_name, timeout_ms, blocking);
+}
+
+PGconn *
+db_connect_start(const char *url)
+{
+    PGconn *pg = start_connection_to(url != NULL ? url : cfg.database_url, "sharaka",
+                                     cfg.statement_timeout_ms, false);
     if (pg != NULL)
+        PQsetNoticeProcessor(pg, log_notice, NULL);
+    return pg;
+}
+
+PGconn *
+db_connect_to(const char *url, const char *application_name)
+{
+    PGconn *pg = start_connection_to(url, application_name, cfg.statement_timeout_ms, true);
+    if (pg != NULL && PQstatus(pg) == CONNECTION_OK)
         PQsetNoticeProcessor(pg, log_notice, NULL);
     return pg;
 }
@@ -273,6 +290,24 @@ db_command(struct db_conn *c, const char *sql, struct error *err)
     bool ok = res != NULL;
     PQclear(res);
     return ok;
+}
+
+bool
+db_commit(struct db_conn *c, char *position, size_t len, struct error *err)
+{
+    position[0] = '\0';
+    if (!ready_to_send(c, err))
+        return false;
+    /* One round trip: the WAL insert position after the commit is at or past its record, so a
+     * copy that has replayed it has the commit. */
+    PGresult *res =
+        checked(c, PQexec(c->pg, "COMMIT; SELECT pg_current_wal_insert_lsn()::text"), err);
+    if (res == NULL)
+        return false;
+    if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1)
+        snprintf(position, len, "%s", PQgetvalue(res, 0, 0));
+    PQclear(res);
+    return true;
 }
 
 /* ---------------------------------------------------------------- export connections */

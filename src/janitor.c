@@ -27,6 +27,8 @@
  * locked (an idempotency key being saved) are left for the next round. $1 is the retention in
  * seconds, $2 the batch size.
  */
+static const int64_t login_throttle_retention = 120;
+
 struct purge {
     const char *what; /* for the log */
     const char *sql;
@@ -40,6 +42,11 @@ static const struct purge purges[] = {
      "second' "
      "ORDER BY created_at LIMIT $2::int FOR UPDATE SKIP LOCKED)",
      &cfg.idempotency_retention},
+    /* A bucket untouched for two minutes is full again: the same as no row. */
+    {"sign-in buckets",
+     "DELETE FROM login_throttle WHERE key IN (SELECT key FROM login_throttle WHERE at < "
+     "clock_timestamp() - $1::bigint * interval '1 second' LIMIT $2::int FOR UPDATE SKIP LOCKED)",
+     &login_throttle_retention},
 };
 
 static pthread_t thread;

@@ -18,27 +18,38 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "sharaka/config.h"
 #include "sharaka/log.h"
 #include "sharaka/pipeline.h"
+#include "sharaka/replicas.h"
 
 #define TAG_LISTEN        1u
 #define TAG_DAEMON        2u
-#define TAG_DATABASE      3u
 #define TAG_WAKE          4u
+#define TAG_DATABASE      16u /* + the pipeline's index: 16 the primary, 17... the replicas */
 #define ACCEPT_BURST      32
 #define ACCEPT_PAUSE_US   (100 * 1000)
 #define MAX_WAIT_MS       1000
 #define EVENTS_PER_WAKEUP 64
 
+/* A pipeline and the registration of its socket in the loop's epoll set. */
+struct database {
+    struct pipeline *pipe;
+    int fd;          /* registered socket, -1 when none */
+    uint64_t gen;    /* its generation (pipeline_socket) */
+    uint32_t events; /* what it is registered for */
+};
+
 struct loop {
     pthread_t thread;
     bool started;
     struct MHD_Daemon *daemon;
-    struct pipeline *pipe;
+    /* db[0] the primary's pipeline, db[1 + i] replica i's: serviced from the last to the first,
+     * so that what a replica hands over to the primary is sent in the same turn. */
+    struct database db[1 + CONFIG_MAX_REPLICAS];
+    int ndb;
+    unsigned turn; /* the replica the next read starts looking at */
     int epoll_fd, wake_fd;
-    int db_fd;           /* registered database socket, -1 when none */
-    uint64_t db_gen;     /* its generation (pipeline_socket) */
-    uint32_t db_events;  /* what it is registered for */
     bool listening;      /* the listening socket is in this loop's set */
     uint64_t pause_till; /* accept paused (out of descriptors) until then */
     atomic_bool stop, stop_accepting;
@@ -54,7 +65,19 @@ static int listen_fd = -1;
 struct pipeline *
 loop_pipeline(void)
 {
-    return current != NULL ? current->pipe : NULL;
+    return current != NULL ? current->db[0].pipe : NULL;
+}
+
+struct pipeline *
+loop_read_pipeline(uint64_t need)
+{
+    struct loop *l = current;
+    if (l == NULL)
+        return NULL;
+    if (l->ndb == 1)
+        return l->db[0].pipe;
+    int i = replicas_choose(need, &l->turn);
+    return l->db[i + 1].pipe;
 }
 
 struct loop *
@@ -167,25 +190,47 @@ accept_some(struct loop *l)
     }
 }
 
-/* Keeps the database socket's registration in step with what the pipeline waits for. */
+/* Keeps a database socket's registration in step with what its pipeline waits for. */
 static void
-sync_database_socket(struct loop *l)
+sync_database_socket(struct loop *l, int i)
 {
+    struct database *d = &l->db[i];
     uint32_t events;
     uint64_t gen;
-    int fd = pipeline_socket(l->pipe, &events, &gen);
-    if (fd == l->db_fd && gen == l->db_gen && events == l->db_events)
+    int fd = pipeline_socket(d->pipe, &events, &gen);
+    if (fd == d->fd && gen == d->gen && events == d->events)
         return;
-    if (l->db_fd >= 0 && (fd != l->db_fd || gen != l->db_gen))
-        (void)epoll_ctl(l->epoll_fd, EPOLL_CTL_DEL, l->db_fd, NULL);
+    if (d->fd >= 0 && (fd != d->fd || gen != d->gen))
+        (void)epoll_ctl(l->epoll_fd, EPOLL_CTL_DEL, d->fd, NULL);
     if (fd >= 0) {
-        int op = fd == l->db_fd && gen == l->db_gen ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
-        if (!watch(l, op, fd, events, TAG_DATABASE) && errno == EEXIST)
-            (void)watch(l, EPOLL_CTL_MOD, fd, events, TAG_DATABASE);
+        uint32_t tag = TAG_DATABASE + (uint32_t)i;
+        int op = fd == d->fd && gen == d->gen ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
+        if (!watch(l, op, fd, events, tag) && errno == EEXIST)
+            (void)watch(l, EPOLL_CTL_MOD, fd, events, tag);
     }
-    l->db_fd = fd;
-    l->db_gen = gen;
-    l->db_events = events;
+    d->fd = fd;
+    d->gen = gen;
+    d->events = events;
+}
+
+/* Services the pipelines that saw no event this turn (serviced[i] false), replicas first. */
+static void
+service_databases(struct loop *l, const bool *serviced)
+{
+    for (int i = l->ndb - 1; i >= 0; i--)
+        if (serviced == NULL || !serviced[i])
+            pipeline_service(l->db[i].pipe, 0);
+}
+
+/* Frees the pipelines, the replicas' first; what they still hold ends with a 503. */
+static void
+free_databases(struct loop *l)
+{
+    for (int i = l->ndb - 1; i >= 0; i--) {
+        pipeline_free(l->db[i].pipe);
+        l->db[i].pipe = NULL;
+    }
+    l->ndb = 0;
 }
 
 static void *
@@ -201,15 +246,18 @@ loop_main(void *arg)
         if (MHD_get_timeout(l->daemon, &t) == MHD_YES && t < (MHD_UNSIGNED_LONG_LONG)timeout)
             timeout = (int)t;
         int n = epoll_wait(l->epoll_fd, ev, EVENTS_PER_WAKEUP, timeout);
-        bool database = false;
+        bool serviced[1 + CONFIG_MAX_REPLICAS] = {false};
         for (int i = 0; i < n; i++) {
-            switch (ev[i].data.u64) {
+            uint64_t tag = ev[i].data.u64;
+            if (tag >= TAG_DATABASE && tag < TAG_DATABASE + 1 + CONFIG_MAX_REPLICAS) {
+                int k = (int)(tag - TAG_DATABASE);
+                pipeline_service(l->db[k].pipe, ev[i].events);
+                serviced[k] = true;
+                continue;
+            }
+            switch (tag) {
             case TAG_LISTEN:
                 accept_some(l);
-                break;
-            case TAG_DATABASE:
-                pipeline_service(l->pipe, ev[i].events);
-                database = true;
                 break;
             case TAG_WAKE: {
                 uint64_t v;
@@ -228,17 +276,16 @@ loop_main(void *arg)
             set_listening(l, false);
         else if (!l->listening && now_us_monotonic() >= l->pause_till)
             set_listening(l, true);
-        if (!database)
-            pipeline_service(l->pipe, 0);
+        service_databases(l, serviced);
         MHD_run(l->daemon);
-        pipeline_service(l->pipe, 0);
-        sync_database_socket(l);
+        service_databases(l, NULL);
+        for (int i = 0; i < l->ndb; i++)
+            sync_database_socket(l, i);
         log_access_flush();
     }
     /* What still waits for the database ends with a 503; its requests are resumed and answered
      * by the daemon's last runs. */
-    pipeline_free(l->pipe);
-    l->pipe = NULL;
+    free_databases(l);
     l->stopping = true;
     while (l->watches != NULL)
         fire(l->watches);
@@ -255,8 +302,7 @@ loop_close(struct loop *l)
     if (l->daemon != NULL)
         MHD_stop_daemon(l->daemon);
     log_access_flush(); /* the requests the stop ended */
-    if (l->pipe != NULL)
-        pipeline_free(l->pipe);
+    free_databases(l);
     if (l->epoll_fd >= 0)
         close(l->epoll_fd);
     if (l->wake_fd >= 0)
@@ -268,7 +314,6 @@ static bool
 loop_open(struct loop *l, loop_daemon_fn make)
 {
     memset(l, 0, sizeof(*l));
-    l->db_fd = -1;
     l->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
     l->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (l->epoll_fd < 0 || l->wake_fd < 0) {
@@ -284,7 +329,11 @@ loop_open(struct loop *l, loop_daemon_fn make)
         log_error("cannot watch the daemon's events: %s", strerror(errno));
         return false;
     }
-    l->pipe = pipeline_new();
+    l->db[0] = (struct database){pipeline_new(NULL, NULL, -1), -1, 0, 0};
+    for (int i = 0; i < replicas_count(); i++)
+        l->db[1 + i] = (struct database){pipeline_new(replicas_url(i), l->db[0].pipe, i), -1, 0, 0};
+    l->ndb = 1 + replicas_count();
+    l->turn = (unsigned)(l - loops);
     return true;
 }
 

@@ -13,6 +13,7 @@
 
 #include "sharaka/db.h"
 #include "sharaka/log.h"
+#include "sharaka/replicas.h"
 #include "sharaka/statements.h"
 
 #define CONNECT_TIMEOUT_US (5 * 1000000ull)
@@ -35,6 +36,7 @@ struct job {
     PGresult *res[PIPELINE_MAX_STATEMENTS];
     struct error err;
     int attempts;
+    bool elsewhere; /* a replica could not run it: the primary should */
     struct step steps[2 * PIPELINE_MAX_STATEMENTS + 1];
     int nsteps, pos;
 };
@@ -55,6 +57,10 @@ struct pipeline {
     uint64_t generation;
     struct job_queue waiting, sent;
     struct statement_cache prepared; /* named "p<slot>" */
+    const char *url;                 /* NULL: SHARAKA_DATABASE_URL */
+    struct pipeline *fallback;       /* a replica's: the primary's pipeline on the same loop */
+    int replica;                     /* its index in SHARAKA_DATABASE_READ_URL, or -1 */
+    atomic_uint_fast64_t *served;    /* jobs answered */
 };
 
 /* ---------------------------------------------------------------- queues */
@@ -103,8 +109,10 @@ queue_prepend(struct job_queue *q, struct job_queue *front)
 
 /* Runs a job's callback with what it gathered, and frees it. */
 static void
-job_finish(struct job *j)
+job_finish(struct pipeline *p, struct job *j)
 {
+    if (j->err.status == 0)
+        atomic_fetch_add(p->served, 1);
     j->done(j->arg, j->res, j->n, &j->err);
     error_clear(&j->err);
     free(j);
@@ -121,22 +129,37 @@ job_reset(struct job *j)
     error_clear(&j->err);
     memset(&j->err, 0, sizeof(j->err));
     j->nsteps = j->pos = 0;
+    j->elsewhere = false;
 }
 
 static void
-job_fail(struct job *j, const char *detail)
+job_fail(struct pipeline *p, struct job *j, const char *detail)
 {
     job_reset(j);
     error_set(&j->err, 503, "database-unavailable", "%s", detail);
-    job_finish(j);
+    job_finish(p, j);
 }
 
 static void
-fail_queue(struct job_queue *q, const char *detail)
+fail_queue(struct pipeline *p, struct job_queue *q, const char *detail)
 {
     struct job *j;
     while ((j = queue_pop(q)) != NULL)
-        job_fail(j, detail);
+        job_fail(p, j, detail);
+}
+
+/* A replica's jobs go to the primary's pipeline, in order, to be sent from scratch there; the
+ * replica serves nothing more until the poller finds it well. */
+static void
+hand_over(struct pipeline *p, struct job_queue *q)
+{
+    struct job *j;
+    replicas_mark_down(p->replica);
+    while ((j = queue_pop(q)) != NULL) {
+        job_reset(j);
+        j->attempts = 0;
+        queue_push(&p->fallback->waiting, j);
+    }
 }
 
 /* ---------------------------------------------------------------- the connection */
@@ -161,13 +184,19 @@ static void
 connection_broke(struct pipeline *p)
 {
     const char *msg = p->pg != NULL ? PQerrorMessage(p->pg) : "";
-    log_warn("database connection lost: %.*s", (int)strcspn(msg, "\n"), msg);
+    log_warn("%s connection lost: %.*s", p->fallback != NULL ? "replica" : "database",
+             (int)strcspn(msg, "\n"), msg);
     drop_connection(p);
+    if (p->fallback != NULL) {
+        hand_over(p, &p->sent);
+        hand_over(p, &p->waiting);
+        return;
+    }
     struct job_queue again = {0};
     struct job *j;
     while ((j = queue_pop(&p->sent)) != NULL) {
         if (j->attempts >= MAX_ATTEMPTS) {
-            job_fail(j, "the database connection was lost; try again");
+            job_fail(p, j, "the database connection was lost; try again");
             continue;
         }
         job_reset(j);
@@ -180,15 +209,20 @@ static void
 connect_failed(struct pipeline *p)
 {
     const char *msg = p->pg != NULL ? PQerrorMessage(p->pg) : "out of memory";
-    log_warn("database connection failed: %.*s", (int)strcspn(msg, "\n"), msg);
+    log_warn("%s connection failed: %.*s", p->fallback != NULL ? "replica" : "database",
+             (int)strcspn(msg, "\n"), msg);
     drop_connection(p);
-    fail_queue(&p->waiting, "the database is unavailable; try again");
+    if (p->fallback != NULL) {
+        hand_over(p, &p->waiting);
+        return;
+    }
+    fail_queue(p, &p->waiting, "the database is unavailable; try again");
 }
 
 static void
 start_connecting(struct pipeline *p)
 {
-    p->pg = db_connect_start();
+    p->pg = db_connect_start(p->url);
     p->generation++;
     if (p->pg == NULL || PQstatus(p->pg) == CONNECTION_BAD) {
         connect_failed(p);
@@ -311,6 +345,13 @@ take_result(struct pipeline *p, struct job *j, const struct step *s, PGresult *r
             return;
         }
     } else if (st != PGRES_PIPELINE_ABORTED) {
+        /* On a replica: a conflict with recovery (40001), a standby stopping or restarting (57),
+         * out of resources (53), a broken link (08): the primary answers instead. */
+        const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+        if (p->fallback != NULL && state != NULL &&
+            (strncmp(state, "40", 2) == 0 || strncmp(state, "57", 2) == 0 ||
+             strncmp(state, "53", 2) == 0 || strncmp(state, "08", 2) == 0))
+            j->elsewhere = true;
         if (j->err.status == 0) {
             db_error_from_result(p->pg, res, &j->err);
             if (j->err.status == 500)
@@ -340,7 +381,13 @@ receive(struct pipeline *p)
                 break;
             PQclear(res);
             queue_pop(&p->sent);
-            job_finish(j);
+            if (j->elsewhere) {
+                struct job_queue one = {0};
+                queue_push(&one, j);
+                hand_over(p, &one);
+                continue;
+            }
+            job_finish(p, j);
             continue;
         }
         if (res == NULL) {
@@ -361,9 +408,14 @@ receive(struct pipeline *p)
 /* ---------------------------------------------------------------- the interface */
 
 struct pipeline *
-pipeline_new(void)
+pipeline_new(const char *url, struct pipeline *fallback, int replica)
 {
-    return xcalloc(1, sizeof(struct pipeline));
+    struct pipeline *p = xcalloc(1, sizeof(struct pipeline));
+    p->url = url;
+    p->fallback = fallback;
+    p->replica = fallback != NULL ? replica : -1;
+    p->served = replicas_reads_counter(p->replica);
+    return p;
 }
 
 void
@@ -371,8 +423,8 @@ pipeline_free(struct pipeline *p)
 {
     if (p == NULL)
         return;
-    fail_queue(&p->sent, "the server is stopping");
-    fail_queue(&p->waiting, "the server is stopping");
+    fail_queue(p, &p->sent, "the server is stopping");
+    fail_queue(p, &p->waiting, "the server is stopping");
     drop_connection(p);
     free(p);
 }

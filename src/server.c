@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -35,9 +36,11 @@
 #include "sharaka/auth.h"
 #include "sharaka/config.h"
 #include "sharaka/db.h"
+#include "sharaka/forwarded.h"
 #include "sharaka/framing.h"
 #include "sharaka/http.h"
 #include "sharaka/janitor.h"
+#include "sharaka/replicas.h"
 #include "sharaka/log.h"
 #include "sharaka/loop.h"
 #include "sharaka/metrics.h"
@@ -101,8 +104,9 @@ count_connection(const char *ip)
     struct address_count **slot = &address_buckets[hash_text(HASH_SEED, ip) % ADDRESS_BUCKETS], *a;
     for (a = *slot; a != NULL && strcmp(a->ip, ip) != 0; a = a->next)
         ;
+    /* A trusted proxy carries many clients: only the total holds it. */
     if (open_connections >= cfg.max_connections ||
-        (a != NULL && a->n >= cfg.max_connections_per_ip))
+        (a != NULL && a->n >= cfg.max_connections_per_ip && !forwarded_trusted(&cfg.proxies, ip)))
         return NULL;
     if (a == NULL) {
         a = xcalloc(1, sizeof(*a));
@@ -140,6 +144,41 @@ address_text(const struct sockaddr *sa, char *out, size_t outlen)
     else if (sa->sa_family == AF_INET6)
         inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, out,
                   (socklen_t)outlen);
+}
+
+#define FORWARDED_LINES 16
+
+struct forwarded_lines {
+    const char *v[FORWARDED_LINES];
+    int n;
+};
+
+static enum MHD_Result
+forwarded_line(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+    struct forwarded_lines *l = cls;
+    (void)kind;
+    if (value != NULL && strcasecmp(key, cfg.forwarded_header) == 0) {
+        if (l->n == FORWARDED_LINES) /* keep the last ones: the nearest proxies wrote them */
+            memmove(&l->v[0], &l->v[1], sizeof(l->v[0]) * (FORWARDED_LINES - 1));
+        else
+            l->n++;
+        l->v[l->n - 1] = value;
+    }
+    return MHD_YES;
+}
+
+/* The connection comes from a trusted proxy: the client is who its header says, read from the
+ * nearest hop back (forwarded.c). Every line of the header counts, in the order received. */
+static void
+client_behind_proxy(struct request *r)
+{
+    struct forwarded_lines lines = {.n = 0};
+    char peer[sizeof(r->client_ip)];
+    memcpy(peer, r->client_ip, sizeof(peer));
+    (void)MHD_get_connection_values(r->conn, MHD_HEADER_KIND, forwarded_line, &lines);
+    forwarded_client(&cfg.proxies, peer, lines.v, lines.n, cfg.forwarded_rfc7239, r->client_ip,
+                     sizeof(r->client_ip));
 }
 
 static void
@@ -280,6 +319,8 @@ request_new(struct MHD_Connection *conn, const char *url, const char *method)
     const union MHD_ConnectionInfo *ci =
         MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
     address_text(ci != NULL ? ci->client_addr : NULL, r->client_ip, sizeof(r->client_ip));
+    if (forwarded_trusted(&cfg.proxies, r->client_ip))
+        client_behind_proxy(r);
     const char *id = http_header(r, "X-Request-Id");
     if (id != NULL && request_id_sane(id)) {
         memcpy(r->request_id, id, strlen(id) + 1);
@@ -553,10 +594,16 @@ meter_and_authenticate(struct request *r, struct error *err)
     r->who.role = ROLE_ANONYMOUS;
     if (rt->flags & ROUTE_UNMETERED)
         return ADMIT_OK;
-    if (rt->flags & ROUTE_SIGN_IN)
-        return ratelimit_take(r, "login-address", r->client_ip, cfg.login_rate_limit, err)
-                   ? ADMIT_OK
-                   : ADMIT_FAILED;
+    if (rt->flags & ROUTE_SIGN_IN) {
+        /* Before the body is read, this instance's own count of the address's attempts; the
+         * count that holds across instances is taken in the database with the body (users.c).
+         * Each counts every attempt, so this one runs dry no sooner; its headers are added only
+         * when it does. */
+        if (ratelimit_draw("login-address", r->client_ip, cfg.login_rate_limit, d))
+            return ADMIT_OK;
+        (void)ratelimit_report(r, d, err);
+        return ADMIT_FAILED;
+    }
     if (http_header(r, MHD_HTTP_HEADER_AUTHORIZATION) == NULL)
         return ratelimit_take(r, "anonymous", r->client_ip, cfg.rate_limit_anonymous, err)
                    ? ADMIT_OK
@@ -589,6 +636,29 @@ admit_checked(struct request *r, enum auth_check check, struct error *err)
         return false;
     }
     return meter_principal(r, err) && route_allows(r, err);
+}
+
+/*
+ * The copy of the database a read on the loop goes to: a replica that is usable and has replayed
+ * the write the client names in Sharaka-Consistency, else the primary. The caller's check travels
+ * with the read, so it is answered by the same copy. False (answered 400) for a malformed token.
+ */
+static bool
+choose_copy(struct request *r)
+{
+    if (r->route->flags & ROUTE_UNMETERED)
+        return true;
+    const char *token = http_header(r, "Sharaka-Consistency");
+    uint64_t need = 0;
+    if (token != NULL && !replicas_parse_position(token, &need)) {
+        http_problem(r, 400, "invalid-consistency-token",
+                     "Sharaka-Consistency must be a token a write answer carried, such as "
+                     "0/16B3748 (two hexadecimal numbers of 1 to 8 digits joined by /)");
+        return false;
+    }
+    if ((r->route->flags & ROUTE_LOOP) && r->pipe != NULL)
+        r->pipe = loop_read_pipeline(need);
+    return true;
 }
 
 /*
@@ -630,6 +700,8 @@ admit(struct request *r)
                      r->path);
         return;
     }
+    if (!choose_copy(r))
+        return;
     switch (meter_and_authenticate(r, &err)) {
     case ADMIT_FAILED:
         http_error(r, &err);
@@ -877,6 +949,7 @@ access_log(struct request *r, uint64_t duration, bool delivered,
     buf_json_escape(&line, r->method, strlen(r->method));
     buf_puts(&line, "\",\"path\":\"");
     buf_json_escape(&line, r->path, strlen(r->path));
+    buf_printf(&line, "\",\"client\":\"%s", r->client_ip);
     buf_printf(&line, "\",\"status\":%d,\"duration_us\":%llu,\"bytes\":%llu",
                delivered ? r->status : 0, (unsigned long long)duration,
                (unsigned long long)(delivered ? r->bytes : 0));
@@ -990,12 +1063,18 @@ server_run(void)
         log_error("cannot listen on %s: %s", cfg.listen, strerror(errno));
         return 1;
     }
+    if (!replicas_start()) {
+        close(lfd);
+        return 1;
+    }
     if (!pool_start((int)cfg.blocking_threads)) {
         close(lfd);
+        replicas_stop();
         return 1;
     }
     if (!loop_start_all((int)cfg.threads, lfd, make_daemon)) {
         pool_stop(); /* the loops closed the listening socket */
+        replicas_stop();
         return 1;
     }
     pthread_t sweep;
@@ -1003,17 +1082,28 @@ server_run(void)
         log_error("cannot start the connection sweeper: %s", strerror(errno));
         loop_stop_all();
         pool_stop();
+        replicas_stop();
         return 1;
     }
-    log_info("sharaka listening on http://%s with %lld event loops and %lld blocking threads",
-             cfg.listen, (long long)cfg.threads, (long long)cfg.blocking_threads);
+    log_info("sharaka listening on http://%s with %lld event loops and %lld blocking threads%s",
+             cfg.listen, (long long)cfg.threads, (long long)cfg.blocking_threads,
+             replicas_count() > 0 ? ", reads spread over the replicas" : "");
     janitor_start();
 
     while (sigwait(&stop, &sig) != 0)
         ;
+    metrics_set_draining();
+    if (sig == SIGTERM && cfg.drain_seconds > 0) {
+        /* /readyz answers 503 from now on and every answer closes its connection, so that the
+         * balancer moves the traffic away; what still comes is served. Another signal ends the
+         * wait. */
+        log_info("received SIGTERM: draining for %llds", (long long)cfg.drain_seconds);
+        struct timespec drain = {(time_t)cfg.drain_seconds, 0};
+        while (sigtimedwait(&stop, NULL, &drain) < 0 && errno == EINTR)
+            ;
+    }
     log_info("received %s: finishing %d in-flight requests", sig == SIGTERM ? "SIGTERM" : "SIGINT",
              metrics_inflight());
-    metrics_set_draining();
     loop_stop_accepting();
     uint64_t deadline = now_us_monotonic() + (uint64_t)cfg.shutdown_timeout * 1000000u;
     while (metrics_inflight() > 0 && now_us_monotonic() < deadline) {
@@ -1030,6 +1120,7 @@ server_run(void)
     loop_stop_all();
     pool_stop();
     janitor_stop();
+    replicas_stop();
     fflush(stdout);
     db_close_all();
     log_info("stopped");

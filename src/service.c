@@ -4,6 +4,7 @@
 #include "sharaka/db.h"
 #include "sharaka/handlers.h"
 #include "sharaka/metrics.h"
+#include "sharaka/replicas.h"
 
 /* Generated at build time from openapi/openapi.yaml by scripts/gen_spec.py. */
 extern const char spec_json[];
@@ -34,6 +35,11 @@ readyz_answer(struct request *r, PGresult *res, struct error *err)
 void
 service_readyz(struct request *r)
 {
+    if (metrics_draining()) {
+        /* Before the database is asked: a balancer must stop sending here at once. */
+        http_problem(r, 503, "draining", "the server is shutting down; send requests elsewhere");
+        return;
+    }
     http_await(r, "SELECT 1", 0, NULL, readyz_answer);
 }
 
@@ -42,6 +48,7 @@ service_metrics(struct request *r)
 {
     struct buf b = {0};
     metrics_format(&b);
+    replicas_metrics(&b);
     size_t len = b.len;
     http_owned(r, 200, "text/plain; version=0.0.4; charset=utf-8", buf_take(&b), len);
 }

@@ -2,6 +2,7 @@
 #include "sharaka/users.h"
 
 #include <ctype.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "sharaka/auth.h"
@@ -55,6 +56,45 @@ check_login_body(json_t *body, struct error *err)
                            "the request body has %zu invalid field(s)", json_array_size(errors));
 }
 
+/*
+ * Counts a sign-in attempt against its client address's and its e-mail's buckets, kept in
+ * PostgreSQL so that every instance counts into the same ones (login_attempt, migration 0007).
+ * Adds both buckets' RateLimit headers; false with a 429 (for the bucket that ran dry) when the
+ * attempt may not go on, and then neither bucket was drawn on.
+ */
+static bool
+login_throttle(struct request *r, struct db_conn *c, const char *email, struct error *err)
+{
+    if (cfg.login_rate_limit <= 0)
+        return true;
+    const char *params[3] = {arena_printf(&r->arena, "address:%s", r->client_ip),
+                             arena_printf(&r->arena, "email:%s", email),
+                             arena_printf(&r->arena, "%lld", (long long)cfg.login_rate_limit)};
+    PGresult *res = db_exec_sql(
+        c, "SELECT key, tokens, allowed FROM login_attempt(ARRAY[$1, $2]::text[], $3::float8)", 3,
+        params, err);
+    if (res == NULL)
+        return false;
+    long limit = (long)cfg.login_rate_limit;
+    struct ratelimit_draw d[2] = {{"login-address", limit, (double)limit, true},
+                                  {"login-email", limit, (double)limit, true}};
+    bool allowed = PQntuples(res) > 0;
+    for (int i = 0; i < PQntuples(res); i++) {
+        int k = strncmp(PQgetvalue(res, i, 0), "address:", 8) == 0 ? 0 : 1;
+        d[k].tokens = strtod(PQgetvalue(res, i, 1), NULL);
+        allowed = allowed && strcmp(PQgetvalue(res, i, 2), "t") == 0;
+    }
+    PQclear(res);
+    bool ok = true;
+    for (int k = 0; k < 2; k++) {
+        /* The first dry bucket answers 429 (with Retry-After); the other shows its level. */
+        d[k].ok = allowed || d[k].tokens >= 1.0 || !ok;
+        if (!ratelimit_report(r, &d[k], err))
+            ok = false;
+    }
+    return ok;
+}
+
 void
 auth_token_create(struct request *r)
 {
@@ -79,11 +119,8 @@ auth_token_create(struct request *r)
     size_t n = strlen(email);
     for (size_t i = 0; i <= n; i++)
         lowered[i] = (char)tolower((unsigned char)email[i]);
-    /* The login-address bucket was drawn on before the body was read (server.c). */
-    if (!ratelimit_take(r, "login-email", lowered, cfg.login_rate_limit, &err))
-        goto out;
     struct db_conn *c = db_thread_conn(&err);
-    if (c == NULL)
+    if (c == NULL || !login_throttle(r, c, lowered, &err))
         goto out;
     res = db_exec_sql(c, LOGIN_LOOKUP, 1, &email, &err);
     if (res == NULL)

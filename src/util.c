@@ -411,3 +411,15 @@ buf_utf8_shown(struct buf *b, const char *s, size_t n)
         i += k;
     }
 }
+
+int
+hex_digit(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}

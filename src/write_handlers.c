@@ -11,8 +11,13 @@
 bool
 engine_finish(struct request *r, struct db_conn *c, bool ok, struct error *err)
 {
-    if (ok && db_command(c, "COMMIT", err))
+    char position[32];
+    if (ok && db_commit(c, position, sizeof(position), err)) {
+        /* Read-your-writes: a read that sends this back is served by a copy that has it. */
+        if (position[0] != '\0')
+            http_add_header(r, "Sharaka-Consistency", arena_strdup(&r->arena, position));
         return true;
+    }
     if (c != NULL) {
         engine_rollback(c);
         idempotency_release(r, c);

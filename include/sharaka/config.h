@@ -8,7 +8,10 @@
 #include <stdio.h>
 #include <sys/socket.h>
 
+#include "sharaka/forwarded.h"
 #include "sharaka/util.h"
+
+#define CONFIG_MAX_REPLICAS 8
 
 struct config {
     const char *database_url;
@@ -43,6 +46,15 @@ struct config {
     const char *jwt_algorithm;
     const char *jwt_public_key;
     const char *jwt_private_key;
+    const char *database_read_url;
+    const char *read_urls[CONFIG_MAX_REPLICAS]; /* database_read_url, one URL each */
+    int nread_urls;
+    int64_t replica_max_lag;
+    int64_t drain_seconds;
+    const char *trusted_proxies;
+    struct proxy_set proxies; /* trusted_proxies, parsed */
+    const char *forwarded_header;
+    bool forwarded_rfc7239; /* Forwarded, not X-Forwarded-For */
 };
 
 extern struct config cfg;

@@ -12,9 +12,13 @@ struct db_conn;
 /* Opens a connection with the settings' timeouts. Returns NULL with err set (503) on failure. */
 PGconn *db_connect(struct error *err);
 
-/* Starts the same connection without waiting for it (PQconnectStartParams): the caller drives it
- * with PQconnectPoll. New; NULL only when out of memory. */
-PGconn *db_connect_start(void);
+/* Starts the same connection to url (NULL: SHARAKA_DATABASE_URL) without waiting for it
+ * (PQconnectStartParams): the caller drives it with PQconnectPoll. New; NULL only when out of
+ * memory. */
+PGconn *db_connect_start(const char *url);
+
+/* Opens a connection to url named application_name, waiting for it. New; check PQstatus. */
+PGconn *db_connect_to(const char *url, const char *application_name);
 
 /*
  * Returns this thread's connection, connecting and preparing statements first when there is
@@ -34,6 +38,12 @@ PGresult *db_exec_sql(struct db_conn *c, const char *sql, int nparams, const cha
 
 /* Runs plain SQL (no parameters) on c, for BEGIN/COMMIT/ROLLBACK. Returns false with err set. */
 bool db_command(struct db_conn *c, const char *sql, struct error *err) MUSTCHECK;
+
+/*
+ * Commits c's transaction and writes the WAL position at or past the commit (pg_lsn text, e.g.
+ * "0/16B3748") to position, in one round trip. False with err set when the commit failed.
+ */
+bool db_commit(struct db_conn *c, char *position, size_t len, struct error *err) MUSTCHECK;
 
 /* The underlying libpq connection. */
 PGconn *db_pg(struct db_conn *c);

@@ -6,6 +6,7 @@
 
 #include <microhttpd.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "sharaka/util.h"
 
@@ -27,8 +28,12 @@ void loop_stop_accepting(void);
 /* Stops every loop: waiting jobs end with a 503, then the daemons stop and close what is open. */
 void loop_stop_all(void);
 
-/* The calling thread's pipeline, or NULL on a thread that is not a loop. */
+/* The calling thread's pipeline to the primary, or NULL on a thread that is not a loop. */
 struct pipeline *loop_pipeline(void);
+
+/* The calling thread's pipeline for a read that must see WAL position need (0: any): a usable
+ * replica's that has replayed it, taken in turn, else the primary's. NULL off the loops. */
+struct pipeline *loop_read_pipeline(uint64_t need);
 
 /*
  * A socket a request waits on outside the loop's pipeline (an export's connection). The loop

@@ -35,8 +35,15 @@ struct pipeline_statement {
  */
 typedef void (*pipeline_done_fn)(void *arg, PGresult **res, int n, struct error *err);
 
-/* A pipeline with no connection yet; it connects when the first job comes. New. */
-struct pipeline *pipeline_new(void);
+/*
+ * A pipeline with no connection yet; it connects to url (NULL: SHARAKA_DATABASE_URL) when the
+ * first job comes. A replica's pipeline names the primary's pipeline of the same loop as its
+ * fallback and its index in SHARAKA_DATABASE_READ_URL: when its connection breaks or cannot be
+ * made, or a statement fails for a reason of the replica's (a conflict with recovery, a
+ * restart), its jobs go to the fallback instead of failing, and the replica is marked down. The
+ * loop must service the fallback after the replicas. New.
+ */
+struct pipeline *pipeline_new(const char *url, struct pipeline *fallback, int replica);
 
 /* Ends every job still waiting with a 503, closes the connection and frees p. */
 void pipeline_free(struct pipeline *p);

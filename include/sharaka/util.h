@@ -65,6 +65,9 @@ uint64_t hash_text(uint64_t h, const char *s);
 
 /* String helpers. */
 bool str_has_prefix(const char *s, const char *prefix);
+
+/* The value of a hexadecimal digit (either case), or -1. */
+int hex_digit(char c);
 bool str_parse_i64(const char *s, int64_t *out) MUSTCHECK;
 
 /* UTF-8. utf8_sequence: length (1-4) of the valid sequence at s (n bytes left), 0 if none. */

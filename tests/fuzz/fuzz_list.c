@@ -24,26 +24,14 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
     return 0;
 }
 
-static int
-hex(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Decodes %XX in place (a %00 ends the text there, as a C string). */
 static char *
 unescape(char *s)
 {
     char *w = s;
     for (const char *r = s; *r; r++) {
-        if (r[0] == '%' && hex(r[1]) >= 0 && hex(r[2]) >= 0) {
-            *w++ = (char)(hex(r[1]) * 16 + hex(r[2]));
+        if (r[0] == '%' && hex_digit(r[1]) >= 0 && hex_digit(r[2]) >= 0) {
+            *w++ = (char)(hex_digit(r[1]) * 16 + hex_digit(r[2]));
             r += 2;
         } else {
             *w++ = *r;

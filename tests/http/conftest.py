@@ -113,10 +113,14 @@ def start_server(sharaka_bin, pg, migrated):
 
     env entries override the shared server's environment (None removes one).
     Servers still running at the end are stopped with SIGTERM and must exit 0.
+    A server that throttles sign-ins starts with the buckets empty: they are kept in the
+    database, for every instance, so a test's attempts would otherwise count in the next one.
     """
     servers = []
 
     def start(wait=True, **env):
+        if str(env.get("SHARAKA_LOGIN_RATE_LIMIT", "0")) not in ("0", "None"):
+            pg.psql("DELETE FROM login_throttle")
         srv = SharakaServer(sharaka_bin, merged_env(base_env(pg.url), env))
         servers.append(srv)
         return srv.start(wait=wait)

@@ -174,6 +174,8 @@ def base_env(database_url):
         "SHARAKA_RATE_LIMIT": "0",
         "SHARAKA_RATE_LIMIT_ANONYMOUS": "0",
         "SHARAKA_LOGIN_RATE_LIMIT": "0",
+        # Servers stop as soon as they are told to; draining has tests of its own.
+        "SHARAKA_DRAIN_SECONDS": "0",
     })
 
 

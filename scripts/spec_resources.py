@@ -153,7 +153,7 @@ class Resource:
         self.fields = [f for f in desc["fields"] if f["visible"]]  # as read
         self.inputs = desc["fields"]  # as written (a password too)
         for key in self.ops:
-            if key not in ("list", "get", "create", "patch", "delete", "batch"):
+            if key not in ("list", "get", "create", "patch", "delete", "batch", "restore"):
                 raise ProseError(f"{self.name}: unknown operation {key!r}")
         names = {f["name"] for f in desc["fields"]}
         for key in prose.get("fields", {}):
@@ -547,6 +547,13 @@ class Resource:
             errors = ["400", "401", "403", "404", "405"] + (
                 ["409:StillReferenced"] if self.d["referrers"] else []) + [
                 "412", "411", "413", "414", "429", "500", "503"]
+        elif kind == "restore":
+            params = []
+            ok = ("200", f"The {self.singular}, restored.", base_headers + etag + written, {
+                "application/json": self.json_content(S, self.examples(
+                    [("restored", S + "Record")], components))})
+            errors = ["400", "401", "403", "404", "405", "409:Conflict", "411", "413", "414",
+                      "429", "500", "503"]
         else:  # batch
             params = [ref("parameters", "IdempotencyKey")]
             op["requestBody"] = {"required": True, "content": {
@@ -585,7 +592,8 @@ class Resource:
         for kind, method, path in (("list", "get", collection), ("create", "post", collection),
                                    ("batch", "post", collection + "/batch"),
                                    ("get", "get", item), ("patch", "patch", item),
-                                   ("delete", "delete", item)):
+                                   ("delete", "delete", item),
+                                   ("restore", "post", item + "/restore")):
             if kind not in self.ops:
                 continue
             entry = out.setdefault(path, {})

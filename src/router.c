@@ -6,14 +6,15 @@
 #include "sharaka/handlers.h"
 #include "sharaka/resource.h"
 
-/* The five routes of a top-level resource; the policy in access.c says who may use them. */
+/* The six routes of a top-level resource; the policy in access.c says who may use them. */
 // clang-format off
 #define RESOURCE_ROUTES(path, area, desc)                                          \
     {"GET", path, resource_list, area, ACT_READ, &desc, ROUTE_LOOP},               \
     {"POST", path, resource_create, area, ACT_CREATE, &desc, ROUTE_BODY},          \
     {"GET", path "/{id}", resource_get, area, ACT_READ, &desc, ROUTE_LOOP},        \
     {"PATCH", path "/{id}", resource_patch, area, ACT_UPDATE, &desc, ROUTE_BODY},  \
-    {"DELETE", path "/{id}", resource_delete, area, ACT_DELETE, &desc, 0}
+    {"DELETE", path "/{id}", resource_delete, area, ACT_DELETE, &desc, 0},             \
+    {"POST", path "/{id}/restore", resource_restore, area, ACT_DELETE, &desc, 0}
 /* Batches create or update: the route admits any writer, each item meets the policy itself. */
 #define BATCH_ROUTE(path, area, desc)                                              \
     {"POST", path "/batch", resource_batch, area, ACT_UPDATE, &desc, ROUTE_BODY}

@@ -423,6 +423,28 @@ write_failed(const struct resource *res, struct write_result *out, struct error 
  * Creates a record from body inside the open transaction: checks, policy, references, the row,
  * a partnership's organizations, the audit row. Fills out on success; err otherwise.
  */
+/* A create that names the id of a deleted record is told to restore it: 409. */
+static bool
+id_not_deleted(struct db_conn *c, const struct resource *res, json_t *body, struct error *err)
+{
+    const char *id = json_string_value(json_object_get(body, "id"));
+    if (id == NULL || res->no_soft_delete || res->parent != NULL || !value_is_uuid(id))
+        return true;
+    char sql[160];
+    snprintf(sql, sizeof(sql), "SELECT 1 FROM %s WHERE id = $1::uuid AND deleted_at IS NOT NULL",
+             res->table);
+    PGresult *pg = db_exec_sql(c, sql, 1, &id, err);
+    if (pg == NULL)
+        return false;
+    bool deleted = PQntuples(pg) == 1;
+    PQclear(pg);
+    if (!deleted)
+        return true;
+    return error_set(err, 409, "deleted",
+                     "the %s %s was deleted; an admin brings it back with POST /v1/%s/%s/restore",
+                     res->singular, id, res->name, id);
+}
+
 bool
 engine_write_create(struct request *r, struct db_conn *c, const struct resource *res, json_t *body,
                     const char *pid, struct write_result *out, struct error *err)
@@ -441,7 +463,7 @@ engine_write_create(struct request *r, struct db_conn *c, const struct resource 
     if (becomes_verified(res, NULL, after) &&
         !access_record(&r->who, c, res, ACT_VERIFY, NULL, after, err))
         goto out;
-    if (!check_references(r, c, res, body, NULL, err))
+    if (!check_references(r, c, res, body, NULL, err) || !id_not_deleted(c, res, body, err))
         goto out;
     /* The values go into s (with their parameters); the statement is assembled after. */
     for (size_t i = 0; i < res->nfields; i++) {
@@ -645,5 +667,74 @@ out:
     sql_free(&s);
     json_decref(before);
     json_decref(record);
+    return ok;
+}
+
+bool
+engine_write_restore(struct request *r, struct db_conn *c, const struct resource *res,
+                     const char *id, struct write_result *out, struct error *err)
+{
+    struct sql s = {0};
+    PGresult *pg = NULL;
+    json_t *before = NULL;
+    bool ok = false;
+
+    if (!value_is_uuid(id) || res->no_soft_delete || res->parent != NULL) {
+        engine_not_found(err, res, id);
+        return false;
+    }
+    buf_puts(&s.text, "SELECT (");
+    sql_row_json(&s, res, "a", true, NULL);
+    buf_printf(&s.text, ")::text, a.deleted_at IS NULL FROM %s a WHERE a.id = $1::uuid FOR UPDATE",
+               res->table);
+    s.params[0] = id;
+    s.nparams = 1;
+    pg = db_exec_sql(c, s.text.data, s.nparams, s.params, err);
+    if (pg == NULL)
+        goto out;
+    if (PQntuples(pg) != 1) {
+        engine_not_found(err, res, id);
+        goto out;
+    }
+    if (strcmp(PQgetvalue(pg, 0, 1), "t") == 0) {
+        error_set(err, 409, "not-deleted", "the %s %s is not deleted: there is nothing to restore",
+                  res->singular, id);
+        goto out;
+    }
+    const char *before_text = arena_strdup(&r->arena, PQgetvalue(pg, 0, 0));
+    before = json_loads(before_text, 0, NULL);
+    if (!access_record(&r->who, c, res, ACT_DELETE, before, before, err))
+        goto out;
+    /* What it refers to must be live: a restored record never points at a deleted one. */
+    if (!check_references(r, c, res, before, NULL, err)) {
+        if (err->status == 422) {
+            err->status = 409;
+            err->code = "restore-blocked";
+            snprintf(err->detail, sizeof(err->detail),
+                     "the %s refers to records that are deleted (see errors): restore those "
+                     "first",
+                     res->singular);
+        }
+        goto out;
+    }
+    PQclear(pg);
+    char *sql =
+        arena_printf(&r->arena, "UPDATE %s SET deleted_at = NULL WHERE id = $1::uuid", res->table);
+    pg = db_exec_sql(c, sql, 1, &id, err);
+    if (pg == NULL) {
+        explain_db_error(res, err);
+        goto out;
+    }
+    PQclear(pg);
+    pg = NULL;
+    out->id = id;
+    out->row = read_back(r, c, res, id, err);
+    ok = out->row != NULL &&
+         engine_write_audit(r, c, res, "restore", id, before_text, PQgetvalue(out->row, 0, 0), err);
+    out->kind = WRITE_UPDATED;
+out:
+    PQclear(pg);
+    sql_free(&s);
+    json_decref(before);
     return ok;
 }

@@ -66,6 +66,19 @@ out:
     json_decref(body);
 }
 
+/* Ends a write that answers the record: committed, 200 with it and its ETag. */
+static void
+finish_with_record(struct request *r, struct db_conn *c, const struct resource *res, bool ok,
+                   struct write_result *w, struct error *err)
+{
+    if (!engine_finish(r, c, ok, err))
+        return;
+    if (!res->unversioned)
+        http_add_header(r, "ETag", engine_etag_of(r, w->row));
+    http_pgresult(r, 200, "application/json", w->row);
+    w->row = NULL;
+}
+
 void
 resource_patch(struct request *r)
 {
@@ -84,12 +97,7 @@ resource_patch(struct request *r)
         goto out;
     ok = engine_write_update(r, c, res, engine_record_id(r), engine_parent_id(r, res), body,
                              http_header(r, MHD_HTTP_HEADER_IF_MATCH), &w, &err);
-    if (!engine_finish(r, c, ok, &err))
-        goto out;
-    if (!res->unversioned)
-        http_add_header(r, "ETag", engine_etag_of(r, w.row));
-    http_pgresult(r, 200, "application/json", w.row);
-    w.row = NULL;
+    finish_with_record(r, c, res, ok, &w, &err);
 out:
     http_error(r, &err);
     PQclear(w.row);
@@ -174,4 +182,21 @@ out:
     http_error(r, &err);
     PQclear(pg);
     json_decref(before);
+}
+
+void
+resource_restore(struct request *r)
+{
+    const struct resource *res = engine_resource_of(r);
+    struct error err = {0};
+    struct write_result w = {0};
+    struct db_conn *c = db_thread_conn(&err);
+
+    if (c == NULL || !db_command(c, "BEGIN", &err))
+        goto out;
+    bool ok = engine_write_restore(r, c, res, engine_record_id(r), &w, &err);
+    finish_with_record(r, c, res, ok, &w, &err);
+out:
+    http_error(r, &err);
+    PQclear(w.row);
 }

@@ -114,6 +114,14 @@ bool engine_write_update(struct request *r, struct db_conn *c, const struct reso
                          struct write_result *out, struct error *err);
 
 /*
+ * Brings the deleted record id back inside the open transaction (its version grows by one and
+ * the change feed shows an upsert): 404 when there is no such record, 409 when it is not deleted
+ * or refers to records that are. Fills out on success.
+ */
+bool engine_write_restore(struct request *r, struct db_conn *c, const struct resource *res,
+                          const char *id, struct write_result *out, struct error *err);
+
+/*
  * This thread's connection with the request's Idempotency-Key claimed on it: the connection
  * when the write may go on; NULL when the stored answer was replayed (r is answered) or err says
  * why not.

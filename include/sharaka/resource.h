@@ -11,6 +11,8 @@ void resource_get(struct request *r);
 void resource_create(struct request *r);
 void resource_patch(struct request *r);
 void resource_delete(struct request *r);
+/* POST /v1/{resource}/{id}/restore: a deleted record back, for those who may delete it. */
+void resource_restore(struct request *r);
 /* POST /v1/{resource}/batch: up to 1000 creates or updates, all or nothing. */
 void resource_batch(struct request *r);
 

@@ -4,7 +4,7 @@
 static const char *const user_roles[] = {"analyst", "editor", "admin", NULL};
 static const char *const key_roles[] = {"analyst", "partner", "admin", NULL};
 static const char *const actor_types[] = {"user", "api_key", "system", NULL};
-static const char *const audit_actions[] = {"create", "update", "delete", NULL};
+static const char *const audit_actions[] = {"create", "update", "delete", "restore", NULL};
 
 static const struct field user_fields[] = {
     FIELD_ID,

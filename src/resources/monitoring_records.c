@@ -18,6 +18,7 @@ static const struct field fields[] = {
     {"findings", FT_TEXT, 0, NULL, 10000, NULL, NULL},
     {"recommendations", FT_TEXT, 0, NULL, 10000, NULL, NULL},
     {"evidence_urls", FT_URLS, F_NOTNULL, NULL, 20, NULL, NULL},
+    {"external_ids", FT_STRMAP, F_FILTER | F_NOTNULL, NULL, 20, NULL, NULL},
     {"status", FT_ENUM, F_FILTER | F_SORT | F_NOTNULL, statuses, 0, NULL, NULL},
     {"verified_by", FT_UUID, F_READONLY | F_INTERNAL, NULL, 0, NULL, NULL},
     {"verified_at", FT_TIMESTAMP, F_READONLY, NULL, 0, NULL, NULL},

@@ -26,6 +26,7 @@ static const struct field fields[] = {
     {"status", FT_ENUM, F_FILTER | F_SORT | F_NOTNULL, statuses, 0, NULL, NULL},
     {"governorates", FT_ENUMS, F_FILTER | F_NOTNULL, governorate_values, 9, NULL, "governorate"},
     {"description", FT_TEXT, 0, NULL, 10000, NULL, NULL},
+    {"external_ids", FT_STRMAP, F_FILTER | F_NOTNULL, NULL, 20, NULL, NULL},
     FIELDS_COMMON,
 };
 

@@ -1,9 +1,9 @@
 """POST /v1/{organizations,ministries,partnerships,monitoring-records}/batch.
 
 Up to 1000 creates or updates in one transaction: all or nothing, errors reported per item
-index (`items[3].name`), each item matched by `id` or, for organizations, by an external
-identifier (`?match=external_id:LB-MOI`); the answer says what happened to each item. Every item
-meets the access policy on its own.
+index (`items[3].name`), each item matched by `id` or, for organizations, partnerships and
+monitoring records, by an external identifier (`?match=external_id:LB-MOI`); the answer says what
+happened to each item. Every item meets the access policy on its own.
 """
 
 import json
@@ -254,7 +254,6 @@ def test_match_by_external_id_needs_the_identifier_and_refuses_ambiguity(http, a
     ("organizations", "external:LB-MOI"),
     ("organizations", "id"),
     ("ministries", "external_id:LB-MOI"),
-    ("partnerships", "external_id:LB-MOI"),
 ])
 def test_match_other_than_external_id_scheme_on_organizations_is_400(http, admin_token,
                                                                      resource, match):

@@ -194,14 +194,40 @@ export_resource(const char *name, struct error *err)
     return NULL;
 }
 
-/* Checks the parameters: the list language without paging, counting, format or include. */
+/* Takes hxl=true|false out of args (CSV only): *hxl says whether the hashtag row is wanted. */
 static bool
-parse_export(struct request *r, const struct resource *res, bool internal, struct list_query *q,
-             struct error *err)
+take_hxl(struct query_arg *args, int *nargs, bool csv, bool *hxl, struct error *err)
+{
+    *hxl = false;
+    int kept = 0;
+    for (int i = 0; i < *nargs; i++) {
+        if (strcmp(args[i].key, "hxl") != 0) {
+            args[kept++] = args[i];
+            continue;
+        }
+        const char *v = args[i].value != NULL ? args[i].value : "";
+        if (!csv)
+            return error_set(err, 400, "unknown-parameter",
+                             "hxl applies to CSV exports only (/v1/exports/{resource}.csv)");
+        if (strcmp(v, "true") != 0 && strcmp(v, "false") != 0)
+            return error_set(err, 400, "invalid-parameter", "hxl must be true or false, not '%s'",
+                             v);
+        *hxl = strcmp(v, "true") == 0;
+    }
+    *nargs = kept;
+    return true;
+}
+
+/* Checks the parameters: the list language without paging, counting, format or include, and
+ * hxl on CSV. */
+static bool
+parse_export(struct request *r, const struct resource *res, bool internal, bool csv, bool *hxl,
+             struct list_query *q, struct error *err)
 {
     struct query_arg args[QUERY_MAX_ARGS] = {{0}};
     int nargs = 0;
-    if (!http_query_args(r, args, QUERY_MAX_ARGS, &nargs, err))
+    if (!http_query_args(r, args, QUERY_MAX_ARGS, &nargs, err) ||
+        !take_hxl(args, &nargs, csv, hxl, err))
         return false;
     for (int i = 0; i < nargs; i++) {
         const char *k = args[i].key;
@@ -209,12 +235,13 @@ parse_export(struct request *r, const struct resource *res, bool internal, struc
             strcmp(k, "format") == 0 || strcmp(k, "include") == 0)
             return error_set(err, 400, "unknown-parameter",
                              "'%s' does not apply to an export, which streams every matching "
-                             "record; allowed: the list filters, q, sort and fields",
+                             "record; allowed: the list filters, q, sort and fields (and hxl "
+                             "on CSV)",
                              k);
     }
     if (!query_parse(&r->arena, res, args, nargs, internal, false, q, err)) {
         struct buf allowed = {0};
-        buf_printf(&allowed, "%ssort, fields", res->searchable ? "q, " : "");
+        buf_printf(&allowed, "%ssort, fields%s", res->searchable ? "q, " : "", csv ? ", hxl" : "");
         query_allowed_filters(&allowed, res, internal);
         query_restate_allowed(err, allowed.data);
         buf_free(&allowed);
@@ -253,13 +280,17 @@ fail:
 /* Queues the streamed answer; it owns st from here on. */
 static void
 queue_stream(struct request *r, const struct resource *res, bool internal,
-             const struct list_query *q, bool csv, struct export_stream *st)
+             const struct list_query *q, bool csv, bool hxl, struct export_stream *st)
 {
     if (csv) {
         struct buf h = {0};
         buf_puts(&h, "\xEF\xBB\xBF"); /* UTF-8 byte-order mark, for spreadsheets */
         sql_csv_header(&h, res, internal, q);
         buf_puts(&h, "\r\n");
+        if (hxl) {
+            sql_hxl_row(&h, res, internal, q);
+            buf_puts(&h, "\r\n");
+        }
         st->header_len = h.len;
         st->header = buf_take(&h);
     }
@@ -280,18 +311,18 @@ export_get(struct request *r)
     struct error err = {0};
     struct list_query q;
     struct sql s = {0};
-    bool csv = strcmp(r->route->arg, "csv") == 0;
+    bool csv = strcmp(r->route->arg, "csv") == 0, hxl = false;
     bool internal = access_sees_internal(&r->who);
 
     const struct resource *res = export_resource(r->params[0], &err);
     if (res == NULL || !access_route(&r->who, res->name, ACT_READ, &err) ||
-        !parse_export(r, res, internal, &q, &err))
+        !parse_export(r, res, internal, csv, &hxl, &q, &err))
         goto out;
     q.format = csv ? FORMAT_CSV : FORMAT_NDJSON;
     sql_build_export(&s, &r->arena, res, internal, &q);
     struct export_stream *st = start_stream(r, &s, csv, &err);
     if (st != NULL)
-        queue_stream(r, res, internal, &q, csv, st);
+        queue_stream(r, res, internal, &q, csv, hxl, st);
 out:
     http_error(r, &err);
     sql_free(&s);

@@ -158,8 +158,8 @@ record_json(struct sql *s, const struct resource *res, bool internal, const stru
  * The field index of the n-th CSV column, or -1 past the last: the fields= order when given, else
  * the descriptor's, skipping what the caller may not see.
  */
-static int
-csv_column(const struct resource *res, bool internal, const struct list_query *q, int n)
+int
+sql_csv_column(const struct resource *res, bool internal, const struct list_query *q, int n)
 {
     int seen = 0;
     size_t count = q->norder > 0 ? (size_t)q->norder : res->nfields;
@@ -183,7 +183,7 @@ static void
 row_csv(struct sql *s, const struct resource *res, bool internal, const struct list_query *q)
 {
     buf_puts(&s->text, "concat_ws(','");
-    for (int n = 0, i; (i = csv_column(res, internal, q, n)) >= 0; n++) {
+    for (int n = 0, i; (i = sql_csv_column(res, internal, q, n)) >= 0; n++) {
         const struct field *f = &res->fields[i];
         if (f->type == FT_NUMBER || f->type == FT_DECIMAL) {
             buf_puts(&s->text, ", (");
@@ -205,7 +205,7 @@ row_csv(struct sql *s, const struct resource *res, bool internal, const struct l
 void
 sql_csv_header(struct buf *b, const struct resource *res, bool internal, const struct list_query *q)
 {
-    for (int n = 0, i; (i = csv_column(res, internal, q, n)) >= 0; n++)
+    for (int n = 0, i; (i = sql_csv_column(res, internal, q, n)) >= 0; n++)
         buf_printf(b, "%s%s", n ? "," : "", res->fields[i].name);
 }
 

@@ -53,6 +53,14 @@ void sql_build_get(struct sql *s, const struct resource *res, bool internal,
                    const struct list_query *q);
 
 /* The CSV header line for q (no line break). */
+/* The field index of the n-th CSV column of the answer, or -1 past the last. */
+int sql_csv_column(const struct resource *res, bool internal, const struct list_query *q, int n);
+
+/* The HXL hashtag row (https://hxlstandard.org) under the header: one tag per column, in the
+ * same order, empty for a column HXL has no tag for; no line break. */
+void sql_hxl_row(struct buf *b, const struct resource *res, bool internal,
+                 const struct list_query *q);
+
 void sql_csv_header(struct buf *b, const struct resource *res, bool internal,
                     const struct list_query *q);
 

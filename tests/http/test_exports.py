@@ -393,3 +393,49 @@ def test_documents_written_in_one_pass_lie_in_the_default_order(big):
     inserted = [r[0] for r in big.rows("SELECT id FROM organizations ORDER BY ctid LIMIT 2000")]
     assert stored == wanted
     assert inserted != wanted
+
+
+# ---------------------------------------------------------------- HXL
+
+HXL_TAG = r"#[a-z][a-z0-9_]*(\+[a-z][a-z0-9_]*)*"
+
+
+def test_hxl_adds_the_hashtag_row_under_the_header(http, admin_token, dataset):
+    import re
+    r = export(http, "organizations", "csv", {"sectors": dataset, "hxl": "true"}, admin_token)
+    rows = csv_rows(r)
+    header, tags, data = rows[0], rows[1], rows[2:]
+    assert len(tags) == len(header) and len(data) == 250
+    by_field = dict(zip(header, tags))
+    assert by_field["id"] == "#org+id" and by_field["name"] == "#org+name"
+    assert by_field["name_ar"] == "#org+name+i_ar" and by_field["governorate"] == "#adm1+name"
+    assert by_field["sectors"] == "#sector" and by_field["status"] == "#status"
+    assert all(t == "" or re.fullmatch(HXL_TAG, t) for t in tags), tags
+    # Without hxl (or with false) the second row is a record.
+    plain = csv_rows(export(http, "organizations", "csv", {"sectors": dataset, "hxl": "false"},
+                            admin_token))
+    assert plain[0] == header and len(plain) == 251 and not plain[1][0].startswith("#")
+
+
+def test_hxl_follows_fields_and_tags_partnerships_and_monitoring(http, admin_token, dataset):
+    r = export(http, "partnerships", "csv",
+               {"hxl": "true", "fields": "amount,ministry_id,organizations,start_date,currency,title"})
+    header, tags = csv_rows(r)[:2]
+    assert header == ["id", "amount", "ministry_id", "organizations", "start_date", "currency",
+                      "title"]
+    assert tags == ["#activity+id", "#value", "#org+gov+id", "#org+impl", "#date+start",
+                    "#currency", "#activity+name"]
+    r = export(http, "monitoring-records", "csv",
+               {"hxl": "true", "fields": "partnership_id,baseline,target,actual,period_start"},
+               admin_token)
+    header, tags = csv_rows(r)[:2]
+    assert tags == ["#indicator+id", "#activity+id", "#indicator+baseline+num",
+                    "#indicator+target+num", "#indicator+actual+num", "#date+start"]
+
+
+@pytest.mark.parametrize("fmt,value", [("csv", "yes"), ("csv", ""), ("ndjson", "true")])
+def test_hxl_other_than_true_or_false_on_csv_is_400(http, fmt, value):
+    r = http.get(EXPORT.format("organizations", fmt), params={"hxl": value},
+                 invalid=fmt == "csv")
+    p = assert_problem(r, 400)
+    assert "hxl" in p["detail"], p

@@ -597,7 +597,7 @@ class Resource:
             if kind not in self.ops:
                 continue
             entry = out.setdefault(path, {})
-            if path == item and item_params:
+            if path in (item, item + "/restore") and item_params:
                 entry["parameters"] = copy.deepcopy(item_params)
             elif path == collection and coll_params:
                 entry["parameters"] = copy.deepcopy(coll_params)

@@ -13,7 +13,7 @@
 SHARAKA_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 SHARAKA_PG_BIN=${SHARAKA_PG_BIN:-/usr/lib/postgresql/15/bin}
 
-SHARAKA_PACKAGES_BUILD=(build-essential meson ninja-build pkg-config libmicrohttpd-dev libpq-dev
+SHARAKA_PACKAGES_BUILD=(build-essential meson ninja-build pkg-config libmicrohttpd-dev libpq-dev libcurl4-openssl-dev
 	libjansson-dev libjwt-dev libsodium-dev python3-yaml)
 SHARAKA_PACKAGES_DATABASE=(postgresql-15 postgresql-contrib)
 SHARAKA_PACKAGES_TEST=(python3-pytest python3-requests python3-jsonschema python3-yaml curl clang-format openssl haproxy)

@@ -113,6 +113,15 @@ const struct policy_rule access_rules[] = {
     {"users", ACT_READ, ROLE_ADMIN, SCOPE_ANY},
     {"users", ACT_CREATE, ROLE_ADMIN, SCOPE_ANY},
     {"users", ACT_UPDATE, ROLE_ADMIN, SCOPE_NOT_SELF},
+    /* webhooks: a partner's own source's (the handlers narrow it), an administrator's all */
+    {"webhooks", ACT_READ, ROLE_PARTNER, SCOPE_SAME_SOURCE},
+    {"webhooks", ACT_CREATE, ROLE_PARTNER, SCOPE_ANY}, /* always for its own source */
+    {"webhooks", ACT_UPDATE, ROLE_PARTNER, SCOPE_SAME_SOURCE},
+    {"webhooks", ACT_DELETE, ROLE_PARTNER, SCOPE_SAME_SOURCE},
+    {"webhooks", ACT_READ, ROLE_ADMIN, SCOPE_ANY},
+    {"webhooks", ACT_CREATE, ROLE_ADMIN, SCOPE_ANY},
+    {"webhooks", ACT_UPDATE, ROLE_ADMIN, SCOPE_ANY},
+    {"webhooks", ACT_DELETE, ROLE_ADMIN, SCOPE_ANY},
     {"api-keys", ACT_READ, ROLE_ADMIN, SCOPE_ANY},
     {"api-keys", ACT_CREATE, ROLE_ADMIN, SCOPE_ANY},
     {"api-keys", ACT_DELETE, ROLE_ADMIN, SCOPE_ANY},

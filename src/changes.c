@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sharaka/changes.h"
 #include "sharaka/db.h"
 #include "sharaka/handlers.h"
 #include "sharaka/query.h"
@@ -19,6 +20,24 @@
 static char *statement; /* the feed's SQL, built once from the descriptors */
 
 void
+changes_item_sql(struct sql *s, const char *p)
+{
+    buf_printf(&s->text,
+               "json_build_object('cursor', %s.xid::text || '-' || %s.seq, 'resource', "
+               "%s.resource, 'id', %s.record_id, 'op', %s.op, 'version', %s.version, "
+               "'changed_at', to_char(%s.changed_at AT TIME ZONE 'UTC', "
+               "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), 'record', CASE WHEN %s.op = 'delete' "
+               "THEN NULL ELSE CASE %s.resource",
+               p, p, p, p, p, p, p, p, p);
+    for (size_t i = 0; i < resources_count; i++) {
+        buf_printf(&s->text, " WHEN '%s' THEN (SELECT ", resources_all[i]->name);
+        sql_row_json(s, resources_all[i], "a", true, NULL);
+        buf_printf(&s->text, " FROM %s a WHERE a.id = %s.record_id)", resources_all[i]->table, p);
+    }
+    buf_puts(&s->text, " END END)");
+}
+
+void
 changes_init(void)
 {
     struct sql s = {0};
@@ -28,18 +47,10 @@ changes_init(void)
              "WHERE c.xid < pg_snapshot_xmin(pg_current_snapshot()) "
              "AND (c.xid, c.seq) > ($1::xid8, $2::bigint) AND c.resource = ANY($3::text[]) "
              "ORDER BY c.xid, c.seq LIMIT $4::int + 1) "
-             "SELECT coalesce(string_agg(json_build_object('cursor', p.xid::text || '-' || "
-             "p.seq, 'resource', p.resource, 'id', p.record_id, 'op', p.op, 'version', p.version, "
-             "'changed_at', to_char(p.changed_at AT TIME ZONE 'UTC', "
-             "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), 'record', CASE WHEN p.op = 'delete' THEN NULL "
-             "ELSE CASE p.resource");
-    for (size_t i = 0; i < resources_count; i++) {
-        buf_printf(&s.text, " WHEN '%s' THEN (SELECT ", resources_all[i]->name);
-        sql_row_json(&s, resources_all[i], "a", true, NULL);
-        buf_printf(&s.text, " FROM %s a WHERE a.id = p.record_id)", resources_all[i]->table);
-    }
+             "SELECT coalesce(string_agg(");
+    changes_item_sql(&s, "p");
     buf_puts(&s.text,
-             " END END)::text, $5 ORDER BY p.rn) FILTER (WHERE p.rn <= $4::int), ''), "
+             "::text, $5 ORDER BY p.rn) FILTER (WHERE p.rn <= $4::int), ''), "
              "(array_agg(p.xid::text || '-' || p.seq ORDER BY p.rn DESC) FILTER (WHERE p.rn <= "
              "$4::int))[1], count(*) > $4::int FROM page p");
     statement = buf_take(&s.text);

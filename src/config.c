@@ -24,6 +24,8 @@ enum setting_kind {
     SET_PROXIES,
     SET_READ_URLS,
     SET_FORWARDED,
+    SET_BOOL,
+    SET_SCHEDULE,
 };
 
 struct setting {
@@ -126,6 +128,21 @@ static const struct setting settings[] = {
     {"SHARAKA_JANITOR_INTERVAL", SET_INT, "60", "60", 1, 86400,
      offsetof(struct config, janitor_interval),
      "seconds between purges of rows past their retention (idempotency keys)"},
+    {"SHARAKA_WEBHOOK_RETRY_SCHEDULE", SET_SCHEDULE, "0,5,300,1800,7200,18000,36000,36000",
+     "0,5,300,1800,7200,18000,36000,36000", 0, 86400,
+     offsetof(struct config, webhook_retry_schedule),
+     "seconds before each attempt of a webhook delivery (the first counted from the change, the "
+     "others from the failure before); after the last the webhook is disabled"},
+    {"SHARAKA_WEBHOOK_TIMEOUT", SET_INT, "10", "10", 1, 60,
+     offsetof(struct config, webhook_timeout),
+     "seconds a webhook receiver has to answer a delivery; longer is a failed attempt"},
+    {"SHARAKA_WEBHOOK_CONCURRENCY", SET_INT, "16", "16", 0, 256,
+     offsetof(struct config, webhook_concurrency),
+     "webhook deliveries this instance sends at once (0: it sends none, other instances do)"},
+    {"SHARAKA_WEBHOOK_ALLOW_PRIVATE", SET_BOOL, "false", "false", 0, 0,
+     offsetof(struct config, webhook_allow_private),
+     "true lets webhook URLs use plain http and private, loopback or link-local addresses "
+     "(receivers inside the network, tests)"},
     {"SHARAKA_JWT_ALGORITHM", SET_ALGORITHM, "HS256", "HS256", 0, 0,
      offsetof(struct config, jwt_algorithm),
      "the only algorithm tokens may use: HS256, RS256 or ES256"},
@@ -252,6 +269,42 @@ parse_read_urls(const char *v, char *err, size_t errlen)
     return true;
 }
 
+/* A comma-separated list of 1 to CONFIG_MAX_RETRIES whole numbers of seconds, each from min to
+ * max: the webhook retry schedule. */
+static bool
+parse_schedule(const char *v, const struct setting *s, char *err, size_t errlen)
+{
+    int n = 0;
+    const char *p = v;
+    for (;;) {
+        char item[24];
+        size_t len = strcspn(p, ",");
+        int64_t secs;
+        if (len == 0 || len >= sizeof(item)) {
+            snprintf(err, errlen, "expected seconds separated by commas, e.g. 0,5,300");
+            return false;
+        }
+        memcpy(item, p, len);
+        item[len] = '\0';
+        if (!str_parse_i64(item, &secs) || secs < s->min || secs > s->max) {
+            snprintf(err, errlen, "'%s' is not a number of seconds from %lld to %lld", item,
+                     (long long)s->min, (long long)s->max);
+            return false;
+        }
+        if (n == CONFIG_MAX_RETRIES) {
+            snprintf(err, errlen, "more than %d attempts", CONFIG_MAX_RETRIES);
+            return false;
+        }
+        cfg.webhook_retries[n++] = secs;
+        p += len;
+        if (*p == '\0')
+            break;
+        p++;
+    }
+    cfg.nwebhook_retries = n;
+    return true;
+}
+
 /* Reads one setting from the environment (or its default) and checks it by its kind. One case
  * per kind of setting, as check_value does per field type: long on purpose. */
 static bool
@@ -344,6 +397,19 @@ load_one(const struct setting *s, bool need_secret, char *err, size_t errlen)
             snprintf(why, sizeof(why), "'%s' is not allowed: X-Forwarded-For or Forwarded", v);
             break;
         }
+        *STR_AT(s->offset) = v;
+        return true;
+    case SET_BOOL:
+        if (strcmp(v, "true") != 0 && strcmp(v, "false") != 0) {
+            snprintf(why, sizeof(why), "'%s' is not allowed: true or false", v);
+            break;
+        }
+        cfg.webhook_private = strcmp(v, "true") == 0; /* the one true/false setting */
+        *STR_AT(s->offset) = v;
+        return true;
+    case SET_SCHEDULE:
+        if (!parse_schedule(v, s, why, sizeof(why)))
+            break;
         *STR_AT(s->offset) = v;
         return true;
     case SET_FILE:

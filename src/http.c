@@ -211,6 +211,27 @@ http_owned(struct request *r, int status, const char *ctype, char *data, size_t 
     queue_buffer(r, status, ctype, resp, len);
 }
 
+void
+http_created_once(struct request *r, const char *collection, const char *record, const char *name,
+                  const char *value)
+{
+    struct buf b = {0};
+    size_t n = strlen(record);
+    while (n > 0 && record[n - 1] != '}')
+        n--;
+    buf_append(&b, record, n > 0 ? n - 1 : 0);
+    buf_printf(&b, ", \"%s\" : \"", name);
+    buf_json_escape(&b, value, strlen(value));
+    buf_puts(&b, "\"}");
+    json_t *parsed = json_loads(record, 0, NULL);
+    const char *id = json_string_value(json_object_get(parsed, "id"));
+    http_add_header(r, "Location", arena_printf(&r->arena, "%s/%s", collection, id ? id : ""));
+    http_add_header(r, "Cache-Control", "no-store");
+    json_decref(parsed);
+    size_t len = b.len;
+    http_owned(r, 201, "application/json", buf_take(&b), len);
+}
+
 static void
 free_pgresult(void *cls)
 {

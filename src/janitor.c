@@ -1,16 +1,14 @@
 /* janitor.c - purges rows past their retention, every few seconds, on a connection of its own. */
 #include "sharaka/janitor.h"
 
-#include <errno.h>
 #include <inttypes.h>
 #include <libpq-fe.h>
-#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "sharaka/background.h"
 #include "sharaka/config.h"
 #include "sharaka/db.h"
 #include "sharaka/log.h"
@@ -28,6 +26,8 @@
  * seconds, $2 the batch size.
  */
 static const int64_t login_throttle_retention = 120;
+/* A delivered webhook delivery and its attempts stay a week in the delivery log. */
+static const int64_t delivered_retention = 7 * 86400;
 
 struct purge {
     const char *what; /* for the log */
@@ -47,20 +47,19 @@ static const struct purge purges[] = {
      "DELETE FROM login_throttle WHERE key IN (SELECT key FROM login_throttle WHERE at < "
      "clock_timestamp() - $1::bigint * interval '1 second' LIMIT $2::int FOR UPDATE SKIP LOCKED)",
      &login_throttle_retention},
+    {"delivered webhook deliveries",
+     "DELETE FROM webhook_deliveries WHERE id IN (SELECT id FROM webhook_deliveries WHERE state = "
+     "'delivered' AND delivered_at < clock_timestamp() - $1::bigint * interval '1 second' "
+     "ORDER BY delivered_at LIMIT $2::int FOR UPDATE SKIP LOCKED)",
+     &delivered_retention},
 };
 
-static pthread_t thread;
-static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t wake;
-static bool started, stopping;
+static struct background janitor = {.name = "janitor"};
 
 static bool
 should_stop(void)
 {
-    pthread_mutex_lock(&lock);
-    bool s = stopping;
-    pthread_mutex_unlock(&lock);
-    return s;
+    return background_stopping(&janitor);
 }
 
 /* Runs sql without parameters; true when it returned rows whose first value is "t". */
@@ -139,16 +138,9 @@ janitor_main(void *arg)
 {
     PGconn *pg = NULL;
     (void)arg;
-    while (!should_stop()) {
+    do
         run_round(&pg);
-        struct timespec until;
-        clock_gettime(CLOCK_MONOTONIC, &until);
-        until.tv_sec += (time_t)cfg.janitor_interval;
-        pthread_mutex_lock(&lock);
-        while (!stopping && pthread_cond_timedwait(&wake, &lock, &until) != ETIMEDOUT)
-            ;
-        pthread_mutex_unlock(&lock);
-    }
+    while (background_sleep(&janitor, cfg.janitor_interval * 1000));
     PQfinish(pg);
     return NULL;
 }
@@ -156,27 +148,12 @@ janitor_main(void *arg)
 void
 janitor_start(void)
 {
-    pthread_condattr_t attr;
-    pthread_condattr_init(&attr);
-    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-    pthread_cond_init(&wake, &attr);
-    pthread_condattr_destroy(&attr);
-    stopping = false;
-    started = pthread_create(&thread, NULL, janitor_main, NULL) == 0;
-    if (!started)
-        log_error("janitor: cannot start its thread: rows past their retention are not purged");
+    if (!background_start(&janitor, janitor_main, NULL))
+        log_error("janitor: rows past their retention are not purged");
 }
 
 void
 janitor_stop(void)
 {
-    if (!started)
-        return;
-    pthread_mutex_lock(&lock);
-    stopping = true;
-    pthread_cond_signal(&wake);
-    pthread_mutex_unlock(&lock);
-    pthread_join(thread, NULL);
-    pthread_cond_destroy(&wake);
-    started = false;
+    background_stop(&janitor);
 }

@@ -9,6 +9,7 @@
 #include "build_config.h"
 #include "sharaka/access.h"
 #include "sharaka/auth.h"
+#include "sharaka/changes.h"
 #include "sharaka/config.h"
 #include "sharaka/db.h"
 #include "sharaka/handlers.h"

@@ -3,12 +3,12 @@
 
 #include <inttypes.h>
 #include <libpq-fe.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "sharaka/background.h"
 #include "sharaka/config.h"
 #include "sharaka/db.h"
 #include "sharaka/log.h"
@@ -39,10 +39,7 @@ static struct {
 static int nsamples, head;
 static PGconn *primary;
 
-static pthread_t thread;
-static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t wake = PTHREAD_COND_INITIALIZER;
-static bool started, stopping;
+static struct background poller_thread = {.name = "replica poller"};
 
 bool
 replicas_parse_position(const char *text, uint64_t *position)
@@ -214,20 +211,8 @@ static void *
 poller(void *unused)
 {
     (void)unused;
-    pthread_mutex_lock(&lock);
-    while (!stopping) {
-        pthread_mutex_unlock(&lock);
+    while (background_sleep(&poller_thread, POLL_US / 1000))
         poll_round();
-        pthread_mutex_lock(&lock);
-        struct timespec until;
-        clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_nsec += POLL_US * 1000;
-        until.tv_sec += until.tv_nsec / 1000000000;
-        until.tv_nsec %= 1000000000;
-        if (!stopping)
-            pthread_cond_timedwait(&wake, &lock, &until);
-    }
-    pthread_mutex_unlock(&lock);
     return NULL;
 }
 
@@ -260,25 +245,15 @@ replicas_start(void)
     if (nreplicas == 0)
         return true;
     poll_round(); /* the replicas that are well serve from the first request */
-    if (pthread_create(&thread, NULL, poller, NULL) != 0) {
-        log_error("cannot start the replica poller");
-        return false;
-    }
-    started = true;
-    return true;
+    return background_start(&poller_thread, poller, NULL);
 }
 
 void
 replicas_stop(void)
 {
-    if (!started)
+    if (!poller_thread.started)
         return;
-    pthread_mutex_lock(&lock);
-    stopping = true;
-    pthread_cond_signal(&wake);
-    pthread_mutex_unlock(&lock);
-    pthread_join(thread, NULL);
-    started = false;
+    background_stop(&poller_thread);
     for (int i = 0; i < nreplicas; i++) {
         PQfinish(replicas[i].pg);
         replicas[i].pg = NULL;

@@ -39,6 +39,7 @@
 #include "sharaka/forwarded.h"
 #include "sharaka/framing.h"
 #include "sharaka/http.h"
+#include "sharaka/deliveries.h"
 #include "sharaka/janitor.h"
 #include "sharaka/replicas.h"
 #include "sharaka/log.h"
@@ -1089,6 +1090,7 @@ server_run(void)
              cfg.listen, (long long)cfg.threads, (long long)cfg.blocking_threads,
              replicas_count() > 0 ? ", reads spread over the replicas" : "");
     janitor_start();
+    deliveries_start();
 
     while (sigwait(&stop, &sig) != 0)
         ;
@@ -1120,6 +1122,7 @@ server_run(void)
     loop_stop_all();
     pool_stop();
     janitor_stop();
+    deliveries_stop();
     replicas_stop();
     fflush(stdout);
     db_close_all();

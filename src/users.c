@@ -344,19 +344,9 @@ apikeys_create(struct request *r)
                                        json_string_value(json_object_get(body, "source")), &r->who,
                                        r->request_id, &record, key, &err))
         goto out;
-    /* The key is shown this once: the record plus "key". */
-    size_t n = strlen(record);
-    struct buf b = {0};
-    buf_append(&b, record, n - 1);
-    buf_printf(&b, ", \"key\" : \"%s\"}", key);
+    /* The key is shown this once. */
+    http_created_once(r, "/v1/api-keys", record, "key", key);
     sodium_memzero(key, sizeof(key));
-    json_t *parsed = json_loads(record, 0, NULL);
-    const char *id = json_string_value(json_object_get(parsed, "id"));
-    http_add_header(r, "Location", arena_printf(&r->arena, "/v1/api-keys/%s", id ? id : ""));
-    http_add_header(r, "Cache-Control", "no-store");
-    json_decref(parsed);
-    size_t len = b.len;
-    http_owned(r, 201, "application/json", buf_take(&b), len);
 out:
     http_error(r, &err);
     free(record);

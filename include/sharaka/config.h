@@ -12,6 +12,7 @@
 #include "sharaka/util.h"
 
 #define CONFIG_MAX_REPLICAS 8
+#define CONFIG_MAX_RETRIES  16
 
 struct config {
     const char *database_url;
@@ -55,6 +56,13 @@ struct config {
     struct proxy_set proxies; /* trusted_proxies, parsed */
     const char *forwarded_header;
     bool forwarded_rfc7239; /* Forwarded, not X-Forwarded-For */
+    const char *webhook_retry_schedule;
+    int64_t webhook_retries[CONFIG_MAX_RETRIES]; /* webhook_retry_schedule, in seconds */
+    int nwebhook_retries;
+    int64_t webhook_timeout;
+    int64_t webhook_concurrency;
+    const char *webhook_allow_private;
+    bool webhook_private; /* webhook_allow_private is true */
 };
 
 extern struct config cfg;

@@ -4,9 +4,6 @@
 
 #include "sharaka/http.h"
 
-/* Builds the change feed's statement; called once before serving. */
-void changes_init(void);
-
 /* export.c: route arg is "csv" or "ndjson" */
 void export_get(struct request *r);
 
@@ -26,6 +23,14 @@ void service_metrics(struct request *r);
 void service_openapi(struct request *r);
 void service_docs(struct request *r);
 
+/* webhooks.c: /v1/webhooks and its sub-resources */
+void webhooks_create(struct request *r);
+void webhooks_list(struct request *r);
+void webhooks_get(struct request *r);
+void webhooks_patch(struct request *r);
+void webhooks_delete(struct request *r);
+void webhooks_test(struct request *r);
+void webhooks_deliveries(struct request *r);
 /* users.c */
 void auth_token_create(struct request *r);
 void auth_me_get(struct request *r);

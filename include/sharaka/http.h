@@ -101,6 +101,12 @@ void http_json(struct request *r, int status, json_t *body);
 void http_static(struct request *r, int status, const char *ctype, const char *data, size_t len);
 void http_owned(struct request *r, int status, const char *ctype, char *data, size_t len);
 void http_pgresult(struct request *r, int status, const char *ctype, PGresult *res);
+/*
+ * Answers 201 with record (a JSON object's text) plus one member name: value that is shown this
+ * once (a new key or secret), Location: collection/<the record's id> and Cache-Control: no-store.
+ */
+void http_created_once(struct request *r, const char *collection, const char *record,
+                       const char *name, const char *value);
 void http_empty(struct request *r, int status);
 void http_problem(struct request *r, int status, const char *code, const char *fmt, ...)
     PRINTF_LIKE(4, 5);

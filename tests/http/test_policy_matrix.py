@@ -24,7 +24,7 @@ import pytest
 from support.bodies import (charter_body, create, ministry_body, monitoring_body, org_ids,
                             organization_body, partnership_body, partnership_type_body,
                             signature_body, World)
-from support.checks import uniq
+from support.checks import describe, uniq
 from support.principals import PASSWORD, bearer, key_id, Principal
 
 ROLES = ("anonymous", "analyst", "editor-org", "editor-ministry", "partner", "admin")
@@ -325,6 +325,53 @@ def targets_for(ctx, resource, action):
                 return Req("PATCH", f"/v1/users/{uid}", {"role": "admin"}, "users", uid)
             return [Target("own role", lambda p: {"id": self_id(p)}, patch_self),
                     Target("another's role", const({"id": ctx.other_user.sub}), patch_other)]
+        return None
+    if resource == "webhooks":
+        # The shared server sends no deliveries (SHARAKA_WEBHOOK_CONCURRENCY=0): a public
+        # address literal is stored and never called.
+        url = "https://93.184.215.14/hooks"
+
+        def standing(owner):
+            key = "webhook-" + (owner.source or "office")
+            if key not in c.p:
+                r = c.client.post("/v1/webhooks", json={"url": url}, headers=bearer(owner.token))
+                assert r.status_code == 201, describe(r)
+                c.p[key] = r.json()["id"]
+            return c.p[key]
+
+        def own_of(p):
+            return {"source": p.source}
+
+        office = {"source": None}
+        if action == "read":
+            return [Target("own list", own_of, lambda p, ok: Req("GET", "/v1/webhooks")),
+                    Target("the office's", const(office), lambda p, ok: Req(
+                        "GET", f"/v1/webhooks/{standing(c.admin)}"))]
+        if action == "create":
+            return [Target("new", own_of, lambda p, ok: Req(
+                "POST", "/v1/webhooks", {"url": url}, "webhooks"))]
+        if action == "update":
+            def patch(owner):
+                def make(p, ok):
+                    wid = standing(owner)
+                    return Req("PATCH", f"/v1/webhooks/{wid}", {"description": text()},
+                               "webhooks", wid)
+                return make
+            return [Target("its source's", const({"source": c.partner.source}), patch(c.partner)),
+                    Target("the office's", const(office), patch(c.admin))]
+        if action == "delete":
+            def remove(owner, fresh):
+                def make(p, ok):
+                    wid = standing(owner)
+                    if ok and fresh:
+                        r = c.client.post("/v1/webhooks", json={"url": url},
+                                          headers=bearer(owner.token))
+                        wid = r.json()["id"]
+                    return Req("DELETE", f"/v1/webhooks/{wid}", None, "webhooks", wid)
+                return make
+            return [Target("its source's", const({"source": c.partner.source}),
+                           remove(c.partner, True)),
+                    Target("the office's", const(office), remove(c.admin, False))]
         return None
     if resource == "api-keys":
         if action == "read":

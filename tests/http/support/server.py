@@ -176,6 +176,8 @@ def base_env(database_url):
         "SHARAKA_LOGIN_RATE_LIMIT": "0",
         # Servers stop as soon as they are told to; draining has tests of its own.
         "SHARAKA_DRAIN_SECONDS": "0",
+        # No webhook deliveries leave a test server unless its test asks for them.
+        "SHARAKA_WEBHOOK_CONCURRENCY": "0",
     })
 
 

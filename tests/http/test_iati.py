@@ -413,3 +413,11 @@ def test_the_publisher_settings_shape_the_document(start_server, api_for, known,
     org = next(iter(acts.values())).find("reporting-org")
     assert (org.get("ref"), org.get("type")) == ("XI-IATI-LB1", "15")
     assert narratives(org) == {"en": 'Bureau <&> "test"'}
+
+
+def test_a_filter_that_matches_nothing_gives_an_empty_well_formed_document(own):
+    document = export(own, {"title": "no such partnership " + uniq()})
+    assert activities(document) == {}
+    assert document.endswith(b"<iati-activities version=\"2.03\" generated-datetime=\""
+                             + ET.fromstring(document).get("generated-datetime").encode()
+                             + b"\">\n</iati-activities>\n")

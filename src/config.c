@@ -14,6 +14,8 @@ struct config cfg;
 
 enum setting_kind {
     SET_STRING,
+    SET_ORG_REF,
+    SET_ORG_TYPE,
     SET_INT,
     SET_LISTEN,
     SET_SECRET,
@@ -87,6 +89,18 @@ static const struct setting settings[] = {
     {"SHARAKA_EXPORT_TIMEOUT", SET_INT, "300", "300", 1, 86400,
      offsetof(struct config, export_timeout),
      "longest an export may run, in seconds, statement and download included"},
+    {"SHARAKA_IATI_PUBLISHER_REF", SET_ORG_REF, "LB-COA-OMSAR", "LB-COA-OMSAR", 0, 0,
+     offsetof(struct config, iati_publisher_ref),
+     "IATI organisation identifier of the publisher (registration agency prefix, a hyphen, its "
+     "number there): the reporting-org of the IATI export and the prefix of its activity "
+     "identifiers"},
+    {"SHARAKA_IATI_PUBLISHER_NAME", SET_STRING,
+     "Office of the Minister of State for Administrative Reform",
+     "Office of the Minister of State for Administrative Reform", 0, 0,
+     offsetof(struct config, iati_publisher_name), "name of the publisher in the IATI export"},
+    {"SHARAKA_IATI_PUBLISHER_TYPE", SET_ORG_TYPE, "10", "10", 0, 0,
+     offsetof(struct config, iati_publisher_type),
+     "IATI OrganisationType code of the publisher (10 government)"},
     {"SHARAKA_MAX_CONNECTIONS", SET_INT, "1024", "1024", 1, 65536,
      offsetof(struct config, max_connections), "most HTTP connections open at once"},
     {"SHARAKA_MAX_CONNECTIONS_PER_IP", SET_INT, "32", "32", 1, 65536,
@@ -305,6 +319,42 @@ parse_schedule(const char *v, const struct setting *s, char *err, size_t errlen)
     return true;
 }
 
+/* An IATI organisation identifier: a registration agency's prefix (two letters, a hyphen, the
+ * agency) then a hyphen and the identifier there; letters, digits and - . _ only, no spaces. */
+static bool
+parse_org_ref(const char *v, char *err, size_t errlen)
+{
+    size_t n = strlen(v);
+    bool ok = n >= 6 && n <= 100 && v[0] >= 'A' && v[0] <= 'Z' && v[1] >= 'A' && v[1] <= 'Z' &&
+              v[2] == '-' && strchr(v + 3, '-') != NULL && v[n - 1] != '-';
+    for (size_t i = 3; ok && i < n; i++)
+        ok = (v[i] >= 'A' && v[i] <= 'Z') || (v[i] >= 'a' && v[i] <= 'z') ||
+             (v[i] >= '0' && v[i] <= '9') || v[i] == '-' || v[i] == '.' || v[i] == '_';
+    if (ok)
+        return true;
+    snprintf(err, errlen,
+             "'%.60s' is not an IATI organisation identifier: expected PREFIX-AGENCY-ID, e.g. "
+             "LB-COA-OMSAR (letters, digits, - . _; no spaces)",
+             v);
+    return false;
+}
+
+/* A code of IATI's OrganisationType code list. */
+static bool
+parse_org_type(const char *v, char *err, size_t errlen)
+{
+    static const char *const codes[] = {"10", "11", "15", "21", "22", "23", "24", "30",
+                                        "40", "60", "70", "71", "72", "73", "80", "90"};
+    for (size_t i = 0; i < ARRAY_LEN(codes); i++)
+        if (strcmp(v, codes[i]) == 0)
+            return true;
+    snprintf(err, errlen,
+             "'%.20s' is not an IATI OrganisationType code: allowed 10, 11, 15, 21, 22, 23, 24, "
+             "30, 40, 60, 70, 71, 72, 73, 80, 90",
+             v);
+    return false;
+}
+
 /* Reads one setting from the environment (or its default) and checks it by its kind. One case
  * per kind of setting, as check_value does per field type: long on purpose. */
 static bool
@@ -321,6 +371,16 @@ load_one(const struct setting *s, bool need_secret, char *err, size_t errlen)
             snprintf(why, sizeof(why), "must not be empty");
             break;
         }
+        *STR_AT(s->offset) = v;
+        return true;
+    case SET_ORG_REF:
+        if (!parse_org_ref(v, why, sizeof(why)))
+            break;
+        *STR_AT(s->offset) = v;
+        return true;
+    case SET_ORG_TYPE:
+        if (!parse_org_type(v, why, sizeof(why)))
+            break;
         *STR_AT(s->offset) = v;
         return true;
     case SET_INT: {

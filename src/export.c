@@ -1,4 +1,5 @@
-/* export.c - GET /v1/exports/{resource}.csv|.ndjson: a whole filtered list, streamed.
+/* export.c - GET /v1/exports/{resource}.csv|.ndjson and iati-activities.xml: a whole filtered
+ * list, streamed.
  *
  * An export runs in single-row mode on a connection leased from the small export pool, so the
  * server holds one row at a time whatever the size of the result, and libmicrohttpd sends it with
@@ -15,6 +16,7 @@
 #include "sharaka/config.h"
 #include "sharaka/db.h"
 #include "sharaka/handlers.h"
+#include "sharaka/iati.h"
 #include "sharaka/log.h"
 #include "sharaka/loop.h"
 #include "sharaka/query.h"
@@ -32,8 +34,10 @@ struct export_stream {
     size_t offset;   /* bytes of it already sent, its line break included */
     const char *eol; /* "\r\n" for CSV (RFC 4180), "\n" for NDJSON */
     size_t eol_len;
-    char *header; /* the CSV header line, sent first */
+    char *header; /* the CSV header line or the document's head, sent first */
     size_t header_len, header_sent;
+    const char *footer; /* the document's tail, sent after the last row (static) */
+    size_t footer_len, footer_sent;
     bool done;
     bool failed; /* the query ended in an error */
     struct MHD_Connection *conn;
@@ -172,6 +176,10 @@ stream_read(void *cls, uint64_t pos, char *out, size_t max)
             st->row = NULL;
         }
     }
+    /* The tail only after every row: a stream that failed must not look complete. */
+    while (st->done && !st->failed && st->row == NULL && n < max &&
+           st->footer_sent < st->footer_len)
+        out[n++] = st->footer[st->footer_sent++];
     if (n == 0)
         /* A query that failed midway must not look complete: the client sees a broken stream. */
         return st->failed ? MHD_CONTENT_READER_END_WITH_ERROR : MHD_CONTENT_READER_END_OF_STREAM;
@@ -219,10 +227,10 @@ take_hxl(struct query_arg *args, int *nargs, bool csv, bool *hxl, struct error *
 }
 
 /* Checks the parameters: the list language without paging, counting, format or include, and
- * hxl on CSV. */
+ * hxl on CSV; without fields in the IATI document, whose elements the standard fixes. */
 static bool
-parse_export(struct request *r, const struct resource *res, bool internal, bool csv, bool *hxl,
-             struct list_query *q, struct error *err)
+parse_export(struct request *r, const struct resource *res, bool internal, bool csv, bool iati,
+             bool *hxl, struct list_query *q, struct error *err)
 {
     struct query_arg args[QUERY_MAX_ARGS] = {{0}};
     int nargs = 0;
@@ -238,10 +246,16 @@ parse_export(struct request *r, const struct resource *res, bool internal, bool 
                              "record; allowed: the list filters, q, sort and fields (and hxl "
                              "on CSV)",
                              k);
+        if (iati && strcmp(k, "fields") == 0)
+            return error_set(err, 400, "unknown-parameter",
+                             "'fields' does not apply to the IATI export, whose elements the "
+                             "standard fixes; allowed: the partnerships list's filters, q and "
+                             "sort");
     }
     if (!query_parse(&r->arena, res, args, nargs, internal, false, q, err)) {
         struct buf allowed = {0};
-        buf_printf(&allowed, "%ssort, fields%s", res->searchable ? "q, " : "", csv ? ", hxl" : "");
+        buf_printf(&allowed, "%ssort%s%s", res->searchable ? "q, " : "", iati ? "" : ", fields",
+                   csv ? ", hxl" : "");
         query_allowed_filters(&allowed, res, internal);
         query_restate_allowed(err, allowed.data);
         buf_free(&allowed);
@@ -282,7 +296,18 @@ static void
 queue_stream(struct request *r, const struct resource *res, bool internal,
              const struct list_query *q, bool csv, bool hxl, struct export_stream *st)
 {
-    if (csv) {
+    const char *type = csv ? "text/csv; charset=utf-8" : "application/x-ndjson";
+    const char *file = arena_printf(&r->arena, "%s.%s", res->name, csv ? "csv" : "ndjson");
+    if (strcmp(r->route->arg, "iati") == 0) {
+        struct buf h = {0};
+        iati_document_head(&h);
+        st->header_len = h.len;
+        st->header = buf_take(&h);
+        st->footer = IATI_DOCUMENT_TAIL;
+        st->footer_len = strlen(IATI_DOCUMENT_TAIL);
+        type = "application/xml";
+        file = "iati-activities.xml";
+    } else if (csv) {
         struct buf h = {0};
         buf_puts(&h, "\xEF\xBB\xBF"); /* UTF-8 byte-order mark, for spreadsheets */
         sql_csv_header(&h, res, internal, q);
@@ -297,11 +322,9 @@ queue_stream(struct request *r, const struct resource *res, bool internal,
     st->conn = r->conn;
     struct MHD_Response *resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, EXPORT_BLOCK,
                                                                   stream_read, st, stream_free);
-    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
-                            csv ? "text/csv; charset=utf-8" : "application/x-ndjson");
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type);
     MHD_add_response_header(resp, "Content-Disposition",
-                            arena_printf(&r->arena, "attachment; filename=\"%s.%s\"", res->name,
-                                         csv ? "csv" : "ndjson"));
+                            arena_printf(&r->arena, "attachment; filename=\"%s\"", file));
     http_queue(r, 200, resp);
 }
 
@@ -312,14 +335,24 @@ export_get(struct request *r)
     struct list_query q;
     struct sql s = {0};
     bool csv = strcmp(r->route->arg, "csv") == 0, hxl = false;
+    bool iati = strcmp(r->route->arg, "iati") == 0;
     bool internal = access_sees_internal(&r->who);
 
-    const struct resource *res = export_resource(r->params[0], &err);
+    /* The IATI document is of partnerships; its results only for who may read monitoring. */
+    const struct resource *res =
+        iati ? &partnerships_resource : export_resource(r->params[0], &err);
     if (res == NULL || !access_route(&r->who, res->name, ACT_READ, &err) ||
-        !parse_export(r, res, internal, csv, &hxl, &q, &err))
+        !parse_export(r, res, internal, csv, iati, &hxl, &q, &err))
         goto out;
     q.format = csv ? FORMAT_CSV : FORMAT_NDJSON;
-    sql_build_export(&s, &r->arena, res, internal, &q);
+    if (iati) {
+        struct error no = {0};
+        bool results = access_route(&r->who, monitoring_records_resource.name, ACT_READ, &no);
+        error_clear(&no);
+        iati_build_export(&s, &r->arena, &q, results);
+    } else {
+        sql_build_export(&s, &r->arena, res, internal, &q);
+    }
     struct export_stream *st = start_stream(r, &s, csv, &err);
     if (st != NULL)
         queue_stream(r, res, internal, &q, csv, hxl, st);

@@ -33,6 +33,9 @@ struct config {
     int64_t export_connections;
     int64_t export_connections_per_ip;
     int64_t export_timeout;
+    const char *iati_publisher_ref; /* IATI organisation identifier of the publisher */
+    const char *iati_publisher_name;
+    const char *iati_publisher_type; /* an IATI OrganisationType code */
     int64_t max_connections;
     int64_t max_connections_per_ip;
     int64_t connection_timeout;

@@ -14,6 +14,7 @@
 #include "sharaka/deliveries.h"
 
 #include <curl/curl.h>
+#include <stdatomic.h>
 #include <libpq-fe.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -52,7 +53,9 @@ struct job {
 static struct background sender = {.name = "webhooks"};
 static CURLM *multi;
 static struct job *jobs; /* in flight: only the sender thread touches them */
-static char owner[128];  /* this instance's name on its leases */
+static atomic_ullong attempts_delivered, attempts_failed;
+static atomic_int in_flight;
+static char owner[128]; /* this instance's name on its leases */
 static char *claim_sql;
 
 static const char done_sql[] =
@@ -263,6 +266,7 @@ finish(PGconn *pg, struct job *j, CURLcode code)
 
     curl_easy_getinfo(j->easy, CURLINFO_RESPONSE_CODE, &status);
     bool delivered = code == CURLE_OK && status >= 200 && status <= 299;
+    atomic_fetch_add(delivered ? &attempts_delivered : &attempts_failed, 1);
     if (j->refused) {
         snprintf(why, sizeof(why), "refused: the receiver's address is not a public one");
         error = why;
@@ -356,6 +360,7 @@ sender_main(void *arg)
         int still = 0, numfds = 0;
         curl_multi_perform(multi, &still);
         inflight -= reap(pg);
+        atomic_store(&in_flight, inflight);
         uint64_t wait_ms = next_claim > now ? (next_claim - now) / 1000 : 0;
         if (inflight > 0 && wait_ms > 50)
             wait_ms = 50;
@@ -400,4 +405,20 @@ deliveries_stop(void)
     free(claim_sql);
     claim_sql = NULL;
     curl_global_cleanup();
+}
+
+void
+deliveries_metrics(struct buf *b)
+{
+    buf_printf(b,
+               "# HELP sharaka_webhook_attempts_total Webhook delivery attempts this instance "
+               "made, by outcome.\n"
+               "# TYPE sharaka_webhook_attempts_total counter\n"
+               "sharaka_webhook_attempts_total{outcome=\"delivered\"} %llu\n"
+               "sharaka_webhook_attempts_total{outcome=\"failed\"} %llu\n"
+               "# HELP sharaka_webhook_in_flight Webhook deliveries this instance is sending.\n"
+               "# TYPE sharaka_webhook_in_flight gauge\n"
+               "sharaka_webhook_in_flight %d\n",
+               (unsigned long long)atomic_load(&attempts_delivered),
+               (unsigned long long)atomic_load(&attempts_failed), atomic_load(&in_flight));
 }

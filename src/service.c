@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "sharaka/db.h"
+#include "sharaka/deliveries.h"
 #include "sharaka/handlers.h"
 #include "sharaka/metrics.h"
 #include "sharaka/replicas.h"
@@ -49,6 +50,7 @@ service_metrics(struct request *r)
     struct buf b = {0};
     metrics_format(&b);
     replicas_metrics(&b);
+    deliveries_metrics(&b);
     size_t len = b.len;
     http_owned(r, 200, "text/plain; version=0.0.4; charset=utf-8", buf_take(&b), len);
 }

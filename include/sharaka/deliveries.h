@@ -13,4 +13,8 @@ void deliveries_start(void);
  * Does nothing when it was not started. */
 void deliveries_stop(void);
 
+/* Appends the sender's Prometheus metrics: attempts by outcome, deliveries in flight. */
+struct buf;
+void deliveries_metrics(struct buf *b);
+
 #endif

@@ -243,6 +243,9 @@ def test_a_ping_is_signed_and_shows_in_the_delivery_log(own_server, receiver):
     assert seen[0]["body"]["data"]["webhook_id"] == hook["id"]
     log = wait_for(lambda: attempts(own.api, own.token, hook["id"]), what="the log")
     assert log[0]["delivery_id"] == ping["delivery_id"] and log[0]["cursor"] is None
+    metrics = own.api.get("/metrics").text
+    assert 'sharaka_webhook_attempts_total{outcome="delivered"} 1' in metrics
+    assert 'sharaka_webhook_attempts_total{outcome="failed"} 0' in metrics
 
 
 def test_a_wrong_secret_fails_verification(own_server, receiver):

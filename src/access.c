@@ -131,12 +131,14 @@ const size_t access_nrules = ARRAY_LEN(access_rules);
 
 static const char *const action_names[] = {
     [ACT_READ] = "read",     [ACT_CREATE] = "create", [ACT_UPDATE] = "change",
-    [ACT_DELETE] = "delete", [ACT_VERIFY] = "verify",
+    [ACT_DELETE] = "delete", [ACT_VERIFY] = "verify", [ACT_RESTORE] = "restore",
 };
 
 static const struct policy_rule *
 find_rule(const char *resource, enum action action, enum role role)
 {
+    if (action == ACT_RESTORE) /* the rules of deleting */
+        action = ACT_DELETE;
     for (size_t i = 0; i < access_nrules; i++) {
         const struct policy_rule *rule = &access_rules[i];
         if (rule->action == action && rule->role == role && strcmp(rule->resource, resource) == 0)
@@ -330,7 +332,7 @@ static const char *const scope_names[] = {
 
 static const char *const action_codes[] = {
     [ACT_READ] = "read",     [ACT_CREATE] = "create", [ACT_UPDATE] = "update",
-    [ACT_DELETE] = "delete", [ACT_VERIFY] = "verify",
+    [ACT_DELETE] = "delete", [ACT_VERIFY] = "verify", [ACT_RESTORE] = "restore",
 };
 
 void

@@ -14,7 +14,7 @@
     {"GET", path "/{id}", resource_get, area, ACT_READ, &desc, ROUTE_LOOP},        \
     {"PATCH", path "/{id}", resource_patch, area, ACT_UPDATE, &desc, ROUTE_BODY},  \
     {"DELETE", path "/{id}", resource_delete, area, ACT_DELETE, &desc, 0},             \
-    {"POST", path "/{id}/restore", resource_restore, area, ACT_DELETE, &desc, 0}
+    {"POST", path "/{id}/restore", resource_restore, area, ACT_RESTORE, &desc, 0}
 /* Batches create or update: the route admits any writer, each item meets the policy itself. */
 #define BATCH_ROUTE(path, area, desc)                                              \
     {"POST", path "/batch", resource_batch, area, ACT_UPDATE, &desc, ROUTE_BODY}

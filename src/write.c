@@ -703,7 +703,7 @@ engine_write_restore(struct request *r, struct db_conn *c, const struct resource
     }
     const char *before_text = arena_strdup(&r->arena, PQgetvalue(pg, 0, 0));
     before = json_loads(before_text, 0, NULL);
-    if (!access_record(&r->who, c, res, ACT_DELETE, before, before, err))
+    if (!access_record(&r->who, c, res, ACT_RESTORE, before, before, err))
         goto out;
     /* What it refers to must be live: a restored record never points at a deleted one. */
     if (!check_references(r, c, res, before, NULL, err)) {

@@ -16,7 +16,8 @@ enum action {
     ACT_CREATE,
     ACT_UPDATE,
     ACT_DELETE,
-    ACT_VERIFY, /* mark a monitoring record verified */
+    ACT_VERIFY,  /* mark a monitoring record verified */
+    ACT_RESTORE, /* bring a deleted record back: whoever may delete it, and no one else */
 };
 
 /* The object-level rule a role's permission depends on. */

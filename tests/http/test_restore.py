@@ -81,7 +81,9 @@ def test_only_an_admin_restores_and_a_refusal_changes_nothing(ctx, people, who):
     before = _state(ctx, "organizations", rid)
     headers = {} if who == "anonymous" else getattr(people, who).headers
     r = ctx.client.post(f"/v1/organizations/{rid}/restore", headers=headers)
-    assert_problem(r, 401 if who == "anonymous" else 403)
+    problem = assert_problem(r, 401 if who == "anonymous" else 403)
+    # The refusal names what was asked: restoring, not deleting.
+    assert "restore organizations" in problem["detail"], problem
     assert _state(ctx, "organizations", rid) == before
 
 

@@ -25,6 +25,12 @@ NUMBER_PATTERN = r"^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$"
 UUID_PATTERN = "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
 NUMBER_MAX = 1e15  # validate.c NUMBER_MAX
 FILTER_VALUE_MAX = 500  # query.c FILTER_VALUE_MAX
+# The types ne, gt, gte, lt and lte compare by order.
+ORDERABLE_TYPES = ("date", "timestamp", "number", "decimal")
+# How an eq parameter's description turns into its not_in one.
+NEGATIONS = (("is one of these values", "is none of these values"),
+             ("holds at least one of these values", "holds none of these values"),
+             ("in which at least one of these", "in which none of these"))
 BATCH_MAX = 1000
 
 # What the fields every record has (include/sharaka/fields.h: FIELD_ID, FIELDS_COMMON) mean,
@@ -345,43 +351,36 @@ class Resource:
                     "description": (f"`true`: only the {p} where {fn} is empty (null); `false`: "
                                     "only those where it is set."),
                     "schema": {"type": "boolean"}}
-        if op == "eq":
-            item = {"type": "string", "maxLength": FILTER_VALUE_MAX}
-            text = f"Only the {p} whose {fn} is one of these values (comma-separated)."
-            exact = " Values are matched exactly."
-            if t == "enum":
-                item, exact = {"type": "string", "enum": list(f["enum"])}, ""
-            elif t in ("uuid", "date"):
-                item, exact = {"type": "string", "format": t}, ""
-            elif t == "timestamp":
-                item = {"type": "string", "pattern": TIME_PATTERN}
-                exact = (" Each value is a time in RFC 3339 (e.g. `2026-01-31T12:00:00Z`); a "
-                         "plain date means midnight UTC.")
-            elif t == "bool":
-                item, exact = {"type": "boolean"}, ""
-                text = f"Only the {p} whose {fn} is this value (`true` or `false`)."
-            elif t in ("number", "decimal"):
-                item, exact = {"type": "string", "pattern": NUMBER_PATTERN}, ""
-            elif t == "tags":
-                text = f"Only the {p} whose {fn} holds at least one of these values (comma-separated)."
-            elif t == "enums":
-                item, exact = {"type": "string", "enum": list(f["enum"])}, ""
-                text = f"Only the {p} whose {fn} holds at least one of these values (comma-separated)."
-            elif t == "links":
-                target = self.by_name[self.d["link"]["target"]].plural
-                item, exact = {"type": "string", "format": "uuid"}, ""
-                text = (f"Only the {p} in which at least one of these {target} takes part "
-                        f"({self.by_name[self.d['link']['target']].singular} ids, "
-                        "comma-separated).")
-            elif t == "strmap":
-                return {"name": name, "in": "query",
-                        "description": (f"Only the {p} with this `scheme:id` pair in {fn} (one "
-                                        "pair; the value is not split at commas)."),
-                        "schema": {"type": "string", "pattern": "^[^:]+:",
-                                   "maxLength": FILTER_VALUE_MAX}}
-            return {"name": name, "in": "query", "description": text + exact,
-                    "style": "form", "explode": False,
-                    "schema": {"type": "array", "items": item}}
+        if op in ("contains", "startswith"):
+            how = "holds this text" if op == "contains" else "begins with this text"
+            return {"name": f"{name}.{op}", "in": "query",
+                    "description": (f"Only the {p} whose {fn} {how}, whatever the case, the "
+                                    "accents and the Arabic letter forms (أ إ آ ٱ as ا, ة as ه, ى "
+                                    "as ي, short vowels and tatweel ignored); `%` and `_` are "
+                                    "plain characters here."),
+                    "schema": {"type": "string", "minLength": 1,
+                               "maxLength": FILTER_VALUE_MAX}}
+        if op in ("eq", "not_in") or (op == "ne" and t not in ORDERABLE_TYPES):
+            param = self.eq_parameter(f, name, t, p)
+            if op == "eq":
+                return param
+            left_out = " Records without a value are left out." if f["nullable"] else ""
+            if op == "not_in":
+                negated = param["description"]
+                for held, none in NEGATIONS:
+                    negated = negated.replace(held, none)
+                return dict(param, name=f"{name}.not_in", description=negated + left_out)
+            if t == "strmap":
+                text = f"Only the {p} without this `scheme:id` pair in {fn}."
+            elif t in ("tags", "enums", "urls", "links"):
+                text = f"Only the {p} whose {fn} does not hold this value."
+            elif t in ("text", "email", "url", "slug"):
+                text = f"Only the {p} whose {fn} is not this value; commas are part of it."
+            else:
+                text = f"Only the {p} whose {fn} is not this value."
+            schema = param["schema"].get("items", param["schema"])
+            return {"name": f"{name}.ne", "in": "query", "description": text + left_out,
+                    "schema": schema}
         # ne, gt, gte, lt, lte: the orderable types
         if t == "date":
             words = {"ne": "is not this date", "gt": "is after this date",
@@ -406,6 +405,46 @@ class Resource:
         return {"name": f"{name}.{op}", "in": "query",
                 "description": f"Only the {p} whose {fn} {words[op]}{left_out}.{tail}",
                 "schema": schema}
+
+    def eq_parameter(self, f, name, t, p):
+        """The parameter name= (one of a comma-separated list), which ne and not_in follow."""
+        fn = f"`{f['name']}`"
+        item = {"type": "string", "maxLength": FILTER_VALUE_MAX}
+        text = f"Only the {p} whose {fn} is one of these values (comma-separated)."
+        exact = " Values are matched exactly."
+        if t == "enum":
+            item, exact = {"type": "string", "enum": list(f["enum"])}, ""
+        elif t in ("uuid", "date"):
+            item, exact = {"type": "string", "format": t}, ""
+        elif t == "timestamp":
+            item = {"type": "string", "pattern": TIME_PATTERN}
+            exact = (" Each value is a time in RFC 3339 (e.g. `2026-01-31T12:00:00Z`); a "
+                     "plain date means midnight UTC.")
+        elif t == "bool":
+            item, exact = {"type": "boolean"}, ""
+            text = f"Only the {p} whose {fn} is this value (`true` or `false`)."
+        elif t in ("number", "decimal"):
+            item, exact = {"type": "string", "pattern": NUMBER_PATTERN}, ""
+        elif t == "tags":
+            text = f"Only the {p} whose {fn} holds at least one of these values (comma-separated)."
+        elif t == "enums":
+            item, exact = {"type": "string", "enum": list(f["enum"])}, ""
+            text = f"Only the {p} whose {fn} holds at least one of these values (comma-separated)."
+        elif t == "links":
+            target = self.by_name[self.d["link"]["target"]].plural
+            item, exact = {"type": "string", "format": "uuid"}, ""
+            text = (f"Only the {p} in which at least one of these {target} takes part "
+                    f"({self.by_name[self.d['link']['target']].singular} ids, "
+                    "comma-separated).")
+        elif t == "strmap":
+            return {"name": name, "in": "query",
+                    "description": (f"Only the {p} with this `scheme:id` pair in {fn} (one "
+                                    "pair; the value is not split at commas)."),
+                    "schema": {"type": "string", "pattern": "^[^:]+:",
+                               "maxLength": FILTER_VALUE_MAX}}
+        return {"name": name, "in": "query", "description": text + exact,
+                "style": "form", "explode": False,
+                "schema": {"type": "array", "items": item}}
 
     def sort_parameter(self, limits):
         keys = [f["name"] for f in self.fields if f["sort"]]

@@ -14,8 +14,16 @@ static const char *const reserved_params[] = {"limit",   "cursor", "sort",   "fi
                                               "include", "count",  "format", "q"};
 
 static const char *const op_names[] = {
-    [OP_EQ] = "",   [OP_NE] = "ne",   [OP_GT] = "gt",     [OP_GTE] = "gte",
-    [OP_LT] = "lt", [OP_LTE] = "lte", [OP_NULL] = "null",
+    [OP_EQ] = "",
+    [OP_NE] = "ne",
+    [OP_GT] = "gt",
+    [OP_GTE] = "gte",
+    [OP_LT] = "lt",
+    [OP_LTE] = "lte",
+    [OP_NULL] = "null",
+    [OP_NOT_IN] = "not_in",
+    [OP_CONTAINS] = "contains",
+    [OP_STARTSWITH] = "startswith",
 };
 
 /* ---------------------------------------------------------------- field properties */
@@ -139,14 +147,25 @@ query_op_name(enum filter_op op)
     return op_names[op];
 }
 
+/* Text that reads as words: what contains and startswith compare, folded. */
+static bool
+field_is_text(const struct field *f)
+{
+    return f->type == FT_TEXT || f->type == FT_EMAIL || f->type == FT_URL || f->type == FT_SLUG;
+}
+
 unsigned
 query_filter_ops(const struct field *f)
 {
-    unsigned ops = 1u << OP_EQ;
+    unsigned ops = 1u << OP_EQ | 1u << OP_NE;
+    if (f->type != FT_STRMAP && f->type != FT_BOOL) /* one value, never a list */
+        ops |= 1u << OP_NOT_IN;
     if (query_field_orderable(f))
-        ops |= 1u << OP_NE | 1u << OP_GT | 1u << OP_GTE | 1u << OP_LT | 1u << OP_LTE;
+        ops |= 1u << OP_GT | 1u << OP_GTE | 1u << OP_LT | 1u << OP_LTE;
     if (query_field_nullable(f))
         ops |= 1u << OP_NULL;
+    if (field_is_text(f))
+        ops |= 1u << OP_CONTAINS | 1u << OP_STARTSWITH;
     return ops;
 }
 
@@ -199,13 +218,14 @@ allowed_params(struct buf *b, const struct resource *res, bool internal)
     query_allowed_filters(b, res, internal);
 }
 
-static const char *
-ops_for(const struct field *f)
+/* The operators f takes, for messages: "ne, not_in, contains, startswith". */
+static void
+ops_for(struct buf *b, const struct field *f)
 {
     unsigned ops = query_filter_ops(f);
-    if (ops & (1u << OP_GT))
-        return ops & (1u << OP_NULL) ? "ne, gt, gte, lt, lte, null" : "ne, gt, gte, lt, lte";
-    return ops & (1u << OP_NULL) ? "null" : "(none)";
+    for (int op = OP_NE; op < OP_COUNT; op++)
+        if (ops & (1u << op))
+            buf_printf(b, "%s%s", b->len ? ", " : "", op_names[op]);
 }
 
 static bool
@@ -242,20 +262,29 @@ parse_filter(struct arena *a, const struct resource *res, const char *key, const
     if (dot != NULL) {
         const char *op = dot + 1;
         int found = -1;
-        for (int i = OP_NE; i <= OP_NULL; i++)
+        for (int i = OP_NE; i < OP_COUNT; i++)
             if (strcmp(op, op_names[i]) == 0)
                 found = i;
-        if (found < 0 || !(query_filter_ops(f) & (1u << found)))
-            return error_set(err, 400, "unknown-operator",
-                             "unknown operator '%s' on '%s'; allowed operators for %s: %s", op,
-                             name, name, ops_for(f));
+        if (found < 0 || !(query_filter_ops(f) & (1u << found))) {
+            ops_for(&allowed, f);
+            error_set(err, 400, "unknown-operator",
+                      "unknown operator '%s' on '%s'; allowed operators for %s: %s", op, name, name,
+                      allowed.data);
+            buf_free(&allowed);
+            return false;
+        }
         flt->op = (enum filter_op)found;
     }
     if (flt->op == OP_NULL) {
         if (strcmp(value, "true") != 0 && strcmp(value, "false") != 0)
             return error_set(err, 400, "invalid-parameter", "%s: expected true or false", key);
-    } else if (flt->op == OP_EQ && f->type != FT_STRMAP) {
-        /* Any of a comma-separated list. */
+    } else if (flt->op == OP_CONTAINS || flt->op == OP_STARTSWITH) {
+        /* Any text: part of a value need not look like a whole one (an e-mail, a URL). */
+        if (*value == '\0' || strlen(value) > FILTER_VALUE_MAX || !utf8_valid(value, strlen(value)))
+            return error_set(err, 400, "invalid-parameter",
+                             "%s: expected 1 to %d bytes of UTF-8 text", key, FILTER_VALUE_MAX);
+    } else if ((flt->op == OP_EQ || flt->op == OP_NOT_IN) && f->type != FT_STRMAP) {
+        /* Any (or none) of a comma-separated list. */
         char *copy = arena_strdup(a, value);
         char *save = NULL;
         int n = 0;

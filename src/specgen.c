@@ -85,7 +85,7 @@ field_json(const struct resource *res, const struct field *f)
     if (query_field_filterable(f, true)) {
         json_t *ops = json_array();
         unsigned bits = query_filter_ops(f);
-        for (int op = OP_EQ; op <= OP_NULL; op++)
+        for (int op = OP_EQ; op < OP_COUNT; op++)
             if (bits & (1u << op))
                 json_array_append_new(ops, json_string(op == OP_EQ ? "eq" : query_op_name(op)));
         filter = json_pack("{s:s, s:o, s:b}", "name", query_filter_name(res, f), "ops", ops,

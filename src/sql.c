@@ -10,7 +10,10 @@
 #include "sharaka/values.h"
 
 static const char *const op_sql[] = {
-    [OP_NE] = "<>", [OP_GT] = ">", [OP_GTE] = ">=", [OP_LT] = "<", [OP_LTE] = "<=",
+    [OP_GT] = ">",
+    [OP_GTE] = ">=",
+    [OP_LT] = "<",
+    [OP_LTE] = "<=",
 };
 
 void
@@ -252,6 +255,38 @@ parent_is_live(struct sql *s, const struct resource *res)
     }
 }
 
+/* The array literal of one value, commas and all. */
+static const char *
+one_item(struct arena *a, const char *value)
+{
+    struct buf b = {0};
+    buf_puts(&b, "{\"");
+    for (const char *p = value; *p; p++) {
+        if (*p == '"' || *p == '\\')
+            buf_putc(&b, '\\');
+        buf_putc(&b, *p);
+    }
+    buf_puts(&b, "\"}");
+    char *out = arena_strdup(a, b.data);
+    buf_free(&b);
+    return out;
+}
+
+/* value with LIKE's wildcards taken literally: % _ and the escape character \ escaped. */
+static const char *
+like_escaped(struct arena *a, const char *value)
+{
+    struct buf b = {0};
+    for (const char *p = value; *p; p++) {
+        if (*p == '%' || *p == '_' || *p == '\\')
+            buf_putc(&b, '\\');
+        buf_putc(&b, *p);
+    }
+    char *out = arena_strdup(a, b.len ? b.data : "");
+    buf_free(&b);
+    return out;
+}
+
 /* Appends " AND <condition>" for every filter, the search and the parent. */
 static void
 where_filters(struct sql *s, struct arena *a, const struct resource *res,
@@ -270,16 +305,33 @@ where_filters(struct sql *s, struct arena *a, const struct resource *res,
         const struct filter *flt = &q->filters[i];
         const struct field *f = flt->field;
         const char *type = query_pg_type(f);
+        /* ne holds one value, commas included; eq and not_in a list */
+        const char *list = flt->op == OP_NE ? one_item(a, flt->value) : NULL;
         buf_puts(&s->text, " AND ");
         if (flt->op == OP_NULL) {
             buf_printf(&s->text, "a.%s IS %sNULL", f->name,
                        strcmp(flt->value, "true") == 0 ? "" : "NOT ");
-        } else if (f->type == FT_LINKS) {
+            continue;
+        }
+        if (flt->op == OP_CONTAINS || flt->op == OP_STARTSWITH) {
+            /* the same expression as the trigram indexes of migration 0011 */
+            buf_printf(&s->text, "sharaka_fold(a.%s) LIKE %ssharaka_fold(", f->name,
+                       flt->op == OP_CONTAINS ? "'%' || " : "");
+            sql_param(s, like_escaped(a, flt->value));
+            buf_puts(&s->text, "::text) || '%'");
+            continue;
+        }
+        bool negate = flt->op == OP_NE || flt->op == OP_NOT_IN;
+        if (list == NULL)
+            list = array_literal(a, flt->value);
+        if (negate)
+            buf_puts(&s->text, "NOT coalesce(");
+        if (f->type == FT_LINKS) {
             const struct link *l = res->link;
             buf_printf(&s->text,
                        "EXISTS (SELECT 1 FROM %s fpo WHERE fpo.%s = a.id AND fpo.%s = ANY(",
                        l->table, l->owner, l->key);
-            sql_param(s, array_literal(a, flt->value));
+            sql_param(s, list);
             buf_puts(&s->text, "::uuid[]))");
         } else if (f->type == FT_STRMAP) {
             const char *colon = strchr(flt->value, ':');
@@ -288,24 +340,28 @@ where_filters(struct sql *s, struct arena *a, const struct resource *res,
             buf_puts(&s->text, "::text, ");
             sql_param(s, colon + 1);
             buf_puts(&s->text, "::text)");
-        } else if (flt->op == OP_EQ && query_field_is_array(f)) {
+        } else if (query_field_is_array(f) && (flt->op == OP_EQ || negate)) {
             buf_printf(&s->text, "a.%s && ", f->name);
-            sql_param(s, array_literal(a, flt->value));
+            sql_param(s, list);
             buf_printf(&s->text, "::%s[]", type);
-        } else if (flt->op == OP_EQ) {
+        } else if (flt->op == OP_EQ || negate) {
             buf_printf(&s->text, "a.%s = ANY(", f->name);
-            sql_param(s, array_literal(a, flt->value));
+            sql_param(s, list);
             buf_printf(&s->text, "::%s[])", type);
         } else {
             buf_printf(&s->text, "a.%s %s ", f->name, op_sql[flt->op]);
             sql_param(s, flt->value);
             buf_printf(&s->text, "::%s", type);
         }
+        /* a record without a value is neither equal to the values nor unequal: left out */
+        if (negate)
+            buf_puts(&s->text, ", true)");
     }
     if (q->q != NULL) {
-        buf_puts(&s->text, " AND a.search @@ sharaka_tsq(");
+        /* once per statement (an init plan), and the GIN index answers the match */
+        buf_puts(&s->text, " AND a.search @@ (SELECT sharaka_tsq_typeahead(");
         sql_param(s, q->q);
-        buf_puts(&s->text, ")");
+        buf_puts(&s->text, "::text))");
     }
 }
 

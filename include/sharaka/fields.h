@@ -26,10 +26,10 @@ extern const char *const body_status_values[];
 /* The multilingual names: name as registered (required), then Arabic, English, French. */
 #define FIELDS_NAMES                                                                               \
     {"name", FT_TEXT, F_REQUIRED | F_FILTER | F_SORT, NULL, 300, NULL, NULL},                      \
-        {"name_ar", FT_TEXT, 0, NULL, 300, NULL, NULL},                                            \
-        {"name_en", FT_TEXT, 0, NULL, 300, NULL, NULL},                                            \
+        {"name_ar", FT_TEXT, F_FILTER, NULL, 300, NULL, NULL},                                     \
+        {"name_en", FT_TEXT, F_FILTER, NULL, 300, NULL, NULL},                                     \
     {                                                                                              \
-        "name_fr", FT_TEXT, 0, NULL, 300, NULL, NULL                                               \
+        "name_fr", FT_TEXT, F_FILTER, NULL, 300, NULL, NULL                                        \
     }
 
 #define FIELD_GOVERNORATE                                                                          \

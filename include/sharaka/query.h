@@ -21,7 +21,19 @@
 
 enum list_format { FORMAT_JSON, FORMAT_CSV, FORMAT_NDJSON };
 
-enum filter_op { OP_EQ, OP_NE, OP_GT, OP_GTE, OP_LT, OP_LTE, OP_NULL };
+enum filter_op {
+    OP_EQ, /* one of a comma-separated list (arrays: holds one of them) */
+    OP_NE, /* not this value (arrays: does not hold it) */
+    OP_GT, /* the orderable types: dates, times, numbers */
+    OP_GTE,
+    OP_LT,
+    OP_LTE,
+    OP_NULL,       /* true: empty; false: set */
+    OP_NOT_IN,     /* none of a comma-separated list */
+    OP_CONTAINS,   /* text: holds this text, folded (case, accents, Arabic letter forms) */
+    OP_STARTSWITH, /* text: begins with this text, folded */
+    OP_COUNT
+};
 
 struct filter {
     const struct field *field;

@@ -9,7 +9,7 @@ static const struct field charter_fields[] = {
     FIELD_ID,
     {"kind", FT_ENUM, F_REQUIRED | F_FILTER | F_SORT, kinds, 0, NULL, NULL},
     {"title", FT_TEXT, F_REQUIRED | F_FILTER | F_SORT, NULL, 500, NULL, NULL},
-    {"title_ar", FT_TEXT, 0, NULL, 500, NULL, NULL},
+    {"title_ar", FT_TEXT, F_FILTER, NULL, 500, NULL, NULL},
     {"version_label", FT_TEXT, 0, NULL, 50, NULL, NULL},
     {"adopted_on", FT_DATE, F_FILTER | F_SORT, NULL, 0, NULL, NULL},
     {"status", FT_ENUM, F_FILTER | F_SORT | F_NOTNULL, statuses, 0, NULL, NULL},

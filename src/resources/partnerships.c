@@ -11,7 +11,7 @@ static const char *const roles[] = {"lead", "partner", "implementer", "funder", 
 static const struct field fields[] = {
     FIELD_ID,
     {"title", FT_TEXT, F_REQUIRED | F_FILTER | F_SORT, NULL, 500, NULL, NULL},
-    {"title_ar", FT_TEXT, 0, NULL, 500, NULL, NULL},
+    {"title_ar", FT_TEXT, F_FILTER, NULL, 500, NULL, NULL},
     {"type_id", FT_UUID, F_REQUIRED | F_FILTER, NULL, 0, "partnership_types", NULL},
     {"ministry_id", FT_UUID, F_REQUIRED | F_FILTER, NULL, 0, "ministries", NULL},
     {"organizations", FT_LINKS, F_REQUIRED | F_FILTER, NULL, 50, "organizations", NULL},

@@ -162,6 +162,7 @@ cmd_serve(int argc, char **argv)
         return 1;
     resource_init();
     changes_init();
+    search_init();
     return server_run();
 }
 

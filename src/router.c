@@ -58,6 +58,8 @@ const struct route router_routes[] = {
     {"DELETE", "/v1/api-keys/{id}", resource_delete, "api-keys", ACT_DELETE, &api_keys_resource, 0},
     {"GET", "/v1/audit-log", resource_list, "audit-log", ACT_READ, &audit_log_resource, 0},
     {"GET", "/v1/changes", changes_list, "changes", ACT_READ, NULL, 0},
+    /* each resource's own read rule applies inside: the route is open to all */
+    {"GET", "/v1/search", search_get, NULL, ACT_READ, NULL, 0},
     {"GET", "/v1/webhooks", webhooks_list, "webhooks", ACT_READ, NULL, 0},
     {"POST", "/v1/webhooks", webhooks_create, "webhooks", ACT_CREATE, NULL, ROUTE_BODY},
     {"GET", "/v1/webhooks/{id}", webhooks_get, "webhooks", ACT_READ, NULL, 0},

@@ -129,6 +129,10 @@ struct resource {
     const struct field *fields;
     size_t nfields;
     bool searchable; /* has a "search" tsvector column: ?q= */
+    /* For GET /v1/search: the field a hit is named by, and the fields its search column is made
+     * of (NULL-terminated), whose text the hit's snippet is cut from. */
+    const char *display_field;
+    const char *const *search_fields;
     const char *default_sort;
     const struct include *includes;
     size_t nincludes;

@@ -13,6 +13,9 @@ void stats_get(struct request *r);
 extern const struct stats_kind stats_partnerships_kind;
 extern const struct stats_kind stats_monitoring_kind;
 
+/* search.c: GET /v1/search; its statement is built once before serving */
+void search_init(void);
+void search_get(struct request *r);
 /* changes.c */
 void changes_list(struct request *r);
 

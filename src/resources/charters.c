@@ -24,12 +24,16 @@ static const struct referrer charter_referrers[] = {
                     "AND s.deleted_at IS NULL AND s.withdrawn_on IS NULL ORDER BY s.id LIMIT 20"},
 };
 
+static const char *const search_fields[] = {"title", "title_ar", "summary", NULL};
+
 const struct resource charters_resource = {
     .name = "charters",
     .table = "charters",
     .singular = "charter",
     LIST_OF(fields, charter_fields),
     .searchable = true,
+    .display_field = "title",
+    .search_fields = search_fields,
     .default_sort = "created_at",
     LIST_OF(referrers, charter_referrers),
 };

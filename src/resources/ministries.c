@@ -39,12 +39,17 @@ static const struct constraint_message messages[] = {
     {"ministries_check", "parent_id", "a public body cannot be its own parent"},
 };
 
+static const char *const search_fields[] = {"name",    "name_ar", "name_en",
+                                            "name_fr", "acronym", NULL};
+
 const struct resource ministries_resource = {
     .name = "ministries",
     .table = "ministries",
     .singular = "ministry",
     LIST_OF(fields, fields),
     .searchable = true,
+    .display_field = "name",
+    .search_fields = search_fields,
     .default_sort = "created_at",
     LIST_OF(includes, includes),
     LIST_OF(referrers, referrers),

@@ -38,12 +38,16 @@ static const struct verification verification = {
     .at = "verified_at",
 };
 
+static const char *const search_fields[] = {"indicator", "findings", "recommendations", NULL};
+
 const struct resource monitoring_records_resource = {
     .name = "monitoring-records",
     .table = "monitoring_records",
     .singular = "monitoring record",
     LIST_OF(fields, fields),
     .searchable = true,
+    .display_field = "indicator",
+    .search_fields = search_fields,
     .default_sort = "period_start",
     LIST_OF(includes, includes),
     LIST_OF(date_order, date_order),

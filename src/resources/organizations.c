@@ -35,12 +35,17 @@ static const struct referrer referrers[] = {
               "ORDER BY u.id LIMIT 20"},
 };
 
+static const char *const search_fields[] = {"name",    "name_ar",     "name_en", "name_fr",
+                                            "acronym", "description", NULL};
+
 const struct resource organizations_resource = {
     .name = "organizations",
     .table = "organizations",
     .singular = "organization",
     LIST_OF(fields, fields),
     .searchable = true,
+    .display_field = "name",
+    .search_fields = search_fields,
     .default_sort = "created_at",
     LIST_OF(referrers, referrers),
 };

@@ -19,12 +19,17 @@ static const struct referrer referrers[] = {
                      "p.deleted_at IS NULL ORDER BY p.id LIMIT 20"},
 };
 
+static const char *const search_fields[] = {"code",    "name",        "name_ar", "name_en",
+                                            "name_fr", "description", NULL};
+
 const struct resource partnership_types_resource = {
     .name = "partnership-types",
     .table = "partnership_types",
     .singular = "partnership type",
     LIST_OF(fields, fields),
     .searchable = true,
+    .display_field = "name",
+    .search_fields = search_fields,
     .default_sort = "code",
     LIST_OF(referrers, referrers),
 };

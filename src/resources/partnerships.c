@@ -54,12 +54,16 @@ static const struct referrer referrers[] = {
 static const struct field_pair date_order[] = {{"start_date", "end_date"}};
 static const struct field_pair together[] = {{"amount", "currency"}};
 
+static const char *const search_fields[] = {"title", "title_ar", "programme", "description", NULL};
+
 const struct resource partnerships_resource = {
     .name = "partnerships",
     .table = "partnerships",
     .singular = "partnership",
     LIST_OF(fields, fields),
     .searchable = true,
+    .display_field = "title",
+    .search_fields = search_fields,
     .default_sort = "created_at",
     LIST_OF(includes, includes),
     LIST_OF(referrers, referrers),

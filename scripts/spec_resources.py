@@ -455,9 +455,13 @@ class Resource:
                 f"order: {code_list(keys)} (at most {most} keys, each at most once). Default: "
                 f"`{self.d['default_sort']}`. Records with equal keys are ordered by `id`")
         text += "; records without a value for a key come last." if nullable_key else "."
+        pattern = f"-?({alt})(,-?({alt})){{0,{most - 1}}}"
+        if self.d["searchable"]:
+            text += (" With `q`, `relevance` (alone) orders by how well each record matches, "
+                     "best first, then by `id`; it is the default whenever `q` is given.")
+            pattern = f"relevance|{pattern}"
         return {"name": "sort", "in": "query", "description": text,
-                "schema": {"type": "string",
-                           "pattern": f"^-?({alt})(,-?({alt})){{0,{most - 1}}}$",
+                "schema": {"type": "string", "pattern": f"^({pattern})$",
                            "default": self.d["default_sort"]}}
 
     def fields_parameter(self, many):

@@ -175,9 +175,10 @@ iati_build_export(struct sql *s, struct arena *a, const struct list_query *q, bo
     buf_puts(b, ")::text FROM partnerships a");
     sql_build_where(s, a, &partnerships_resource, q);
     buf_puts(b, " ORDER BY ");
-    for (int i = 0; i < q->nsort; i++)
-        buf_printf(b, "a.%s%s NULLS LAST, ", q->sort[i].field->name,
-                   q->sort[i].desc ? " DESC" : "");
+    for (int i = 0; i < q->nsort; i++) {
+        sql_sort_key(s, q, i);
+        buf_printf(b, "%s NULLS LAST, ", q->sort[i].desc ? " DESC" : "");
+    }
     buf_puts(b, "a.id");
 }
 

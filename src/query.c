@@ -300,6 +300,9 @@ parse_filter(struct arena *a, const struct resource *res, const char *key, const
     return true;
 }
 
+const struct field query_relevance = {
+    "relevance", FT_NUMBER, F_REQUIRED | F_NOTNULL | F_SORT | F_READONLY, NULL, 0, NULL, NULL};
+
 static bool
 parse_sort(struct arena *a, const struct resource *res, const char *value, bool internal,
            struct list_query *q, struct error *err)
@@ -318,14 +321,23 @@ parse_sort(struct arena *a, const struct resource *res, const char *value, bool 
         if (strcmp(name, "id") == 0 && q->nsort == 0) {
             f = NULL; /* id is the tie-breaker, always last */
         }
-        if (f == NULL || !(f->flags & F_SORT) || !query_field_visible(f, internal)) {
+        if (strcmp(name, "relevance") == 0 && res->searchable) {
+            if (desc || *k == '+' || q->nsort > 0 || strchr(value, ',') != NULL) {
+                ok = error_set(err, 400, "invalid-parameter",
+                               "sort: relevance stands alone and goes one way, best first; "
+                               "write sort=relevance");
+                break;
+            }
+            f = &query_relevance;
+            desc = true;
+        } else if (f == NULL || !(f->flags & F_SORT) || !query_field_visible(f, internal)) {
             for (size_t i = 0; i < res->nfields; i++)
                 if ((res->fields[i].flags & F_SORT) &&
                     query_field_visible(&res->fields[i], internal))
                     buf_printf(&allowed, "%s%s", allowed.len ? ", " : "", res->fields[i].name);
             ok = error_set(err, 400, "unknown-sort-key",
-                           "cannot sort by '%s'; allowed: %s (prefix - for descending)", name,
-                           allowed.data);
+                           "cannot sort by '%s'; allowed: %s (prefix - for descending)%s", name,
+                           allowed.data, res->searchable ? ", or relevance with q" : "");
             break;
         }
         for (int i = 0; i < q->nsort; i++)
@@ -337,7 +349,8 @@ parse_sort(struct arena *a, const struct resource *res, const char *value, bool 
             q->sort[q->nsort].field = f;
             q->sort[q->nsort].desc = desc;
             q->nsort++;
-            buf_printf(&spec, "%s%s%s", spec.len ? "," : "", desc ? "-" : "", f->name);
+            buf_printf(&spec, "%s%s%s", spec.len ? "," : "",
+                       desc && f != &query_relevance ? "-" : "", f->name);
         }
     }
     if (ok && q->nsort == 0)
@@ -482,9 +495,13 @@ query_parse(struct arena *a, const struct resource *res, const struct query_arg 
             return false;
     }
     if (q->nsort == 0) {
-        if (!parse_sort(a, res, res->default_sort, true, q, err))
+        /* a search comes best first unless a sort is asked for */
+        if (!parse_sort(a, res, q->q != NULL ? "relevance" : res->default_sort, true, q, err))
             return false;
     }
+    if (q->sort[0].field == &query_relevance && q->q == NULL)
+        return error_set(err, 400, "invalid-parameter",
+                         "sort=relevance ranks the matches of a search: give q too");
     for (size_t i = 0; i < res->nincludes; i++)
         if (q->included[i] && q->format == FORMAT_CSV)
             return error_set(err, 400, "invalid-parameter",

@@ -365,6 +365,20 @@ where_filters(struct sql *s, struct arena *a, const struct resource *res,
     }
 }
 
+/* The SQL of sort key k of the row aliased a: its column, or for relevance the search rank (as
+ * numeric, so that its text in a cursor compares back exactly). */
+void
+sql_sort_key(struct sql *s, const struct list_query *q, int k)
+{
+    if (q->sort[k].field == &query_relevance) {
+        buf_puts(&s->text, "ts_rank(a.search, (SELECT sharaka_tsq_typeahead(");
+        sql_param(s, q->q);
+        buf_puts(&s->text, "::text)))::numeric");
+    } else {
+        buf_printf(&s->text, "a.%s", q->sort[k].field->name);
+    }
+}
+
 /* True when every sort key is not null and all go the same way: a row comparison then works. */
 static bool
 simple_keyset(const struct list_query *q)
@@ -384,7 +398,8 @@ order_by(struct sql *s, const struct list_query *q)
         const struct field *f = q->sort[i].field;
         if (query_field_nullable(f))
             buf_printf(&s->text, "(a.%s IS NULL), ", f->name);
-        buf_printf(&s->text, "a.%s%s, ", f->name, q->sort[i].desc ? " DESC" : "");
+        sql_sort_key(s, q, i);
+        buf_printf(&s->text, "%s, ", q->sort[i].desc ? " DESC" : "");
     }
     buf_printf(&s->text, "a.id%s", simple && q->sort[0].desc ? " DESC" : "");
 }
@@ -396,8 +411,10 @@ keyset_condition(struct sql *s, const struct list_query *q)
     const char *id = q->cursor_values[q->nsort];
     if (simple_keyset(q)) {
         buf_puts(&s->text, " AND (");
-        for (int i = 0; i < q->nsort; i++)
-            buf_printf(&s->text, "a.%s, ", q->sort[i].field->name);
+        for (int i = 0; i < q->nsort; i++) {
+            sql_sort_key(s, q, i);
+            buf_puts(&s->text, ", ");
+        }
         buf_printf(&s->text, "a.id) %s (", q->sort[0].desc ? "<" : ">");
         for (int i = 0; i < q->nsort; i++) {
             sql_param(s, q->cursor_values[i]);
@@ -419,7 +436,9 @@ keyset_condition(struct sql *s, const struct list_query *q)
             if (q->cursor_values[k] == NULL) {
                 buf_printf(&s->text, " AND a.%s IS NULL", f->name);
             } else {
-                buf_printf(&s->text, " AND a.%s = ", f->name);
+                buf_puts(&s->text, " AND ");
+                sql_sort_key(s, q, k);
+                buf_puts(&s->text, " = ");
                 sql_param(s, q->cursor_values[k]);
                 buf_printf(&s->text, "::%s", query_pg_type(f));
             }
@@ -430,7 +449,9 @@ keyset_condition(struct sql *s, const struct list_query *q)
             buf_puts(&s->text, "::uuid)");
         } else {
             const struct field *f = q->sort[i].field;
-            buf_printf(&s->text, " AND (a.%s %s ", f->name, q->sort[i].desc ? "<" : ">");
+            buf_puts(&s->text, " AND (");
+            sql_sort_key(s, q, i);
+            buf_printf(&s->text, " %s ", q->sort[i].desc ? "<" : ">");
             sql_param(s, v);
             buf_printf(
                 &s->text, "::%s%s%s%s))", query_pg_type(f), query_field_nullable(f) ? " OR a." : "",
@@ -552,8 +573,11 @@ rows_statement(struct sql *s, struct arena *a, const struct resource *res, bool 
         row_csv(s, res, internal, q);
     else
         record_json(s, res, internal, q);
-    for (int i = 0; i < q->nsort; i++)
-        buf_printf(&s->text, ", a.%s::text", q->sort[i].field->name);
+    for (int i = 0; i < q->nsort; i++) {
+        buf_puts(&s->text, ", (");
+        sql_sort_key(s, q, i);
+        buf_puts(&s->text, ")::text");
+    }
     buf_printf(&s->text, ", a.id FROM %s a", res->table);
     page_rows(s, a, res, q, lim);
 }
@@ -602,14 +626,19 @@ sql_build_list(struct sql *s, struct arena *a, const struct resource *res, bool 
         else
             record_json(s, res, internal, q);
         buf_puts(&s->text, " AS j, ");
-        for (int i = 0; i < q->nsort; i++)
-            buf_printf(&s->text, "a.%s AS k%d, ", q->sort[i].field->name, i);
+        for (int i = 0; i < q->nsort; i++) {
+            sql_sort_key(s, q, i);
+            buf_printf(&s->text, " AS k%d, ", i);
+        }
         buf_puts(&s->text, "a.id AS kid, ");
     }
     if (embedding) {
         /* Keyset values travel as text, so that numbers and times come back exactly. */
-        for (int i = 0; i < q->nsort; i++)
-            buf_printf(&s->text, "a.%s::text, ", q->sort[i].field->name);
+        for (int i = 0; i < q->nsort; i++) {
+            buf_puts(&s->text, "(");
+            sql_sort_key(s, q, i);
+            buf_puts(&s->text, ")::text, ");
+        }
         buf_puts(&s->text, "a.id) AS k, ");
     }
     buf_puts(&s->text, lim);

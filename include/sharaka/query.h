@@ -42,9 +42,13 @@ struct filter {
 };
 
 struct sort_key {
-    const struct field *field;
+    const struct field *field; /* a field of the resource, or &query_relevance */
     bool desc;
 };
+
+/* The sort key sort=relevance stands for: how well a record matches q (its search rank), best
+ * first. Only with q, and only alone (id still breaks ties); the default whenever q is given. */
+extern const struct field query_relevance;
 
 /* A checked list request. */
 struct list_query {

@@ -16,6 +16,9 @@ struct sql {
 void sql_param(struct sql *s, const char *value);
 void sql_free(struct sql *s);
 
+/* Appends sort key k of q for the row aliased a: its column, or the search rank (relevance). */
+void sql_sort_key(struct sql *s, const struct list_query *q, int k);
+
 /* The SQL expression of one record as JSON (alias a), honouring visibility and projection. */
 void sql_row_json(struct sql *s, const struct resource *res, const char *alias, bool internal,
                   const struct list_query *q);

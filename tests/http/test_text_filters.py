@@ -164,3 +164,77 @@ def test_the_folded_text_filters_are_answered_by_trigram_indexes(ctx):
 ])
 def test_typeahead_finds_the_last_word_as_a_prefix(ctx, world, q, expected):
     assert names(ctx, world, q=q) == expected
+
+
+# ---------------------------------------------------------------- relevance
+
+
+@pytest.fixture(scope="module")
+def ranked(ctx):
+    """Five organizations whose match of one word is known to rank in this order."""
+    c, t = ctx.client, ctx.admin.token
+    word = uniq("rk")
+    bodies = [
+        dict(name=f"{word} {word} network", description=f"{word} everywhere: {word} {word}"),
+        dict(name=f"{word} network", description=f"about {word}"),
+        dict(name=f"{word} association", description="nothing more"),
+        dict(name="Another", description=f"{word} " + "filler words " * 30),
+        dict(name="Yet another", description="filler words " * 60 + word),
+    ]
+    made = [make_organization(c, t, **b) for b in bodies]
+    return ctx.extend(word=word, ids=[m["id"] for m in made])
+
+
+def ids_of(ctx, **params):
+    r = ctx.client.get(ORGS, params=params, headers=bearer(ctx.admin.token))
+    assert r.status_code == 200, describe(r)
+    return [o["id"] for o in r.json()["data"]], r.json().get("next_cursor")
+
+
+def test_a_search_comes_best_first_and_sort_relevance_says_so(ctx, ranked):
+    default, _ = ids_of(ctx, q=ranked.word)
+    explicit, _ = ids_of(ctx, q=ranked.word, sort="relevance")
+    assert default == explicit
+    assert default[0] == ranked.ids[0]  # the word four times over
+    assert set(default) == set(ranked.ids)
+    ranks = {row[0]: float(row[1]) for row in ctx.db.rows(
+        "SELECT id, ts_rank(search, sharaka_tsq_typeahead('" + ranked.word + "'))::numeric "
+        "FROM organizations WHERE id = ANY('{" + ",".join(ranked.ids) + "}')")}
+    # best first; among equal ranks, by id (descending, as the keyset goes)
+    assert default == sorted(ranked.ids, key=lambda i: (ranks[i], i), reverse=True)
+    # any other sort is still honoured with q
+    by_name, _ = ids_of(ctx, q=ranked.word, sort="name")
+    assert by_name != default and set(by_name) == set(default)
+
+
+def test_relevance_pages_with_keyset_cursors_without_gaps_or_repeats(ctx, ranked):
+    whole, _ = ids_of(ctx, q=ranked.word, limit=100)
+    seen, cursor = [], None
+    for _ in range(10):
+        params = {"q": ranked.word, "limit": 2}
+        if cursor:
+            params["cursor"] = cursor
+        page, cursor = ids_of(ctx, **params)
+        seen += page
+        if not cursor:
+            break
+    assert seen == whole
+
+
+@pytest.mark.parametrize("params", [
+    {"sort": "relevance"},                         # without q
+    {"sort": "-relevance", "q": "x"},
+    {"sort": "relevance,name", "q": "x"},
+    {"sort": "name,relevance", "q": "x"},
+])
+def test_relevance_needs_q_and_stands_alone(ctx, params):
+    # sort=relevance alone fits the spec's pattern: it is q that it needs
+    r = ctx.client.get(ORGS, params=params, invalid="q" in params)
+    assert_problem(r, 400)
+
+
+def test_relevance_is_only_for_searchable_lists(ctx):
+    r = ctx.client.get("/v1/users", params={"sort": "relevance"},
+                       headers=bearer(ctx.admin.token), invalid=True)
+    p = assert_problem(r, 400)
+    assert p["type"].endswith(":unknown-sort-key"), p

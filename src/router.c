@@ -72,6 +72,7 @@ const struct route router_routes[] = {
     {"GET", "/v1/exports/iati-activities.xml", export_get, "exports", ACT_READ, "iati", 0},
     {"GET", "/v1/stats/partnerships", stats_get, "stats", ACT_READ, &stats_partnerships_kind, 0},
     {"GET", "/v1/stats/monitoring", stats_get, "stats", ACT_READ, &stats_monitoring_kind, 0},
+    {"GET", "/v1/stats/{resource}", stats_resource, "stats", ACT_READ, NULL, 0},
     {"GET", "/v1/audit-log/{id}", resource_get, "audit-log", ACT_READ, &audit_log_resource, 0},
 };
 const size_t router_nroutes = ARRAY_LEN(router_routes);

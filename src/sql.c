@@ -574,9 +574,9 @@ rows_statement(struct sql *s, struct arena *a, const struct resource *res, bool 
     else
         record_json(s, res, internal, q);
     for (int i = 0; i < q->nsort; i++) {
-        buf_puts(&s->text, ", (");
+        buf_puts(&s->text, ", ");
         sql_sort_key(s, q, i);
-        buf_puts(&s->text, ")::text");
+        buf_puts(&s->text, "::text");
     }
     buf_printf(&s->text, ", a.id FROM %s a", res->table);
     page_rows(s, a, res, q, lim);
@@ -635,9 +635,8 @@ sql_build_list(struct sql *s, struct arena *a, const struct resource *res, bool 
     if (embedding) {
         /* Keyset values travel as text, so that numbers and times come back exactly. */
         for (int i = 0; i < q->nsort; i++) {
-            buf_puts(&s->text, "(");
             sql_sort_key(s, q, i);
-            buf_puts(&s->text, ")::text, ");
+            buf_puts(&s->text, "::text, ");
         }
         buf_puts(&s->text, "a.id) AS k, ");
     }

@@ -239,10 +239,39 @@ answer_stats(struct request *r, const struct stats_kind *kind, const struct stat
     }
 }
 
+/*
+ * True when a request to /v1/stats/partnerships is of the general statistics: a sum, avg, min or
+ * max, or a group_by key that is a field rather than one of this endpoint's own names.
+ */
+static bool
+general(struct request *r, const struct stats_kind *kind)
+{
+    static const char *const metrics[] = {"sum", "avg", "min", "max"};
+    if (kind->res != &partnerships_resource)
+        return false;
+    for (size_t i = 0; i < ARRAY_LEN(metrics); i++)
+        if (http_query(r, metrics[i]) != NULL)
+            return true;
+    const char *by = http_query(r, "group_by");
+    for (const char *p = by ? by : ""; *p;) {
+        size_t n = strcspn(p, ",");
+        if (find_key(kind, p, n) == NULL)
+            return true;
+        p += n;
+        if (*p == ',')
+            p++;
+    }
+    return false;
+}
+
 void
 stats_get(struct request *r)
 {
     const struct stats_kind *kind = r->route->arg;
+    if (general(r, kind)) {
+        stats_of(r, kind->res);
+        return;
+    }
     struct error err = {0};
     struct stats_query sq = {0};
     struct sql s = {0};

@@ -12,6 +12,10 @@ struct stats_kind;
 void stats_get(struct request *r);
 extern const struct stats_kind stats_partnerships_kind;
 extern const struct stats_kind stats_monitoring_kind;
+/* stats_any.c: GET /v1/stats/{resource}; stats_of answers it for res (NULL: a 404) */
+struct resource;
+void stats_resource(struct request *r);
+void stats_of(struct request *r, const struct resource *res);
 
 /* search.c: GET /v1/search; its statement is built once before serving */
 void search_init(void);

@@ -9,6 +9,8 @@ import io
 import json
 from decimal import Decimal
 
+import re
+
 import pytest
 
 from support.bodies import create, organization_body
@@ -312,13 +314,18 @@ def test_bad_group_by_or_parameter_is_400(http, admin_token, path, params):
     # Each is outside the spec, which lists the statistics' filters one by one; only a key given
     # twice is beyond what its pattern says.
     twice = params.get("group_by") in ("type,type", "rating,rating")
-    r = http.get(path, params=params, headers=bearer(admin_token), invalid=not twice)
+    # /v1/stats/partnerships also takes field keys (the general statistics): a key of that
+    # shape is described, and refused by the server for naming no field.
+    field_like = path == PS and len(params) == 1 and re.fullmatch(
+        r"[a-z_]+(:(year|month))?(,[a-z_]+(:(year|month))?)?", params.get("group_by", ""))
+    r = http.get(path, params=params, headers=bearer(admin_token),
+                 invalid=not (twice or field_like))
     assert_problem(r, 400, instance=path)
 
 
 def test_bad_group_by_names_the_allowed_keys(http, admin_token):
-    p = assert_problem(http.get(PS, params={"group_by": "colour"}, headers=bearer(admin_token),
-                                invalid=True), 400, instance=PS)
+    p = assert_problem(http.get(PS, params={"group_by": "colour"}, headers=bearer(admin_token)),
+                       400, instance=PS)
     for key in P_KEYS:
         assert key in p["detail"], p
     p = assert_problem(http.get(MS, params={"group_by": "year"}, headers=bearer(admin_token),

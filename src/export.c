@@ -17,6 +17,7 @@
 #include "sharaka/db.h"
 #include "sharaka/handlers.h"
 #include "sharaka/iati.h"
+#include "sharaka/xlsx.h"
 #include "sharaka/log.h"
 #include "sharaka/loop.h"
 #include "sharaka/query.h"
@@ -226,16 +227,43 @@ take_hxl(struct query_arg *args, int *nargs, bool csv, bool *hxl, struct error *
     return true;
 }
 
+/* Takes lang=ar|en|fr out of args (spreadsheets only): *rtl says whether the sheet reads right
+ * to left, as it does in Arabic. */
+static bool
+take_lang(struct query_arg *args, int *nargs, bool xlsx, bool *rtl, struct error *err)
+{
+    *rtl = false;
+    int kept = 0;
+    for (int i = 0; i < *nargs; i++) {
+        if (strcmp(args[i].key, "lang") != 0) {
+            args[kept++] = args[i];
+            continue;
+        }
+        const char *v = args[i].value != NULL ? args[i].value : "";
+        if (!xlsx)
+            return error_set(err, 400, "unknown-parameter",
+                             "lang applies to spreadsheet exports only "
+                             "(/v1/exports/{resource}.xlsx)");
+        if (strcmp(v, "ar") != 0 && strcmp(v, "en") != 0 && strcmp(v, "fr") != 0)
+            return error_set(err, 400, "invalid-parameter",
+                             "lang must be ar, en or fr, not '%.20s'", v);
+        *rtl = strcmp(v, "ar") == 0;
+    }
+    *nargs = kept;
+    return true;
+}
+
 /* Checks the parameters: the list language without paging, counting, format or include, and
  * hxl on CSV; without fields in the IATI document, whose elements the standard fixes. */
 static bool
 parse_export(struct request *r, const struct resource *res, bool internal, bool csv, bool iati,
-             bool *hxl, struct list_query *q, struct error *err)
+             bool *hxl, bool *rtl, struct list_query *q, struct error *err)
 {
     struct query_arg args[QUERY_MAX_ARGS] = {{0}};
     int nargs = 0;
+    bool xlsx = strcmp(r->route->arg, "xlsx") == 0;
     if (!http_query_args(r, args, QUERY_MAX_ARGS, &nargs, err) ||
-        !take_hxl(args, &nargs, csv, hxl, err))
+        !take_hxl(args, &nargs, csv, hxl, err) || !take_lang(args, &nargs, xlsx, rtl, err))
         return false;
     for (int i = 0; i < nargs; i++) {
         const char *k = args[i].key;
@@ -254,8 +282,8 @@ parse_export(struct request *r, const struct resource *res, bool internal, bool 
     }
     if (!query_parse(&r->arena, res, args, nargs, internal, false, q, err)) {
         struct buf allowed = {0};
-        buf_printf(&allowed, "%ssort%s%s", res->searchable ? "q, " : "", iati ? "" : ", fields",
-                   csv ? ", hxl" : "");
+        buf_printf(&allowed, "%ssort%s%s%s", res->searchable ? "q, " : "", iati ? "" : ", fields",
+                   csv ? ", hxl" : "", xlsx ? ", lang" : "");
         query_allowed_filters(&allowed, res, internal);
         query_restate_allowed(err, allowed.data);
         buf_free(&allowed);
@@ -328,23 +356,100 @@ queue_stream(struct request *r, const struct resource *res, bool internal,
     http_queue(r, 200, resp);
 }
 
+/*
+ * The export as a spreadsheet: its rows are pulled on this (blocking) thread, one at a time in
+ * single-row mode, into a workbook that keeps constant memory; the finished file is sent.
+ */
+static void
+answer_xlsx(struct request *r, const struct resource *res, bool internal,
+            const struct list_query *q, const struct sql *s, bool rtl, struct error *err)
+{
+    int slot;
+    PGconn *pg = db_export_acquire(r->client_ip, &slot, err);
+    if (pg == NULL)
+        return;
+    struct xlsx *x = xlsx_open(res->name, rtl);
+    const char *names[QUERY_MAX_FIELDS];
+    int n = 0;
+    for (int i; (i = sql_csv_column(res, internal, q, n)) >= 0 && n < QUERY_MAX_FIELDS; n++)
+        names[n] = res->fields[i].name;
+    if (x == NULL ||
+        !PQsendQueryParams(pg, s->text.data, s->nparams, NULL, s->params, NULL, NULL, 0) ||
+        !PQsetSingleRowMode(pg)) {
+        xlsx_abandon(x);
+        PQfinish(pg);
+        db_export_release(slot, NULL);
+        error_set(err, 503, "database-unavailable", "the export could not start; try again");
+        return;
+    }
+    xlsx_header(x, names, n);
+    bool failed = false, full = false;
+    uint64_t rows = 0;
+    PGresult *row;
+    while ((row = PQgetResult(pg)) != NULL) {
+        ExecStatusType st = PQresultStatus(row);
+        if (st == PGRES_SINGLE_TUPLE && !full) {
+            json_t *record =
+                json_loadb(PQgetvalue(row, 0, 0), (size_t)PQgetlength(row, 0, 0), 0, NULL);
+            if (++rows >= XLSX_MAX_ROWS)
+                full = true; /* the rest is read and dropped; the answer is a 400 */
+            else
+                xlsx_record(x, res, internal, q, record);
+            json_decref(record);
+        } else if (st != PGRES_SINGLE_TUPLE && st != PGRES_TUPLES_OK) {
+            log_error("export failed: %s", PQresultErrorMessage(row));
+            failed = true;
+        }
+        PQclear(row);
+    }
+    bool sound = PQstatus(pg) == CONNECTION_OK && PQtransactionStatus(pg) == PQTRANS_IDLE;
+    db_export_release(slot, sound ? pg : (PQfinish(pg), NULL));
+    if (failed || full) {
+        xlsx_abandon(x);
+        if (full)
+            error_set(err, 400, "too-many-rows",
+                      "a sheet holds at most %d rows; narrow the filters, or export CSV",
+                      XLSX_MAX_ROWS - 1);
+        else
+            error_set(err, 503, "database-unavailable", "the export failed; try again");
+        return;
+    }
+    uint64_t size = 0;
+    int fd = xlsx_finish(x, &size);
+    if (fd < 0) {
+        error_set(err, 503, "export-failed", "the spreadsheet could not be written; try again");
+        return;
+    }
+    struct MHD_Response *resp = MHD_create_response_from_fd64(size, fd);
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, XLSX_CONTENT_TYPE);
+    MHD_add_response_header(resp, "Content-Disposition",
+                            arena_printf(&r->arena, "attachment; filename=\"%s.xlsx\"", res->name));
+    http_queue(r, 200, resp);
+}
+
 void
 export_get(struct request *r)
 {
     struct error err = {0};
     struct list_query q;
     struct sql s = {0};
-    bool csv = strcmp(r->route->arg, "csv") == 0, hxl = false;
+    bool csv = strcmp(r->route->arg, "csv") == 0, hxl = false, rtl = false;
     bool iati = strcmp(r->route->arg, "iati") == 0;
+    bool xlsx = strcmp(r->route->arg, "xlsx") == 0;
     bool internal = access_sees_internal(&r->who);
 
     /* The IATI document is of partnerships; its results only for who may read monitoring. */
     const struct resource *res =
         iati ? &partnerships_resource : export_resource(r->params[0], &err);
     if (res == NULL || !access_route(&r->who, res->name, ACT_READ, &err) ||
-        !parse_export(r, res, internal, csv, iati, &hxl, &q, &err))
+        !parse_export(r, res, internal, csv, iati, &hxl, &rtl, &q, &err))
         goto out;
     q.format = csv ? FORMAT_CSV : FORMAT_NDJSON;
+    if (xlsx) {
+        sql_build_export(&s, &r->arena, res, internal, &q);
+        answer_xlsx(r, res, internal, &q, &s, rtl, &err);
+        goto out;
+    }
     if (iati) {
         struct error no = {0};
         bool results = access_route(&r->who, monitoring_records_resource.name, ACT_READ, &no);

@@ -69,6 +69,7 @@ const struct route router_routes[] = {
     {"POST", "/v1/webhooks/{id}/test", webhooks_test, "webhooks", ACT_CREATE, NULL, 0},
     {"GET", "/v1/exports/{resource}.csv", export_get, "exports", ACT_READ, "csv", 0},
     {"GET", "/v1/exports/{resource}.ndjson", export_get, "exports", ACT_READ, "ndjson", 0},
+    {"GET", "/v1/exports/{resource}.xlsx", export_get, "exports", ACT_READ, "xlsx", 0},
     {"GET", "/v1/exports/iati-activities.xml", export_get, "exports", ACT_READ, "iati", 0},
     {"GET", "/v1/stats/partnerships", stats_get, "stats", ACT_READ, &stats_partnerships_kind, 0},
     {"GET", "/v1/stats/monitoring", stats_get, "stats", ACT_READ, &stats_monitoring_kind, 0},

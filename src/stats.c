@@ -241,7 +241,8 @@ answer_stats(struct request *r, const struct stats_kind *kind, const struct stat
 
 /*
  * True when a request to /v1/stats/partnerships is of the general statistics: a sum, avg, min or
- * max, or a group_by key that is a field rather than one of this endpoint's own names.
+ * max, a spreadsheet, or a group_by key that is a field rather than one of this endpoint's own
+ * names.
  */
 static bool
 general(struct request *r, const struct stats_kind *kind)
@@ -249,6 +250,9 @@ general(struct request *r, const struct stats_kind *kind)
     static const char *const metrics[] = {"sum", "avg", "min", "max"};
     if (kind->res != &partnerships_resource)
         return false;
+    const char *format = http_query(r, "format");
+    if ((format != NULL && strcmp(format, "xlsx") == 0) || http_query(r, "lang") != NULL)
+        return true;
     for (size_t i = 0; i < ARRAY_LEN(metrics); i++)
         if (http_query(r, metrics[i]) != NULL)
             return true;

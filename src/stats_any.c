@@ -18,6 +18,7 @@
 #include "sharaka/resource.h"
 #include "sharaka/sql.h"
 #include "sharaka/values.h"
+#include "sharaka/xlsx.h"
 
 #define STATS_MAX_GROUPS  10000
 #define STATS_MAX_METRICS 8
@@ -48,7 +49,7 @@ struct stats_request {
     int ngroup;
     struct metric metric[STATS_MAX_METRICS];
     int nmetric;
-    bool csv;
+    bool csv, xlsx, rtl; /* the format, and lang=ar for a sheet read right to left */
     struct list_query q;
 };
 
@@ -272,15 +273,20 @@ parse_request(struct request *r, struct stats_request *sr, struct error *err)
             if (!parse_metrics(sr, (enum metric_op)op, v, internal, err))
                 return false;
         } else if (strcmp(k, "format") == 0) {
-            if (strcmp(v, "csv") != 0 && strcmp(v, "json") != 0)
-                return error_set(err, 400, "invalid-parameter", "format must be json or csv");
+            if (strcmp(v, "csv") != 0 && strcmp(v, "json") != 0 && strcmp(v, "xlsx") != 0)
+                return error_set(err, 400, "invalid-parameter", "format must be json, csv or xlsx");
             sr->csv = strcmp(v, "csv") == 0;
+            sr->xlsx = strcmp(v, "xlsx") == 0;
+        } else if (strcmp(k, "lang") == 0) {
+            if (strcmp(v, "ar") != 0 && strcmp(v, "en") != 0 && strcmp(v, "fr") != 0)
+                return error_set(err, 400, "invalid-parameter", "lang must be ar, en or fr");
+            sr->rtl = strcmp(v, "ar") == 0;
         } else if (strcmp(k, "limit") == 0 || strcmp(k, "cursor") == 0 || strcmp(k, "sort") == 0 ||
                    strcmp(k, "fields") == 0 || strcmp(k, "include") == 0 ||
                    strcmp(k, "count") == 0) {
             return error_set(err, 400, "unknown-parameter",
                              "'%s' does not apply to statistics; allowed: group_by, sum, avg, "
-                             "min, max, format and the list filters of %s",
+                             "min, max, format, lang and the list filters of %s",
                              k, sr->res->name);
         } else {
             filters[nfilters++] = args[i];
@@ -299,7 +305,7 @@ parse_request(struct request *r, struct stats_request *sr, struct error *err)
         sr->csv = true;
     if (!query_parse(&r->arena, sr->res, filters, nfilters, internal, false, &sr->q, err)) {
         struct buf names = {0};
-        buf_printf(&names, "group_by, sum, avg, min, max, format%s",
+        buf_printf(&names, "group_by, sum, avg, min, max, format, lang%s",
                    sr->res->searchable ? ", q" : "");
         query_allowed_filters(&names, sr->res, internal);
         query_restate_allowed(err, names.data);
@@ -535,69 +541,143 @@ compare_strings(const void *x, const void *y)
     return strcmp(json_string_value(*(json_t *const *)x), json_string_value(*(json_t *const *)y));
 }
 
+/* Where a table's cells go: CSV text, or the rows of a sheet. */
+struct table {
+    struct buf csv;
+    struct xlsx *sheet;
+    const char *cells[64];
+    bool numeric[64];
+    int n;
+};
+
 static void
-answer_csv(struct request *r, const struct stats_request *sr, PGresult *pg)
+cell(struct table *t, const char *v, bool numeric)
 {
-    struct buf b = {0};
+    if (t->sheet != NULL) {
+        if (t->n < (int)ARRAY_LEN(t->cells)) {
+            t->cells[t->n] = v;
+            t->numeric[t->n] = numeric;
+            t->n++;
+        }
+        return;
+    }
+    if (t->n++ > 0)
+        buf_putc(&t->csv, ',');
+    csv_cell(&t->csv, v);
+}
+
+static void
+end_row(struct table *t)
+{
+    if (t->sheet != NULL)
+        xlsx_row(t->sheet, t->cells, t->numeric, t->n);
+    else
+        buf_puts(&t->csv, "\r\n");
+    t->n = 0;
+}
+
+/* The currencies of per-currency metric i, sorted: its columns. */
+static json_t *
+sorted_currencies(PGresult *pg, int col)
+{
+    json_t *cols = currencies(pg, col);
+    size_t n = json_array_size(cols);
+    json_t **items = xcalloc(n ? n : 1, sizeof(*items));
+    for (size_t k = 0; k < n; k++)
+        items[k] = json_array_get(cols, k);
+    qsort(items, n, sizeof(*items), compare_strings);
+    json_t *sorted = json_array();
+    for (size_t k = 0; k < n; k++)
+        json_array_append(sorted, items[k]);
+    free(items);
+    json_decref(cols);
+    return sorted;
+}
+
+/* The statistics as a table: a header row, then a row per group; a column per currency. */
+static void
+fill_table(struct table *t, const struct stats_request *sr, PGresult *pg, struct arena *a)
+{
     json_t *cols[STATS_MAX_METRICS] = {0};
     int first_metric = column_count(sr) - sr->nmetric;
 
-    buf_puts(&b, "\xEF\xBB\xBF"); /* UTF-8 byte-order mark, for spreadsheets */
     for (int i = 0; i < sr->ngroup; i++) {
-        buf_printf(&b, "%s,", sr->group[i].out);
+        cell(t, sr->group[i].out, false);
         if (sr->group[i].ref != NULL)
-            buf_printf(&b, "%s,", sr->group[i].name_out);
+            cell(t, sr->group[i].name_out, false);
     }
-    buf_puts(&b, "count");
+    cell(t, "count", false);
     for (int i = 0; i < sr->nmetric; i++) {
         if (!sr->metric[i].per_currency) {
-            buf_printf(&b, ",%s", sr->metric[i].out);
+            cell(t, sr->metric[i].out, false);
             continue;
         }
-        cols[i] = currencies(pg, first_metric + i);
-        size_t n = json_array_size(cols[i]);
-        json_t **items = xcalloc(n ? n : 1, sizeof(*items));
-        for (size_t k = 0; k < n; k++)
-            items[k] = json_array_get(cols[i], k);
-        qsort(items, n, sizeof(*items), compare_strings);
-        json_t *sorted = json_array();
-        for (size_t k = 0; k < n; k++)
-            json_array_append(sorted, items[k]);
-        free(items);
-        json_decref(cols[i]);
-        cols[i] = sorted;
-        for (size_t k = 0; k < n; k++)
-            buf_printf(&b, ",%s_%s", sr->metric[i].out,
-                       json_string_value(json_array_get(sorted, k)));
+        cols[i] = sorted_currencies(pg, first_metric + i);
+        for (size_t k = 0; k < json_array_size(cols[i]); k++)
+            cell(t,
+                 arena_printf(a, "%s_%s", sr->metric[i].out,
+                              json_string_value(json_array_get(cols[i], k))),
+                 false);
     }
-    buf_puts(&b, "\r\n");
+    end_row(t);
     for (int row = 0; row < PQntuples(pg); row++) {
-        for (int c = 0; c < first_metric; c++) {
-            if (c > 0)
-                buf_putc(&b, ',');
-            csv_cell(&b, PQgetisnull(pg, row, c) ? NULL : PQgetvalue(pg, row, c));
+        int c = 0;
+        for (int i = 0; i < sr->ngroup; i++) {
+            const struct group *g = &sr->group[i];
+            cell(t, PQgetisnull(pg, row, c) ? NULL : PQgetvalue(pg, row, c), g->part == PART_YEAR);
+            c++;
+            if (g->ref != NULL) {
+                cell(t, PQgetisnull(pg, row, c) ? NULL : PQgetvalue(pg, row, c), false);
+                c++;
+            }
         }
+        cell(t, PQgetvalue(pg, row, c), true);
         for (int i = 0; i < sr->nmetric; i++) {
-            int c = first_metric + i;
+            c = first_metric + i;
             if (!sr->metric[i].per_currency) {
-                buf_putc(&b, ',');
-                csv_cell(&b, PQgetisnull(pg, row, c) ? NULL : PQgetvalue(pg, row, c));
+                cell(t, PQgetisnull(pg, row, c) ? NULL : PQgetvalue(pg, row, c), true);
                 continue;
             }
             json_t *o = json_loads(PQgetvalue(pg, row, c), 0, NULL);
             for (size_t k = 0; k < json_array_size(cols[i]); k++) {
-                buf_putc(&b, ',');
                 const char *cur = json_string_value(json_array_get(cols[i], k));
-                csv_cell(&b, json_string_value(json_object_get(o, cur)));
+                const char *v = json_string_value(json_object_get(o, cur));
+                cell(t, v ? arena_strdup(a, v) : NULL, true);
             }
             json_decref(o);
         }
-        buf_puts(&b, "\r\n");
+        end_row(t);
     }
     for (int i = 0; i < sr->nmetric; i++)
         json_decref(cols[i]);
-    size_t len = b.len;
-    http_owned(r, 200, "text/csv; charset=utf-8", buf_take(&b), len);
+}
+
+static void
+answer_table(struct request *r, const struct stats_request *sr, PGresult *pg, struct error *err)
+{
+    struct table t = {0};
+    if (sr->xlsx) {
+        t.sheet = xlsx_open(sr->res->name, sr->rtl);
+        if (t.sheet == NULL) {
+            error_set(err, 503, "export-failed", "the spreadsheet could not be made; try again");
+            return;
+        }
+        fill_table(&t, sr, pg, &r->arena);
+        uint64_t size = 0;
+        int fd = xlsx_finish(t.sheet, &size);
+        if (fd < 0) {
+            error_set(err, 503, "export-failed", "the spreadsheet could not be written; try again");
+            return;
+        }
+        struct MHD_Response *resp = MHD_create_response_from_fd64(size, fd);
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, XLSX_CONTENT_TYPE);
+        http_queue(r, 200, resp);
+        return;
+    }
+    buf_puts(&t.csv, "\xEF\xBB\xBF"); /* UTF-8 byte-order mark, for spreadsheets */
+    fill_table(&t, sr, pg, &r->arena);
+    size_t len = t.csv.len;
+    http_owned(r, 200, "text/csv; charset=utf-8", buf_take(&t.csv), len);
 }
 
 void
@@ -636,8 +716,8 @@ stats_of(struct request *r, const struct resource *res)
                   STATS_MAX_GROUPS);
         goto out;
     }
-    if (sr.csv)
-        answer_csv(r, &sr, pg);
+    if (sr.csv || sr.xlsx)
+        answer_table(r, &sr, pg, &err);
     else
         answer_json(r, &sr, pg);
 out:

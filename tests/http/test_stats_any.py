@@ -157,3 +157,15 @@ def test_csv_cells_that_look_like_formulas_are_defused(ctx, world):
     table = list(csv.reader(io.StringIO(r.content.decode("utf-8-sig"))))
     assert table[0] == ["organization_id", "organization_name", "count"]
     assert table[1] == [org["id"], "'=HYPERLINK(\"http://x\")", "1"]
+
+
+def test_statistics_as_a_spreadsheet(ctx, world):
+    import openpyxl
+    r = stats(ctx, "/v1/stats/partnerships", group_by="status,start_date:year", sum="amount",
+              format="xlsx", lang="ar", programme=world.programme)
+    assert r.headers["Content-Type"].startswith("application/vnd.openxmlformats")
+    ws = openpyxl.load_workbook(io.BytesIO(r.content)).worksheets[0]
+    assert ws.sheet_view.rightToLeft is True
+    rows = list(ws.iter_rows(values_only=True))
+    assert rows[0] == ("status", "start_date_year", "count", "sum_amount_LBP", "sum_amount_USD")
+    assert rows[1:] == [("active", 2024, 3, 5000000, 1250.5), ("planned", 2025, 2, None, 99.5)]

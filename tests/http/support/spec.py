@@ -432,6 +432,9 @@ class SpecChecker:
                 raise SpecViolation(f"{where}: body is not JSON ({e}): {body[:300]!r}") from None
             if schema is not None:
                 self.validate_schema(schema, instance, where)
+        elif schema is not None and self.deref(schema).get("contentEncoding") == "binary":
+            if not body:
+                raise SpecViolation(f"{where}: the binary body {mt!r} is empty")
         elif schema is not None and self.deref(schema).get("type") == "string":
             try:
                 body.decode("utf-8")

@@ -244,15 +244,14 @@ parse_metrics(struct stats_request *sr, enum metric_op op, const char *v, bool i
     }
 }
 
+/* Checks a statistics request's parameters into sr (sr->res set); false with err set. */
 static bool
-parse_request(struct request *r, struct stats_request *sr, struct error *err)
+parse_args(struct arena *a, const struct query_arg *args, int nargs, bool internal,
+           struct stats_request *sr, struct error *err)
 {
-    struct query_arg args[QUERY_MAX_ARGS] = {{0}}, filters[QUERY_MAX_ARGS] = {{0}};
-    int nargs = 0, nfilters = 0;
-    bool internal = access_sees_internal(&r->who);
+    struct query_arg filters[QUERY_MAX_ARGS] = {{0}};
+    int nfilters = 0;
 
-    if (!http_query_args(r, args, QUERY_MAX_ARGS, &nargs, err))
-        return false;
     for (int i = 0; i < nargs; i++) {
         const char *k = args[i].key, *v = args[i].value ? args[i].value : "";
         int op = -1;
@@ -300,10 +299,7 @@ parse_request(struct request *r, struct stats_request *sr, struct error *err)
         buf_free(&allowed);
         return false;
     }
-    const char *accept = http_header(r, MHD_HTTP_HEADER_ACCEPT);
-    if (accept != NULL && strstr(accept, "text/csv") != NULL && http_query(r, "format") == NULL)
-        sr->csv = true;
-    if (!query_parse(&r->arena, sr->res, filters, nfilters, internal, false, &sr->q, err)) {
+    if (!query_parse(a, sr->res, filters, nfilters, internal, false, &sr->q, err)) {
         struct buf names = {0};
         buf_printf(&names, "group_by, sum, avg, min, max, format, lang%s",
                    sr->res->searchable ? ", q" : "");
@@ -680,6 +676,17 @@ answer_table(struct request *r, const struct stats_request *sr, PGresult *pg, st
     http_owned(r, 200, "text/csv; charset=utf-8", buf_take(&t.csv), len);
 }
 
+bool
+stats_statement(struct arena *a, const struct resource *res, const struct query_arg *args,
+                int nargs, bool internal, struct sql *s, struct error *err)
+{
+    struct stats_request sr = {.res = res};
+    if (!parse_args(a, args, nargs, internal, &sr, err))
+        return false;
+    build(s, a, &sr);
+    return true;
+}
+
 void
 stats_resource(struct request *r)
 {
@@ -704,8 +711,15 @@ stats_of(struct request *r, const struct resource *res)
         buf_free(&all);
         goto out;
     }
-    if (!access_route(&r->who, sr.res->name, ACT_READ, &err) || !parse_request(r, &sr, &err))
+    struct query_arg args[QUERY_MAX_ARGS] = {{0}};
+    int nargs = 0;
+    if (!access_route(&r->who, sr.res->name, ACT_READ, &err) ||
+        !http_query_args(r, args, QUERY_MAX_ARGS, &nargs, &err) ||
+        !parse_args(&r->arena, args, nargs, access_sees_internal(&r->who), &sr, &err))
         goto out;
+    const char *accept = http_header(r, MHD_HTTP_HEADER_ACCEPT);
+    if (accept != NULL && strstr(accept, "text/csv") != NULL && http_query(r, "format") == NULL)
+        sr.csv = true;
     build(&s, &r->arena, &sr);
     struct db_conn *c = db_thread_conn(&err);
     if (c == NULL || (pg = db_exec_sql(c, s.text.data, s.nparams, s.params, &err)) == NULL)

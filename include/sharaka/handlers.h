@@ -3,6 +3,7 @@
 #define SHARAKA_HANDLERS_H
 
 #include "sharaka/http.h"
+#include "sharaka/sql.h"
 
 /* export.c: route arg is "csv" or "ndjson" */
 void export_get(struct request *r);
@@ -16,6 +17,11 @@ extern const struct stats_kind stats_monitoring_kind;
 struct resource;
 void stats_resource(struct request *r);
 void stats_of(struct request *r, const struct resource *res);
+/* The statement GET /v1/stats/{resource} runs for these parameters (for the benchmark and its
+ * test); false with err set as the request would get it. */
+struct query_arg;
+bool stats_statement(struct arena *a, const struct resource *res, const struct query_arg *args,
+                     int nargs, bool internal, struct sql *s, struct error *err);
 
 /* search.c: GET /v1/search; its statement is built once before serving */
 void search_init(void);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "sharaka/cursor.h"
+#include "sharaka/handlers.h"
 #include "sharaka/query.h"
 #include "sharaka/sql.h"
 #include "sharaka/values.h"
@@ -173,6 +174,35 @@ test_bench_statements_are_the_servers(void)
     bench = bench_statement("list");
     CHECK_STR(bench, want);
     free(want), free(bench);
+    sql_free(&s);
+
+    /* The typeahead: a page of 20 best matches of q, its three uses of q written :q. */
+    struct query_arg typeahead_args[] = {{"q", "Organization 12"}, {"limit", "20"}};
+    s = (struct sql){0};
+    CHECK(query_parse(&a, &organizations_resource, typeahead_args, 2, false, false, &q, &err));
+    sql_build_list(&s, &a, &organizations_resource, false, &q);
+    CHECK(s.nparams == 3);
+    server = replaced(s.text.data, "HH24:MI:SS", "HH24\":\"MI\":\"SS");
+    for (int i = 1; i <= s.nparams; i++) {
+        char from[16];
+        snprintf(from, sizeof(from), "$%d", i);
+        char *next = replaced(server, from, ":q");
+        free(server);
+        server = next;
+    }
+    bench = bench_statement("typeahead");
+    CHECK_STR(bench, server);
+    free(server), free(bench);
+    sql_free(&s);
+
+    /* The statistics of partnerships by status and start year, amounts summed per currency. */
+    struct query_arg stats_args[] = {{"group_by", "status,start_date:year"}, {"sum", "amount"}};
+    s = (struct sql){0};
+    CHECK(stats_statement(&a, &partnerships_resource, stats_args, 2, true, &s, &err));
+    CHECK(s.nparams == 0);
+    bench = bench_statement("stats");
+    CHECK_STR(bench, s.text.data);
+    free(bench);
     sql_free(&s);
     arena_free(&a);
 }

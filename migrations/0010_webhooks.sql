@@ -20,7 +20,8 @@ CREATE TABLE webhooks (
 CREATE INDEX webhooks_owner ON webhooks (owner_source, created_at, id);
 
 -- The outbox: one row per change a webhook is to receive, written in the writer's transaction by
--- the trigger below, so a committed change always has its deliveries and a rolled-back one none.
+-- the function below that writes the change log, so a committed change always has its
+-- deliveries and a rolled-back one none.
 -- xid and change_seq are the change's feed position: a row is sent only once every transaction
 -- below it has ended (as the feed reads), and only after the earlier rows of the same record.
 -- A worker leases rows (lease_until) for one attempt; when it dies, the lease runs out and any
@@ -65,19 +66,27 @@ CREATE INDEX webhook_attempts_delivery ON webhook_attempts (delivery_id);
 
 -- Each change the feed records becomes one delivery per webhook that asked for its resource,
 -- enabled or not: a webhook disabled after its retries receives what it missed once enabled.
-CREATE FUNCTION sharaka_webhook_outbox() RETURNS trigger
+-- The function that writes the change log (0004) writes the outbox too, in the same call: one
+-- trigger a change, and no outbox work at all while there is no webhook.
+CREATE OR REPLACE FUNCTION sharaka_record_change() RETURNS trigger
 LANGUAGE plpgsql AS $$
+DECLARE
+    c changes%ROWTYPE;
 BEGIN
-    INSERT INTO webhook_deliveries (webhook_id, xid, change_seq, resource, record_id, event)
-    SELECT w.id, NEW.xid, NEW.seq, NEW.resource, NEW.record_id, NEW.resource || '.' || NEW.op
-    FROM webhooks w
-    WHERE cardinality(w.resources) = 0 OR NEW.resource = ANY (w.resources);
+    INSERT INTO changes (resource, record_id, op, version, changed_at)
+    VALUES (TG_ARGV[0], NEW.id,
+            CASE WHEN NEW.deleted_at IS NULL THEN 'upsert' ELSE 'delete' END,
+            NEW.version, NEW.updated_at)
+    RETURNING * INTO c;
+    IF EXISTS (SELECT 1 FROM webhooks) THEN
+        INSERT INTO webhook_deliveries (webhook_id, xid, change_seq, resource, record_id, event)
+        SELECT w.id, c.xid, c.seq, c.resource, c.record_id, c.resource || '.' || c.op
+        FROM webhooks w
+        WHERE cardinality(w.resources) = 0 OR c.resource = ANY (w.resources);
+    END IF;
     RETURN NULL;
 END
 $$;
-
-CREATE TRIGGER changes_webhook_outbox AFTER INSERT ON changes
-    FOR EACH ROW EXECUTE FUNCTION sharaka_webhook_outbox();
 
 -- Records one attempt of a leased delivery and moves it on: delivered, due again after
 -- retry_after seconds, or (retry_after NULL on a failure: the schedule is spent) failed, which

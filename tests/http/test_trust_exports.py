@@ -143,7 +143,7 @@ def test_unread_exports_share_a_bounded_pool(pg_factory, cli_for, start_server, 
     assert cli.run("migrate").returncode == 0
     db.psql("INSERT INTO organizations (name, kind, description) "
             f"SELECT 'Pool ' || i, 'association', repeat('جمعية ' || i || ' ', 40) "
-            f"FROM generate_series(1, {EXPORT_ROWS}) i")
+            f"FROM generate_series(1, {EXPORT_ROWS}) i", timeout=180)
     srv = start_server(SHARAKA_DATABASE_URL=db.url, SHARAKA_THREADS="2",
                        SHARAKA_EXPORT_CONNECTIONS="2", SHARAKA_EXPORT_CONNECTIONS_PER_IP="1",
                        SHARAKA_EXPORT_TIMEOUT="30")

@@ -162,8 +162,9 @@ class PostgresCluster:
     def url_for(self, dbname):
         return f"postgresql:///{dbname}?host={self.dir}&port={self.port}&user=postgres"
 
-    def psql(self, sql, dbname=None):
-        """Run SQL with psql -X -At and ON_ERROR_STOP; returns stdout (unaligned, '|'-separated)."""
+    def psql(self, sql, dbname=None, timeout=30):
+        """Run SQL with psql -X -At and ON_ERROR_STOP; returns stdout (unaligned, '|'-separated).
+        A bulk load of test data may take longer than the 30 s an ordinary statement gets."""
         proc = self._run(
             "psql",
             "-X", "-At",
@@ -173,7 +174,7 @@ class PostgresCluster:
             "-U", "postgres",
             "-d", dbname or self.dbname,
             input=sql,
-            timeout=30,
+            timeout=timeout,
         )
         return proc.stdout
 

@@ -98,27 +98,22 @@ parse_resources(const char *wanted, struct buf *names, struct error *err)
 {
     buf_putc(names, '{');
     if (wanted == NULL || *wanted == '\0') {
-        for (size_t i = 0; i < resources_count; i++)
-            buf_printf(names, "%s%s", i ? "," : "", resources_all[i]->name);
+        resource_names(names, ",");
         buf_putc(names, '}');
         return true;
     }
     for (const char *p = wanted; *p;) {
         size_t n = strcspn(p, ",");
-        size_t i;
-        for (i = 0; i < resources_count; i++)
-            if (strlen(resources_all[i]->name) == n && strncmp(resources_all[i]->name, p, n) == 0)
-                break;
-        if (i == resources_count) {
+        const struct resource *res = resource_by_name(p, n);
+        if (res == NULL) {
             struct buf all = {0};
-            for (size_t k = 0; k < resources_count; k++)
-                buf_printf(&all, "%s%s", k ? ", " : "", resources_all[k]->name);
+            resource_names(&all, ", ");
             error_set(err, 400, "invalid-parameter",
                       "resources: '%.*s' is not in the feed; allowed: %s", (int)n, p, all.data);
             buf_free(&all);
             return false;
         }
-        buf_printf(names, "%s%s", names->len > 1 ? "," : "", resources_all[i]->name);
+        buf_printf(names, "%s%s", names->len > 1 ? "," : "", res->name);
         p += n;
         if (*p == ',')
             p++;

@@ -191,9 +191,9 @@ stream_read(void *cls, uint64_t pos, char *out, size_t max)
 static const struct resource *
 export_resource(const char *name, struct error *err)
 {
-    for (size_t i = 0; i < resources_count; i++)
-        if (resources_all[i]->parent == NULL && strcmp(resources_all[i]->name, name) == 0)
-            return resources_all[i];
+    const struct resource *res = resource_by_name(name, strlen(name));
+    if (res != NULL && res->parent == NULL)
+        return res;
     struct buf names = {0};
     for (size_t i = 0; i < resources_count; i++)
         if (resources_all[i]->parent == NULL)

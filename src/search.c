@@ -21,6 +21,13 @@
 
 static char *statement;
 
+/* A resource the search box covers: it has a search column and names its hits. */
+static bool
+searched(const struct resource *res)
+{
+    return res != NULL && res->searchable && res->display_field != NULL;
+}
+
 /* The text a hit's snippet is cut from, escaped for HTML: its search fields, joined. */
 static void
 snippet_source(struct buf *b, const struct resource *res)
@@ -40,7 +47,7 @@ search_init(void)
     buf_puts(&b, "WITH tq AS (SELECT sharaka_tsq_typeahead($1::text) AS q), hits AS (");
     for (size_t i = 0; i < resources_count; i++) {
         const struct resource *res = resources_all[i];
-        if (!res->searchable || res->display_field == NULL)
+        if (!searched(res))
             continue;
         buf_printf(&b,
                    "%s(SELECT '%s'::text AS resource, a.id, a.%s::text AS name, "
@@ -56,7 +63,7 @@ search_init(void)
                  "'name', t.name, 'snippet', CASE t.resource");
     for (size_t i = 0; i < resources_count; i++) {
         const struct resource *res = resources_all[i];
-        if (!res->searchable || res->display_field == NULL)
+        if (!searched(res))
             continue;
         buf_printf(&b, " WHEN '%s' THEN (SELECT ts_headline('simple'::regconfig, ", res->name);
         snippet_source(&b, res);
@@ -83,63 +90,49 @@ check_arg(void *cls, enum MHD_ValueKind kind, const char *key, const char *value
     return MHD_YES;
 }
 
-/* The searchable resources the caller may read, as "a, b, c" for messages. */
-static void
-readable(struct request *r, struct buf *names)
-{
-    for (size_t i = 0; i < resources_count; i++) {
-        const struct resource *res = resources_all[i];
-        struct error ignored = {0};
-        if (res->searchable && res->display_field != NULL &&
-            access_route(&r->who, res->name, ACT_READ, &ignored))
-            buf_printf(names, "%s%s", names->len ? ", " : "", res->name);
-        error_clear(&ignored);
-    }
-}
-
 /*
  * The resources to search, as a PostgreSQL array literal: those named (each searchable, and
- * readable by the caller: 401 or 403 otherwise), or every readable one.
+ * readable by the caller: 401 or 403 otherwise), or every searchable one the caller may read.
  */
 static bool
 pick_resources(struct request *r, const char *wanted, struct buf *literal, struct error *err)
 {
-    struct buf allowed = {0};
-    bool ok = true;
-    readable(r, &allowed);
     buf_putc(literal, '{');
     if (wanted == NULL || *wanted == '\0') {
-        for (const char *p = allowed.data ? allowed.data : ""; *p; p++)
-            if (*p != ' ')
-                buf_putc(literal, *p);
+        for (size_t i = 0; i < resources_count; i++) {
+            struct error ignored = {0};
+            if (searched(resources_all[i]) &&
+                access_route(&r->who, resources_all[i]->name, ACT_READ, &ignored))
+                buf_printf(literal, "%s%s", literal->len > 1 ? "," : "", resources_all[i]->name);
+            error_clear(&ignored);
+        }
         buf_putc(literal, '}');
-        buf_free(&allowed);
         return true;
     }
-    for (const char *p = wanted; *p && ok;) {
+    for (const char *p = wanted; *p;) {
         size_t n = strcspn(p, ",");
-        const struct resource *found = NULL;
-        for (size_t i = 0; i < resources_count; i++)
-            if (resources_all[i]->searchable && resources_all[i]->display_field != NULL &&
-                strlen(resources_all[i]->name) == n && strncmp(resources_all[i]->name, p, n) == 0)
-                found = resources_all[i];
-        if (found == NULL)
-            ok = error_set(err, 400, "invalid-parameter",
-                           "resources: '%.*s' cannot be searched; allowed: organizations, "
-                           "ministries, partnership-types, partnerships, charters, "
-                           "monitoring-records",
-                           (int)(n > 60 ? 60 : n), p);
-        else if (!access_route(&r->who, found->name, ACT_READ, err))
-            ok = false;
-        else
-            buf_printf(literal, "%s%s", literal->len > 1 ? "," : "", found->name);
+        const struct resource *found = resource_by_name(p, n);
+        if (!searched(found)) {
+            struct buf allowed = {0};
+            for (size_t i = 0; i < resources_count; i++)
+                if (searched(resources_all[i]))
+                    buf_printf(&allowed, "%s%s", allowed.len ? ", " : "", resources_all[i]->name);
+            error_set(err, 400, "invalid-parameter",
+                      "resources: '%.*s' cannot be searched; "
+                      "allowed: %s",
+                      (int)(n > 60 ? 60 : n), p, allowed.data);
+            buf_free(&allowed);
+            return false;
+        }
+        if (!access_route(&r->who, found->name, ACT_READ, err))
+            return false;
+        buf_printf(literal, "%s%s", literal->len > 1 ? "," : "", found->name);
         p += n;
         if (*p == ',')
             p++;
     }
     buf_putc(literal, '}');
-    buf_free(&allowed);
-    return ok;
+    return true;
 }
 
 void

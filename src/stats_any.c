@@ -54,15 +54,6 @@ struct stats_request {
 };
 
 static const struct resource *
-resource_named(const char *name)
-{
-    for (size_t i = 0; i < resources_count; i++)
-        if (strcmp(resources_all[i]->name, name) == 0)
-            return resources_all[i];
-    return NULL;
-}
-
-static const struct resource *
 resource_of_table(const char *table)
 {
     for (size_t i = 0; table != NULL && i < resources_count; i++)
@@ -690,7 +681,7 @@ stats_statement(struct arena *a, const struct resource *res, const struct query_
 void
 stats_resource(struct request *r)
 {
-    stats_of(r, resource_named(r->params[0]));
+    stats_of(r, resource_by_name(r->params[0], strlen(r->params[0])));
 }
 
 void
@@ -704,8 +695,7 @@ stats_of(struct request *r, const struct resource *res)
     sr.res = res;
     if (sr.res == NULL) {
         struct buf all = {0};
-        for (size_t i = 0; i < resources_count; i++)
-            buf_printf(&all, "%s%s", i ? ", " : "", resources_all[i]->name);
+        resource_names(&all, ", ");
         error_set(&err, 404, "not-found", "no statistics of '%.60s'; there are statistics of %s",
                   r->params[0], all.data);
         buf_free(&all);

@@ -153,39 +153,35 @@ check_resources(json_t *v, struct buf *literal, json_t *errors)
 {
     size_t i;
     json_t *item;
-    char allowed[400];
-    struct buf names = {0};
+    struct buf allowed = {0};
 
-    for (size_t k = 0; k < resources_count; k++)
-        buf_printf(&names, "%s%s", k ? ", " : "", resources_all[k]->name);
-    snprintf(allowed, sizeof(allowed), "%s", names.data);
-    buf_free(&names);
+    resource_names(&allowed, ", ");
     if (!json_is_array(v) || json_array_size(v) > resources_count) {
         validate_add(errors, "resources", "type",
-                     "an array of resource names (empty: all of them); allowed: %s", allowed);
+                     "an array of resource names (empty: all of them); allowed: %s", allowed.data);
+        buf_free(&allowed);
         return;
     }
     buf_putc(literal, '{');
     json_array_foreach(v, i, item)
     {
         const char *name = json_string_value(item);
-        size_t k = resources_count;
-        for (k = 0; name != NULL && k < resources_count; k++)
-            if (strcmp(resources_all[k]->name, name) == 0)
-                break;
-        if (name == NULL || k == resources_count) {
+        if (name == NULL || resource_by_name(name, json_string_length(item)) == NULL) {
             validate_add(errors, "resources", "enum", "'%.60s' is not in the feed; allowed: %s",
-                         name ? name : "(not a string)", allowed);
+                         name ? name : "(not a string)", allowed.data);
+            buf_free(&allowed);
             return;
         }
         for (size_t j = 0; j < i; j++)
             if (strcmp(json_string_value(json_array_get(v, j)), name) == 0) {
                 validate_add(errors, "resources", "duplicate", "'%s' is named twice", name);
+                buf_free(&allowed);
                 return;
             }
         buf_printf(literal, "%s%s", i ? "," : "", name);
     }
     buf_putc(literal, '}');
+    buf_free(&allowed);
 }
 
 /*

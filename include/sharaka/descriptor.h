@@ -171,6 +171,14 @@ extern const struct resource audit_log_resource;
 extern const struct resource *const resources_all[];
 extern const size_t resources_count;
 
+/* The resource of resources_all named by the len bytes at name ("organizations" in a path or in
+ * a comma-separated list), or NULL. */
+const struct resource *resource_by_name(const char *name, size_t len);
+
+/* Appends the names of resources_all, separated by sep ("organizations, ministries, ..."). */
+struct buf;
+void resource_names(struct buf *b, const char *sep);
+
 /* res's place in resources_all, or -1 when it is not one of them. */
 int resource_index(const struct resource *res);
 

@@ -3,6 +3,8 @@
 
 #include <string.h>
 
+#include "sharaka/util.h"
+
 const char *const governorate_values[] = {
     "beirut",         "mount-lebanon", "north",    "akkar",          "beqaa",
     "baalbek-hermel", "south",         "nabatieh", "keserwan-jbeil", NULL,
@@ -15,6 +17,22 @@ const struct resource *const resources_all[] = {
     &monitoring_records_resource,
 };
 const size_t resources_count = ARRAY_LEN(resources_all);
+
+const struct resource *
+resource_by_name(const char *name, size_t len)
+{
+    for (size_t i = 0; i < resources_count; i++)
+        if (strlen(resources_all[i]->name) == len && memcmp(resources_all[i]->name, name, len) == 0)
+            return resources_all[i];
+    return NULL;
+}
+
+void
+resource_names(struct buf *b, const char *sep)
+{
+    for (size_t i = 0; i < resources_count; i++)
+        buf_printf(b, "%s%s", i ? sep : "", resources_all[i]->name);
+}
 
 int
 resource_index(const struct resource *res)

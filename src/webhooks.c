@@ -19,12 +19,13 @@
 #include "sharaka/values.h"
 #include "sharaka/webhook_url.h"
 
-#define WEBHOOKS_PER_OWNER      25
-#define WEBHOOKS_PER_OWNER_TEXT "25"
-#define DESCRIPTION_MAX         500
-#define DELIVERIES_DEFAULT      50
-#define DELIVERIES_MAX          200
-#define SECRET_BYTES            32
+#define WEBHOOKS_PER_OWNER 25
+#define TEXT_OF(n)         #n
+#define TEXT(n)            TEXT_OF(n) /* the number written in a statement */
+#define DESCRIPTION_MAX    500
+#define DELIVERIES_DEFAULT 50
+#define DELIVERIES_MAX     200
+#define SECRET_BYTES       32
 
 #define TS(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
 
@@ -51,10 +52,13 @@
 static const char create_sql[] =
     "WITH w AS (INSERT INTO webhooks (url, resources, description, secret, owner_source, "
     "created_by) SELECT $1, $2::text[], $3, $4, $5, $7 WHERE (SELECT count(*) FROM webhooks "
-    "WHERE owner_source IS NOT DISTINCT FROM $5) < " WEBHOOKS_PER_OWNER_TEXT " RETURNING *), "
-    "a AS (" AUDIT_INSERT("create", "$6", "$7", "$8", "$9", "NULL",
-                          "(" WEBHOOK_JSON ")::jsonb") " FROM w) "
-                                                       "SELECT (" WEBHOOK_JSON ")::text FROM w";
+    "WHERE owner_source IS NOT DISTINCT FROM $5) < " TEXT(
+        WEBHOOKS_PER_OWNER) " RETURNING *), "
+                            "a AS (" AUDIT_INSERT("create", "$6", "$7", "$8", "$9", "NULL",
+                                                  "(" WEBHOOK_JSON
+                                                  ")::jsonb") " FROM w) "
+                                                              "SELECT (" WEBHOOK_JSON
+                                                              ")::text FROM w";
 
 /* $1 id, $2 the caller's source or NULL for an administrator. */
 #define OWNED "w.id = $1::uuid AND ($2::text IS NULL OR w.owner_source = $2)"
@@ -100,9 +104,9 @@ static const char test_sql[] =
     "INSERT INTO webhook_deliveries (webhook_id, event) SELECT w.id, 'webhook.ping' FROM "
     "webhooks w WHERE " OWNED " AND w.enabled RETURNING id::text";
 
-/* $1 id, $2 source: whether the caller may manage the webhook, and whether it is enabled. */
+/* $1 id, $2 source: whether the caller may manage the webhook. */
 static const char owner_sql[] = "SELECT $2::text IS NULL OR w.owner_source IS NOT DISTINCT FROM "
-                                "$2, w.enabled FROM webhooks w WHERE w.id = $1::uuid";
+                                "$2 FROM webhooks w WHERE w.id = $1::uuid";
 
 /* The attempts, newest first: $3 before this attempt id (0: from the newest), $4 how many. */
 static const char deliveries_sql[] =
@@ -253,10 +257,10 @@ gone(struct request *r, struct error *err)
 
 /*
  * The record-level rule: the webhook must exist (404) and be the caller's to manage (403: a
- * partner's key manages its own source's only). Leaves *enabled set when it passes.
+ * partner's key manages its own source's only).
  */
 static bool
-may_manage(struct request *r, struct db_conn *c, bool *enabled, struct error *err)
+may_manage(struct request *r, struct db_conn *c, struct error *err)
 {
     const char *values[] = {r->params[0], owner_of(r)};
     PGresult *pg = db_exec_sql(c, owner_sql, 2, values, err);
@@ -270,11 +274,8 @@ may_manage(struct request *r, struct db_conn *c, bool *enabled, struct error *er
                   "this webhook belongs to another source; a partner's key manages the webhooks "
                   "of its own source (%s)",
                   r->who.source);
-    else {
+    else
         ok = true;
-        if (enabled != NULL)
-            *enabled = strcmp(PQgetvalue(pg, 0, 1), "t") == 0;
-    }
     PQclear(pg);
     return ok;
 }
@@ -319,7 +320,7 @@ out:
     json_decref(body);
 }
 
-/* No query parameter is taken by the routes that call this. */
+/* Only the query parameters allowed (a NULL-terminated list; NULL: none) are taken. */
 static bool
 no_query(struct request *r, const char *const *allowed, struct error *err)
 {
@@ -328,12 +329,16 @@ no_query(struct request *r, const char *const *allowed, struct error *err)
     if (!http_query_args(r, args, (int)ARRAY_LEN(args), &n, err))
         return false;
     for (int i = 0; i < n; i++) {
-        bool ok = false;
-        for (size_t k = 0; allowed && allowed[k]; k++)
-            ok = ok || strcmp(args[i].key, allowed[k]) == 0;
-        if (!ok)
-            return error_set(err, 400, "unknown-parameter", "unknown query parameter '%.60s'%s",
-                             args[i].key, allowed ? "; allowed: limit, before" : "; none is taken");
+        if (allowed != NULL && value_in_list(allowed, args[i].key))
+            continue;
+        struct buf names = {0};
+        if (allowed != NULL)
+            value_join_list(&names, allowed);
+        error_set(err, 400, "unknown-parameter", "unknown query parameter '%.60s'; %s%s",
+                  args[i].key, allowed ? "allowed: " : "none is taken",
+                  names.data ? names.data : "");
+        buf_free(&names);
+        return false;
     }
     return true;
 }
@@ -366,7 +371,7 @@ webhooks_get(struct request *r)
     PGresult *pg = NULL;
 
     if (!no_query(r, NULL, &err) || !path_id(r, &err) || (c = db_thread_conn(&err)) == NULL ||
-        !may_manage(r, c, NULL, &err))
+        !may_manage(r, c, &err))
         goto out;
     const char *values[] = {r->params[0], owner_of(r)};
     if ((pg = db_exec_sql(c, get_sql, 2, values, &err)) == NULL)
@@ -393,7 +398,7 @@ webhooks_patch(struct request *r)
     PGresult *pg = NULL;
 
     if (!path_id(r, &err) || (body = http_body_json(r, true, &err)) == NULL ||
-        (c = db_thread_conn(&err)) == NULL || !may_manage(r, c, NULL, &err) ||
+        (c = db_thread_conn(&err)) == NULL || !may_manage(r, c, &err) ||
         !check_body(body, true, &url, &resources, &description, &enabled, &err))
         goto out;
     const char *values[] = {r->params[0],
@@ -428,7 +433,7 @@ webhooks_delete(struct request *r)
     struct db_conn *c;
     PGresult *pg = NULL;
 
-    if (!path_id(r, &err) || (c = db_thread_conn(&err)) == NULL || !may_manage(r, c, NULL, &err))
+    if (!path_id(r, &err) || (c = db_thread_conn(&err)) == NULL || !may_manage(r, c, &err))
         goto out;
     const char *values[] = {
         r->params[0], owner_of(r), actor_type(r), r->who.sub, auth_role_name(r->who.role),
@@ -452,19 +457,13 @@ webhooks_test(struct request *r)
     struct db_conn *c;
     PGresult *pg = NULL;
 
-    bool enabled = false;
     if (!no_query(r, NULL, &err) || !path_id(r, &err) || (c = db_thread_conn(&err)) == NULL ||
-        !may_manage(r, c, &enabled, &err))
+        !may_manage(r, c, &err))
         goto out;
-    if (!enabled) {
-        error_set(&err, 409, "webhook-disabled",
-                  "the webhook is disabled; PATCH it with {\"enabled\": true} first");
-        goto out;
-    }
     const char *values[] = {r->params[0], owner_of(r)};
     if ((pg = db_exec_sql(c, test_sql, 2, values, &err)) == NULL)
         goto out;
-    if (PQntuples(pg) == 0) {
+    if (PQntuples(pg) == 0) { /* the webhook is there and the caller's: it is disabled */
         error_set(&err, 409, "webhook-disabled",
                   "the webhook is disabled; PATCH it with {\"enabled\": true} first");
         goto out;
@@ -501,7 +500,7 @@ webhooks_deliveries(struct request *r)
     }
     if ((c = db_thread_conn(&err)) == NULL)
         goto out;
-    if (!may_manage(r, c, NULL, &err))
+    if (!may_manage(r, c, &err))
         goto out;
     char before_text[24], limit_text[24];
     snprintf(before_text, sizeof(before_text), "%lld", (long long)before);

@@ -59,4 +59,14 @@ fuzz_setup(void)
     cursor_init(cfg.jwt_secret);
 }
 
+/* The LLVMFuzzerInitialize of a harness that needs only the settings (fuzz_setup). */
+#define FUZZ_INITIALIZE_WITH_SETTINGS                                                              \
+    int LLVMFuzzerInitialize(int *argc, char ***argv)                                              \
+    {                                                                                              \
+        (void)argc;                                                                                \
+        (void)argv;                                                                                \
+        fuzz_setup();                                                                              \
+        return 0;                                                                                  \
+    }
+
 #endif

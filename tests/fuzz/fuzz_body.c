@@ -17,14 +17,7 @@ static const struct resource *const resources[] = {
     &monitoring_records_resource, &api_keys_resource,
 };
 
-int
-LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-    (void)argc;
-    (void)argv;
-    fuzz_setup();
-    return 0;
-}
+FUZZ_INITIALIZE_WITH_SETTINGS
 
 static int
 depth(const json_t *v)

@@ -15,14 +15,7 @@
 
 #define RECORD_ID "5eed0002-0000-4000-8000-000000000001"
 
-int
-LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-    (void)argc;
-    (void)argv;
-    fuzz_setup();
-    return 0;
-}
+FUZZ_INITIALIZE_WITH_SETTINGS
 
 static void
 decode_as_given(struct arena *a, const char *cursor)

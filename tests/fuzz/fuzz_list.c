@@ -15,14 +15,7 @@ static const struct resource *const resources[] = {
     &audit_log_resource,
 };
 
-int
-LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-    (void)argc;
-    (void)argv;
-    fuzz_setup();
-    return 0;
-}
+FUZZ_INITIALIZE_WITH_SETTINGS
 
 /* Decodes %XX in place (a %00 ends the text there, as a C string). */
 static char *

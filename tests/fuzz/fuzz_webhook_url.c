@@ -13,14 +13,7 @@
 #include "fuzz.h"
 #include "sharaka/webhook_url.h"
 
-int
-LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-    (void)argc;
-    (void)argv;
-    fuzz_setup();
-    return 0;
-}
+FUZZ_INITIALIZE_WITH_SETTINGS
 
 static bool
 public4(const unsigned char *b)

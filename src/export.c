@@ -203,53 +203,52 @@ export_resource(const char *name, struct error *err)
     return NULL;
 }
 
-/* Takes hxl=true|false out of args (CSV only): *hxl says whether the hashtag row is wanted. */
-static bool
-take_hxl(struct query_arg *args, int *nargs, bool csv, bool *hxl, struct error *err)
+/* Takes every key=value out of args; returns how many there were, their values in values. */
+static int
+take_param(struct query_arg *args, int *nargs, const char *key, const char **values)
 {
-    *hxl = false;
-    int kept = 0;
+    int n = 0, kept = 0;
     for (int i = 0; i < *nargs; i++) {
-        if (strcmp(args[i].key, "hxl") != 0) {
+        if (strcmp(args[i].key, key) == 0)
+            values[n++] = args[i].value != NULL ? args[i].value : "";
+        else
             args[kept++] = args[i];
-            continue;
-        }
-        const char *v = args[i].value != NULL ? args[i].value : "";
+    }
+    *nargs = kept;
+    return n;
+}
+
+/* The options an export takes beside the list language, each checked wherever it is given:
+ * hxl=true|false (CSV only: *hxl says whether the hashtag row is wanted) and lang=ar|en|fr
+ * (spreadsheets only: *rtl says whether the sheet reads right to left, as it does in Arabic). */
+static bool
+take_options(struct query_arg *args, int *nargs, bool csv, bool xlsx, bool *hxl, bool *rtl,
+             struct error *err)
+{
+    const char *values[QUERY_MAX_ARGS];
+    int n = take_param(args, nargs, "hxl", values);
+    *hxl = *rtl = false;
+    for (int i = 0; i < n; i++) {
         if (!csv)
             return error_set(err, 400, "unknown-parameter",
                              "hxl applies to CSV exports only (/v1/exports/{resource}.csv)");
-        if (strcmp(v, "true") != 0 && strcmp(v, "false") != 0)
+        if (strcmp(values[i], "true") != 0 && strcmp(values[i], "false") != 0)
             return error_set(err, 400, "invalid-parameter", "hxl must be true or false, not '%s'",
-                             v);
-        *hxl = strcmp(v, "true") == 0;
+                             values[i]);
+        *hxl = strcmp(values[i], "true") == 0;
     }
-    *nargs = kept;
-    return true;
-}
-
-/* Takes lang=ar|en|fr out of args (spreadsheets only): *rtl says whether the sheet reads right
- * to left, as it does in Arabic. */
-static bool
-take_lang(struct query_arg *args, int *nargs, bool xlsx, bool *rtl, struct error *err)
-{
-    *rtl = false;
-    int kept = 0;
-    for (int i = 0; i < *nargs; i++) {
-        if (strcmp(args[i].key, "lang") != 0) {
-            args[kept++] = args[i];
-            continue;
-        }
-        const char *v = args[i].value != NULL ? args[i].value : "";
+    n = take_param(args, nargs, "lang", values);
+    for (int i = 0; i < n; i++) {
         if (!xlsx)
             return error_set(err, 400, "unknown-parameter",
                              "lang applies to spreadsheet exports only "
                              "(/v1/exports/{resource}.xlsx)");
-        if (strcmp(v, "ar") != 0 && strcmp(v, "en") != 0 && strcmp(v, "fr") != 0)
+        if (strcmp(values[i], "ar") != 0 && strcmp(values[i], "en") != 0 &&
+            strcmp(values[i], "fr") != 0)
             return error_set(err, 400, "invalid-parameter",
-                             "lang must be ar, en or fr, not '%.20s'", v);
-        *rtl = strcmp(v, "ar") == 0;
+                             "lang must be ar, en or fr, not '%.20s'", values[i]);
+        *rtl = strcmp(values[i], "ar") == 0;
     }
-    *nargs = kept;
     return true;
 }
 
@@ -263,7 +262,7 @@ parse_export(struct request *r, const struct resource *res, bool internal, bool 
     int nargs = 0;
     bool xlsx = strcmp(r->route->arg, "xlsx") == 0;
     if (!http_query_args(r, args, QUERY_MAX_ARGS, &nargs, err) ||
-        !take_hxl(args, &nargs, csv, hxl, err) || !take_lang(args, &nargs, xlsx, rtl, err))
+        !take_options(args, &nargs, csv, xlsx, hxl, rtl, err))
         return false;
     for (int i = 0; i < nargs; i++) {
         const char *k = args[i].key;
@@ -420,11 +419,9 @@ answer_xlsx(struct request *r, const struct resource *res, bool internal,
         error_set(err, 503, "export-failed", "the spreadsheet could not be written; try again");
         return;
     }
-    struct MHD_Response *resp = MHD_create_response_from_fd64(size, fd);
-    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, XLSX_CONTENT_TYPE);
-    MHD_add_response_header(resp, "Content-Disposition",
-                            arena_printf(&r->arena, "attachment; filename=\"%s.xlsx\"", res->name));
-    http_queue(r, 200, resp);
+    http_add_header(r, "Content-Disposition",
+                    arena_printf(&r->arena, "attachment; filename=\"%s.xlsx\"", res->name));
+    http_file(r, 200, XLSX_CONTENT_TYPE, fd, size);
 }
 
 void

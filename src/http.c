@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "sharaka/config.h"
 #include "sharaka/db.h"
@@ -230,6 +231,18 @@ http_created_once(struct request *r, const char *collection, const char *record,
     json_decref(parsed);
     size_t len = b.len;
     http_owned(r, 201, "application/json", buf_take(&b), len);
+}
+
+void
+http_file(struct request *r, int status, const char *ctype, int fd, uint64_t size)
+{
+    struct MHD_Response *resp = MHD_create_response_from_fd64(size, fd);
+    if (resp == NULL) {
+        close(fd);
+        http_problem(r, 503, "export-failed", "the file could not be sent; try again");
+        return;
+    }
+    queue_buffer(r, status, ctype, resp, (size_t)size);
 }
 
 static void

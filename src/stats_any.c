@@ -499,33 +499,37 @@ csv_cell(struct buf *b, const char *v)
     buf_putc(b, '"');
 }
 
-/* The currencies a per-currency metric's objects name, in order: its CSV columns. */
+static int
+compare_strings(const void *x, const void *y)
+{
+    return strcmp(*(const char *const *)x, *(const char *const *)y);
+}
+
+/* The currencies a per-currency metric's objects name, sorted: its CSV columns. */
 static json_t *
 currencies(PGresult *pg, int col)
 {
     json_t *set = json_object(), *list = json_array();
     for (int row = 0; row < PQntuples(pg); row++) {
         json_t *o = json_loads(PQgetvalue(pg, row, col), 0, NULL);
-        const char *k;
-        json_t *v;
-        json_object_foreach(o, k, v)
-        {
-            (void)v;
-            if (json_object_get(set, k) == NULL) {
-                json_object_set_new(set, k, json_true());
-                json_array_append_new(list, json_string(k));
-            }
-        }
+        json_object_update(set, o);
         json_decref(o);
     }
+    size_t n = json_object_size(set), k = 0;
+    const char **names = xcalloc(n ? n : 1, sizeof(*names));
+    const char *key;
+    json_t *v;
+    json_object_foreach(set, key, v)
+    {
+        (void)v;
+        names[k++] = key;
+    }
+    qsort(names, n, sizeof(*names), compare_strings);
+    for (k = 0; k < n; k++)
+        json_array_append_new(list, json_string(names[k]));
+    free(names);
     json_decref(set);
     return list;
-}
-
-static int
-compare_strings(const void *x, const void *y)
-{
-    return strcmp(json_string_value(*(json_t *const *)x), json_string_value(*(json_t *const *)y));
 }
 
 /* Where a table's cells go: CSV text, or the rows of a sheet. */
@@ -563,24 +567,6 @@ end_row(struct table *t)
     t->n = 0;
 }
 
-/* The currencies of per-currency metric i, sorted: its columns. */
-static json_t *
-sorted_currencies(PGresult *pg, int col)
-{
-    json_t *cols = currencies(pg, col);
-    size_t n = json_array_size(cols);
-    json_t **items = xcalloc(n ? n : 1, sizeof(*items));
-    for (size_t k = 0; k < n; k++)
-        items[k] = json_array_get(cols, k);
-    qsort(items, n, sizeof(*items), compare_strings);
-    json_t *sorted = json_array();
-    for (size_t k = 0; k < n; k++)
-        json_array_append(sorted, items[k]);
-    free(items);
-    json_decref(cols);
-    return sorted;
-}
-
 /* The statistics as a table: a header row, then a row per group; a column per currency. */
 static void
 fill_table(struct table *t, const struct stats_request *sr, PGresult *pg, struct arena *a)
@@ -599,7 +585,7 @@ fill_table(struct table *t, const struct stats_request *sr, PGresult *pg, struct
             cell(t, sr->metric[i].out, false);
             continue;
         }
-        cols[i] = sorted_currencies(pg, first_metric + i);
+        cols[i] = currencies(pg, first_metric + i);
         for (size_t k = 0; k < json_array_size(cols[i]); k++)
             cell(t,
                  arena_printf(a, "%s_%s", sr->metric[i].out,
@@ -656,9 +642,7 @@ answer_table(struct request *r, const struct stats_request *sr, PGresult *pg, st
             error_set(err, 503, "export-failed", "the spreadsheet could not be written; try again");
             return;
         }
-        struct MHD_Response *resp = MHD_create_response_from_fd64(size, fd);
-        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, XLSX_CONTENT_TYPE);
-        http_queue(r, 200, resp);
+        http_file(r, 200, XLSX_CONTENT_TYPE, fd, size);
         return;
     }
     buf_puts(&t.csv, "\xEF\xBB\xBF"); /* UTF-8 byte-order mark, for spreadsheets */

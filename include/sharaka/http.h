@@ -101,6 +101,9 @@ void http_json(struct request *r, int status, json_t *body);
 void http_static(struct request *r, int status, const char *ctype, const char *data, size_t len);
 void http_owned(struct request *r, int status, const char *ctype, char *data, size_t len);
 void http_pgresult(struct request *r, int status, const char *ctype, PGresult *res);
+/* Sends size bytes of the open file fd (from offset 0), which the response then owns and
+ * closes. */
+void http_file(struct request *r, int status, const char *ctype, int fd, uint64_t size);
 /*
  * Answers 201 with record (a JSON object's text) plus one member name: value that is shown this
  * once (a new key or secret), Location: collection/<the record's id> and Cache-Control: no-store.

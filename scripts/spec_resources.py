@@ -222,6 +222,16 @@ class Resource:
         read_props = {f["name"]: field_schema(f, "read", self.field_doc(f, "read"),
                                                self.link_schemas())
                       for f in self.fields}
+        for f in self.fields:
+            if not f.get("translated"):
+                continue
+            shown = field_schema(f, "read", "", self.link_schemas())
+            shown.pop("description", None)
+            read_props["display_" + f["name"]] = dict(
+                {"description": (f"`{f['name']}` in the language asked for (`lang` or "
+                                 "`Accept-Language`) where it is given, else as given; present "
+                                 "only when a language is asked for."),
+                 "readOnly": True}, **shown)
         for inc in self.d["includes"]:
             if inc.get("fk") is None:
                 continue  # embedded in the items of a list field, described with their schema
@@ -539,15 +549,21 @@ class Resource:
             if self.d["includes"]:
                 params.append(self.include_parameter(True, limits))
             params += [ref("parameters", "Count"), ref("parameters", "Format"),
-                       ref("parameters", "Consistency")]
+                       ref("parameters", "Consistency"), ref("parameters", "Lang"),
+                       ref("parameters", "AcceptLanguage")]
             if self.d["searchable"]:
                 params.append(ref("parameters", "Search"))
             params += self.filter_parameters()
-            ok = ("200", f"A page of {self.plural}.", base_headers + ["Link", "X-Total-Count"], {
+            ok = ("200", f"A page of {self.plural}.",
+                  base_headers + ["Link", "X-Total-Count", "Content-Language", "Vary",
+                                  "Content-Disposition:SheetDisposition"], {
                 "application/json": self.json_content(S + "List", self.examples(
                     [("page", S + "Page")], components)),
                 "text/csv": {"schema": ref("schemas", "CsvPage")},
-                "application/x-ndjson": {"schema": ref("schemas", "NdjsonPage")}})
+                "application/x-ndjson": {"schema": ref("schemas", "NdjsonPage")},
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {
+                    "schema": {"type": "string", "contentEncoding": "binary",
+                               "description": "With `format=xlsx`: the page as a workbook."}}})
             errors = ["400:BadQuery", "401", "403"] + (["404"] if sub else []) + ["405", "411",
                       "413", "414", "429", "500", "503"]
         elif kind == "get":
@@ -556,8 +572,10 @@ class Resource:
                 params.append(self.include_parameter(False, limits))
             if self.d["versioned"]:
                 params.append(ref("parameters", "IfNoneMatch"))
-            params.append(ref("parameters", "Consistency"))
-            ok = ("200", f"The {self.singular}.", base_headers + etag, {
+            params += [ref("parameters", "Consistency"), ref("parameters", "Lang"),
+                       ref("parameters", "AcceptLanguage")]
+            ok = ("200", f"The {self.singular}.",
+                  base_headers + etag + ["Content-Language", "Vary"], {
                 "application/json": self.json_content(S, self.examples(
                     [("record", S + "Record")], components))})
             errors = ["304:NotModified", "400:BadQuery", "401", "403", "404", "405", "411", "413",
@@ -610,7 +628,8 @@ class Resource:
                       "422", "429", "500", "503"]
         code, text, headers, content = ok
         response = {"description": text,
-                    "headers": {h: ref("headers", h) for h in headers}}
+                    "headers": {h.split(":")[0]: ref("headers", h.split(":")[-1])
+                                for h in headers}}
         if content:
             response["content"] = content
         op["responses"] = {code: response}

@@ -10,6 +10,7 @@
 #include "sharaka/cursor.h"
 #include "sharaka/router.h"
 #include "sharaka/values.h"
+#include "sharaka/xlsx.h"
 
 void
 resource_init(void)
@@ -99,6 +100,21 @@ engine_etag_listed(const char *header, const char *etag, bool strong)
             return true;
         p = end + 1;
     }
+}
+
+bool
+engine_send_workbook(struct request *r, struct xlsx *x, const char *attachment, struct error *err)
+{
+    uint64_t size = 0;
+    int fd = x != NULL ? xlsx_finish(x, &size) : -1;
+    if (fd < 0)
+        return error_set(err, 503, "export-failed",
+                         "the spreadsheet could not be written; try again");
+    if (attachment != NULL)
+        http_add_header(r, "Content-Disposition",
+                        arena_printf(&r->arena, "attachment; filename=\"%s.xlsx\"", attachment));
+    http_file(r, 200, XLSX_CONTENT_TYPE, fd, size);
+    return true;
 }
 
 void

@@ -15,6 +15,7 @@
 #include "sharaka/access.h"
 #include "sharaka/config.h"
 #include "sharaka/db.h"
+#include "sharaka/engine.h"
 #include "sharaka/handlers.h"
 #include "sharaka/iati.h"
 #include "sharaka/xlsx.h"
@@ -219,12 +220,14 @@ take_param(struct query_arg *args, int *nargs, const char *key, const char **val
 }
 
 /* The options an export takes beside the list language, each checked wherever it is given:
- * hxl=true|false (CSV only: *hxl says whether the hashtag row is wanted) and lang=ar|en|fr
- * (spreadsheets only: *rtl says whether the sheet reads right to left, as it does in Arabic). */
+ * hxl=true|false (CSV only: *hxl says whether the hashtag row is wanted) and lang=ar|en|fr (on a
+ * spreadsheet *rtl says whether the sheet reads right to left, as it does in Arabic; NDJSON
+ * leaves it to the list language, which adds the display_ fields). */
 static bool
 take_options(struct query_arg *args, int *nargs, bool csv, bool xlsx, bool *hxl, bool *rtl,
              struct error *err)
 {
+    bool ndjson = !csv && !xlsx;
     const char *values[QUERY_MAX_ARGS];
     int n = take_param(args, nargs, "hxl", values);
     *hxl = *rtl = false;
@@ -237,17 +240,17 @@ take_options(struct query_arg *args, int *nargs, bool csv, bool xlsx, bool *hxl,
                              values[i]);
         *hxl = strcmp(values[i], "true") == 0;
     }
+    if (ndjson)
+        return true;
     n = take_param(args, nargs, "lang", values);
     for (int i = 0; i < n; i++) {
         if (!xlsx)
             return error_set(err, 400, "unknown-parameter",
-                             "lang applies to spreadsheet exports only "
-                             "(/v1/exports/{resource}.xlsx)");
-        if (strcmp(values[i], "ar") != 0 && strcmp(values[i], "en") != 0 &&
-            strcmp(values[i], "fr") != 0)
-            return error_set(err, 400, "invalid-parameter",
-                             "lang must be ar, en or fr, not '%.20s'", values[i]);
-        *rtl = strcmp(values[i], "ar") == 0;
+                             "lang applies to the .xlsx and .ndjson exports only");
+        const char *lang;
+        if (!query_lang_param(values[i], &lang, err))
+            return false;
+        *rtl = strcmp(lang, "ar") == 0;
     }
     return true;
 }
@@ -273,16 +276,17 @@ parse_export(struct request *r, const struct resource *res, bool internal, bool 
                              "record; allowed: the list filters, q, sort and fields (and hxl "
                              "on CSV)",
                              k);
-        if (iati && strcmp(k, "fields") == 0)
+        if (iati && (strcmp(k, "fields") == 0 || strcmp(k, "lang") == 0))
             return error_set(err, 400, "unknown-parameter",
-                             "'fields' does not apply to the IATI export, whose elements the "
-                             "standard fixes; allowed: the partnerships list's filters, q and "
-                             "sort");
+                             "'%s' does not apply to the IATI export, whose elements the "
+                             "standard fixes (every language it holds is in it); allowed: the "
+                             "partnerships list's filters, q and sort",
+                             k);
     }
     if (!query_parse(&r->arena, res, args, nargs, internal, false, q, err)) {
         struct buf allowed = {0};
         buf_printf(&allowed, "%ssort%s%s%s", res->searchable ? "q, " : "", iati ? "" : ", fields",
-                   csv ? ", hxl" : "", xlsx ? ", lang" : "");
+                   csv ? ", hxl" : "", csv || iati ? "" : ", lang");
         query_allowed_filters(&allowed, res, internal);
         query_restate_allowed(err, allowed.data);
         buf_free(&allowed);
@@ -367,11 +371,7 @@ answer_xlsx(struct request *r, const struct resource *res, bool internal,
     PGconn *pg = db_export_acquire(r->client_ip, &slot, err);
     if (pg == NULL)
         return;
-    struct xlsx *x = xlsx_open(res->name, rtl);
-    const char *names[QUERY_MAX_FIELDS];
-    int n = 0;
-    for (int i; (i = sql_csv_column(res, internal, q, n)) >= 0 && n < QUERY_MAX_FIELDS; n++)
-        names[n] = res->fields[i].name;
+    struct xlsx *x = xlsx_open_records(res, internal, q, rtl);
     if (x == NULL ||
         !PQsendQueryParams(pg, s->text.data, s->nparams, NULL, s->params, NULL, NULL, 0) ||
         !PQsetSingleRowMode(pg)) {
@@ -381,7 +381,6 @@ answer_xlsx(struct request *r, const struct resource *res, bool internal,
         error_set(err, 503, "database-unavailable", "the export could not start; try again");
         return;
     }
-    xlsx_header(x, names, n);
     bool failed = false, full = false;
     uint64_t rows = 0;
     PGresult *row;
@@ -413,15 +412,7 @@ answer_xlsx(struct request *r, const struct resource *res, bool internal,
             error_set(err, 503, "database-unavailable", "the export failed; try again");
         return;
     }
-    uint64_t size = 0;
-    int fd = xlsx_finish(x, &size);
-    if (fd < 0) {
-        error_set(err, 503, "export-failed", "the spreadsheet could not be written; try again");
-        return;
-    }
-    http_add_header(r, "Content-Disposition",
-                    arena_printf(&r->arena, "attachment; filename=\"%s.xlsx\"", res->name));
-    http_file(r, 200, XLSX_CONTENT_TYPE, fd, size);
+    engine_send_workbook(r, x, res->name, err);
 }
 
 void
@@ -442,6 +433,12 @@ export_get(struct request *r)
         !parse_export(r, res, internal, csv, iati, &hxl, &rtl, &q, &err))
         goto out;
     q.format = csv ? FORMAT_CSV : FORMAT_NDJSON;
+    if (!csv && !xlsx && !iati) {
+        /* NDJSON records carry display_ fields in the language asked for, as lists do */
+        if (q.lang == NULL)
+            q.lang = query_accept_language(http_header(r, "Accept-Language"));
+        http_add_header(r, "Vary", "Accept-Language");
+    }
     if (xlsx) {
         sql_build_export(&s, &r->arena, res, internal, &q);
         answer_xlsx(r, res, internal, &q, &s, rtl, &err);

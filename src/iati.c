@@ -161,10 +161,11 @@ iati_build_export(struct sql *s, struct arena *a, const struct list_query *q, bo
     buf_puts(b, "::text AS type), xmlelement(name narrative, ");
     sql_param(s, cfg.iati_publisher_name);
     buf_puts(b, "::text)), xmlelement(name title, ");
-    narratives(b, "a.title", "a.title_ar", "NULL::text", "NULL::text");
+    narratives(b, "a.title", "a.title_ar", "a.title_en", "a.title_fr");
     /* the schema wants a description: without one, the title stands in */
     buf_puts(b, "), xmlelement(name description, xmlattributes('1' AS type), ");
-    narratives(b, "coalesce(a.description, a.title)", "NULL::text", "NULL::text", "NULL::text");
+    narratives(b, "coalesce(a.description, a.title)", "a.description_ar", "a.description_en",
+               "a.description_fr");
     buf_puts(b, "), ");
     participating_orgs(b);
     status_and_dates(b);

@@ -10,8 +10,106 @@
 
 #define FILTER_VALUE_MAX 500
 
-static const char *const reserved_params[] = {"limit",   "cursor", "sort",   "fields",
-                                              "include", "count",  "format", "q"};
+static const char *const reserved_params[] = {"limit", "cursor", "sort", "fields", "include",
+                                              "count", "format", "q",    "lang"};
+
+const char *const query_langs[] = {"ar", "en", "fr", NULL};
+
+bool
+query_field_translated(const struct resource *res, const struct field *f)
+{
+    if (f->type == FT_SECTIONS)
+        return true;
+    if (f->type != FT_TEXT)
+        return false;
+    for (const char *const *l = query_langs; *l != NULL; l++) {
+        char name[64];
+        snprintf(name, sizeof(name), "%s_%s", f->name, *l);
+        if (resource_field(res, name) == NULL)
+            return false;
+    }
+    return true;
+}
+
+const char *
+query_lang(const char *name, size_t len)
+{
+    for (const char *const *l = query_langs; *l != NULL; l++)
+        if (len == strlen(*l) && memcmp(name, *l, len) == 0)
+            return *l;
+    return NULL;
+}
+
+bool
+query_lang_param(const char *value, const char **lang, struct error *err)
+{
+    *lang = query_lang(value, strlen(value));
+    if (*lang == NULL)
+        return error_set(err, 400, "invalid-parameter",
+                         "lang '%.20s' is unknown; allowed: ar, en, fr", value);
+    return true;
+}
+
+/* The weight of an Accept-Language item's parameters (";q=0.8"), 1000 for 1; -1 when malformed. */
+static int
+language_weight(const char *p, const char *end)
+{
+    int weight = 1000;
+    while (p < end) {
+        while (p < end && (*p == ' ' || *p == '\t' || *p == ';'))
+            p++;
+        if (end - p < 2 || (p[0] != 'q' && p[0] != 'Q') || p[1] != '=')
+            return p == end ? weight : -1;
+        p += 2;
+        if (p < end && *p == '1') {
+            weight = 1000;
+            p++;
+            if (p < end && *p == '.')
+                for (p++; p < end && *p == '0'; p++)
+                    ;
+        } else if (p < end && *p == '0') {
+            weight = 0;
+            p++;
+            if (p < end && *p == '.') {
+                int scale = 100;
+                for (p++; p < end && *p >= '0' && *p <= '9' && scale > 0; p++, scale /= 10)
+                    weight += (*p - '0') * scale;
+            }
+        } else {
+            return -1;
+        }
+        while (p < end && (*p == ' ' || *p == '\t'))
+            p++;
+        if (p < end && *p != ';')
+            return -1;
+    }
+    return weight;
+}
+
+const char *
+query_accept_language(const char *header)
+{
+    const char *best = NULL;
+    int best_weight = 0;
+    for (const char *p = header; p != NULL && *p != '\0';) {
+        const char *end = p + strcspn(p, ",");
+        while (p < end && (*p == ' ' || *p == '\t'))
+            p++;
+        /* the primary subtag, whose case does not matter (RFC 5646 section 2.1.1) */
+        size_t tag = strcspn(p, ",;- \t");
+        char lower[3] = "";
+        for (size_t i = 0; i < tag && i < 2; i++)
+            lower[i] = (char)(p[i] >= 'A' && p[i] <= 'Z' ? p[i] + 32 : p[i]);
+        const char *lang = tag == 2 ? query_lang(lower, 2) : NULL;
+        int weight = language_weight(p + strcspn(p, ",;"), end);
+        if (lang != NULL && weight > best_weight) {
+            best = lang;
+            best_weight = weight;
+        }
+        p = *end == ',' ? end + 1 : end;
+    }
+    return best;
+}
 
 static const char *const op_names[] = {
     [OP_EQ] = "",
@@ -451,11 +549,15 @@ parse_param(struct arena *a, const struct resource *res, const char *k, const ch
             q->format = FORMAT_CSV;
         else if (strcmp(v, "ndjson") == 0)
             q->format = FORMAT_NDJSON;
+        else if (strcmp(v, "xlsx") == 0)
+            q->format = FORMAT_XLSX;
         else
             return error_set(err, 400, "invalid-parameter",
-                             "format '%s' is unknown; allowed: json, csv, ndjson", v);
+                             "format '%.20s' is unknown; allowed: json, csv, ndjson, xlsx", v);
         return true;
     }
+    if (strcmp(k, "lang") == 0)
+        return query_lang_param(v, &q->lang, err);
     if (strcmp(k, "q") == 0) {
         q->q = v;
         if (!res->searchable)
@@ -488,9 +590,11 @@ query_parse(struct arena *a, const struct resource *res, const struct query_arg 
     }
     for (int i = 0; i < nargs; i++) {
         const char *k = args[i].key, *v = args[i].value ? args[i].value : "";
-        if (for_get && strcmp(k, "fields") != 0 && strcmp(k, "include") != 0)
+        if (for_get && strcmp(k, "fields") != 0 && strcmp(k, "include") != 0 &&
+            strcmp(k, "lang") != 0)
             return error_set(err, 400, "unknown-parameter",
-                             "unknown query parameter '%s'; allowed here: fields, include", k);
+                             "unknown query parameter '%s'; allowed here: fields, include, lang",
+                             k);
         if (!parse_param(a, res, k, v, internal, q, &cursor, err))
             return false;
     }
@@ -503,9 +607,10 @@ query_parse(struct arena *a, const struct resource *res, const struct query_arg 
         return error_set(err, 400, "invalid-parameter",
                          "sort=relevance ranks the matches of a search: give q too");
     for (size_t i = 0; i < res->nincludes; i++)
-        if (q->included[i] && q->format == FORMAT_CSV)
+        if (q->included[i] && (q->format == FORMAT_CSV || q->format == FORMAT_XLSX))
             return error_set(err, 400, "invalid-parameter",
-                             "include cannot be used with format=csv; use json or ndjson");
+                             "include cannot be used with format=%s; use json or ndjson",
+                             q->format == FORMAT_CSV ? "csv" : "xlsx");
     if (cursor != NULL) {
         if (!cursor_decode(a, cursor, q->sort_spec, q->nsort + 1, q->cursor_values, err))
             return false;

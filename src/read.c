@@ -7,6 +7,7 @@
 #include "sharaka/cursor.h"
 #include "sharaka/sql.h"
 #include "sharaka/values.h"
+#include "sharaka/xlsx.h"
 
 static void
 url_encode(struct buf *b, const char *s)
@@ -43,6 +44,18 @@ next_link(struct request *r, const struct arg_list *l, const char *cursor)
     return out;
 }
 
+/* The language of a read: lang= when given, else the one Accept-Language prefers; the answer
+ * says which (Content-Language) and that it depends on the header (Vary). */
+static void
+read_language(struct request *r, struct list_query *q)
+{
+    if (q->lang == NULL)
+        q->lang = query_accept_language(http_header(r, "Accept-Language"));
+    http_add_header(r, "Vary", "Accept-Language");
+    if (q->lang != NULL)
+        http_add_header(r, "Content-Language", q->lang);
+}
+
 /* Checks a list request: its parameters, the format the Accept header asks for when format= is
  * not given, and the sub-collection's parent id. */
 static bool
@@ -62,6 +75,7 @@ parse_list(struct request *r, const struct resource *res, bool internal, struct 
         else if (strstr(accept, "application/x-ndjson") != NULL)
             q->format = FORMAT_NDJSON;
     }
+    read_language(r, q);
     q->parent_id = engine_parent_id(r, res);
     if (q->parent_id != NULL && !value_is_uuid(q->parent_id)) {
         engine_parent_not_found(err, res, q->parent_id);
@@ -82,6 +96,39 @@ next_cursor(struct request *r, const struct arg_list *args, const struct list_qu
 }
 
 /*
+ * Sends a page as a workbook (takes pg): its records are the lines of the NDJSON text the nbody
+ * pieces of body make, one row each below the header; the next page is in Link, the total in
+ * X-Total-Count. Made on a blocking thread (the route sends format=xlsx there): libxlsxwriter
+ * writes and compresses a file.
+ */
+static void
+send_sheet(struct request *r, const struct resource *res, bool internal, const struct list_query *q,
+           const char *total, const struct MHD_IoVec *body, unsigned int nbody, PGresult *pg)
+{
+    struct buf text = {0};
+    for (unsigned int i = 0; i < nbody; i++)
+        buf_append(&text, body[i].iov_base, body[i].iov_len);
+    if (total != NULL)
+        http_add_header(r, "X-Total-Count", arena_strdup(&r->arena, total));
+    PQclear(pg); /* total and the body lay in it */
+    struct xlsx *x =
+        xlsx_open_records(res, internal, q, q->lang != NULL && strcmp(q->lang, "ar") == 0);
+    for (size_t at = 0; x != NULL && at < text.len;) {
+        const char *line = text.data + at;
+        size_t n = strcspn(line, "\n");
+        json_t *record = json_loadb(line, n, 0, NULL);
+        if (record != NULL)
+            xlsx_record(x, res, internal, q, record);
+        json_decref(record);
+        at += n + 1;
+    }
+    buf_free(&text);
+    struct error err = {0};
+    if (!engine_send_workbook(r, x, res->name, &err))
+        http_error(r, &err);
+}
+
+/*
  * Sends a page (takes pg) whose records are the nbody pieces of text in body: for JSON the
  * array, else the lines. JSON wraps it in the envelope with the next cursor and the total; CSV
  * puts its header first; NDJSON and CSV give the total in X-Total-Count.
@@ -91,6 +138,10 @@ send_page(struct request *r, const struct resource *res, bool internal, const st
           const char *cursor, const char *total, const struct MHD_IoVec *body, unsigned int nbody,
           PGresult *pg)
 {
+    if (q->format == FORMAT_XLSX) {
+        send_sheet(r, res, internal, q, total, body, nbody, pg);
+        return;
+    }
     struct buf around = {0}; /* the envelope's tail, or the CSV header */
     struct MHD_IoVec *iov = arena_alloc(&r->arena, sizeof(*iov) * (nbody + 2));
     unsigned int n = 0;
@@ -308,6 +359,7 @@ resource_get(struct request *r)
         http_error(r, &err);
         return;
     }
+    read_language(r, &st->q);
     st->q.parent_id = engine_parent_id(r, st->res);
     if (!value_is_uuid(st->id) || (st->q.parent_id != NULL && !value_is_uuid(st->q.parent_id))) {
         engine_not_found(&err, st->res, st->id);

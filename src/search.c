@@ -33,9 +33,30 @@ static void
 snippet_source(struct buf *b, const struct resource *res)
 {
     buf_puts(b, "replace(replace(replace(concat_ws(' · '");
-    for (const char *const *f = res->search_fields; *f != NULL; f++)
-        buf_printf(b, ", a.%s", *f);
+    for (const char *const *f = res->search_fields; *f != NULL; f++) {
+        const struct field *field = resource_field(res, *f);
+        if (field != NULL && field->type == FT_SECTIONS)
+            buf_printf(b, ", sharaka_sections_text(a.%s)", *f);
+        else
+            buf_printf(b, ", a.%s", *f);
+    }
     buf_puts(b, "), '&', '&amp;'), '<', '&lt;'), '>', '&gt;')");
+}
+
+/* A hit's name: its display field, in the language $4 names (ar, en, fr or null) where the
+ * field is translated and the translation given. */
+static void
+hit_name(struct buf *b, const struct resource *res)
+{
+    const char *f = res->display_field;
+    if (!query_field_translated(res, resource_field(res, f))) {
+        buf_printf(b, "a.%s::text", f);
+        return;
+    }
+    buf_puts(b, "coalesce(CASE $4::text");
+    for (const char *const *l = query_langs; *l != NULL; l++)
+        buf_printf(b, " WHEN '%s' THEN a.%s_%s", *l, f, *l);
+    buf_printf(b, " END, a.%s)", f);
 }
 
 void
@@ -49,13 +70,14 @@ search_init(void)
         const struct resource *res = resources_all[i];
         if (!searched(res))
             continue;
-        buf_printf(&b,
-                   "%s(SELECT '%s'::text AS resource, a.id, a.%s::text AS name, "
-                   "ts_rank(a.search, tq.q) AS rank FROM %s a, tq WHERE '%s' = ANY($2::text[]) "
-                   "AND a.deleted_at IS NULL AND a.search @@ tq.q ORDER BY 4 DESC, a.id "
-                   "LIMIT $3::int)",
-                   first ? "" : " UNION ALL ", res->name, res->display_field, res->table,
+        buf_printf(&b, "%s(SELECT '%s'::text AS resource, a.id, ", first ? "" : " UNION ALL ",
                    res->name);
+        hit_name(&b, res);
+        buf_printf(&b,
+                   " AS name, ts_rank(a.search, tq.q) AS rank FROM %s a, tq WHERE '%s' = "
+                   "ANY($2::text[]) AND a.deleted_at IS NULL AND a.search @@ tq.q ORDER BY 4 "
+                   "DESC, a.id LIMIT $3::int)",
+                   res->table, res->name);
         first = false;
     }
     buf_puts(&b, "), top AS (SELECT * FROM hits ORDER BY rank DESC, resource, id LIMIT $3::int) "
@@ -83,7 +105,8 @@ check_arg(void *cls, enum MHD_ValueKind kind, const char *key, const char *value
     const char **bad = cls;
     (void)kind;
     (void)value;
-    if (strcmp(key, "q") != 0 && strcmp(key, "resources") != 0 && strcmp(key, "limit") != 0) {
+    if (strcmp(key, "q") != 0 && strcmp(key, "resources") != 0 && strcmp(key, "limit") != 0 &&
+        strcmp(key, "lang") != 0) {
         *bad = key;
         return MHD_NO;
     }
@@ -147,7 +170,7 @@ search_get(struct request *r)
     MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, check_arg, &bad);
     if (bad != NULL) {
         error_set(&err, 400, "unknown-parameter",
-                  "unknown query parameter '%.60s'; allowed: q, resources, limit", bad);
+                  "unknown query parameter '%.60s'; allowed: q, resources, limit, lang", bad);
         goto out;
     }
     const char *q = http_query(r, "q"), *lim = http_query(r, "limit");
@@ -162,13 +185,21 @@ search_get(struct request *r)
                   SEARCH_MAX_LIMIT);
         goto out;
     }
+    const char *lang_arg = http_query(r, "lang"), *lang = NULL;
+    if (lang_arg == NULL)
+        lang = query_accept_language(http_header(r, "Accept-Language"));
+    else if (!query_lang_param(lang_arg, &lang, &err))
+        goto out;
     if (!pick_resources(r, http_query(r, "resources"), &names, &err))
         goto out;
+    http_add_header(r, "Vary", "Accept-Language");
+    if (lang != NULL)
+        http_add_header(r, "Content-Language", lang);
     char limit_text[16];
     snprintf(limit_text, sizeof(limit_text), "%lld", (long long)limit);
-    const char *values[] = {q, names.data, limit_text};
+    const char *values[] = {q, names.data, limit_text, lang};
     struct db_conn *c = db_thread_conn(&err);
-    if (c == NULL || (pg = db_exec_sql(c, statement, 3, values, &err)) == NULL)
+    if (c == NULL || (pg = db_exec_sql(c, statement, 4, values, &err)) == NULL)
         goto out;
     struct buf b = {0};
     buf_printf(&b, "{\"data\":%s}", PQgetvalue(pg, 0, 0));

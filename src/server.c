@@ -562,12 +562,26 @@ route_allows(struct request *r, struct error *err)
     return r->route->area == NULL || access_route(&r->who, r->route->area, r->route->action, err);
 }
 
+/*
+ * True when the request runs on its event loop: its route does (ROUTE_LOOP) and the loop has a
+ * pipeline, unless it asks for a spreadsheet (format=xlsx), which libxlsxwriter writes and
+ * compresses as a file: that goes to a blocking thread.
+ */
+static bool
+on_loop(struct request *r)
+{
+    if (!(r->route->flags & ROUTE_LOOP) || r->pipe == NULL)
+        return false;
+    const char *format = http_query(r, "format");
+    return format == NULL || strcmp(format, "xlsx") != 0;
+}
+
 /* True when a read may go on with the token's claims, its user's row read with the read itself. */
 static bool
 may_take_claims(struct request *r)
 {
     struct error scratch = {0};
-    if (r->who.api_key || r->pipe == NULL || !(r->route->flags & ROUTE_LOOP))
+    if (r->who.api_key || !on_loop(r))
         return false;
     bool ok = route_allows(r, &scratch);
     error_clear(&scratch);
@@ -657,7 +671,7 @@ choose_copy(struct request *r)
                      "0/16B3748 (two hexadecimal numbers of 1 to 8 digits joined by /)");
         return false;
     }
-    if ((r->route->flags & ROUTE_LOOP) && r->pipe != NULL)
+    if (on_loop(r))
         r->pipe = loop_read_pipeline(need);
     return true;
 }
@@ -836,7 +850,7 @@ handle(struct request *r)
 {
     if (r->responded)
         return false;
-    if ((r->route->flags & ROUTE_LOOP) && r->pipe != NULL) {
+    if (on_loop(r)) {
         run_handler(r);
         return false;
     }

@@ -93,7 +93,7 @@ field_json(const struct resource *res, const struct field *f)
     }
     bool readonly = (f->flags & (F_READONLY | F_PARENT)) != 0;
     return json_pack("{s:s, s:s, s:o, s:o*, s:o*, s:s*, s:b, s:b, s:b, s:b, s:b, s:b, s:b, s:b, "
-                     "s:b, s:o, s:b, s:b}",
+                     "s:b, s:o, s:b, s:b, s:b}",
                      "name", f->name, "type", field_types[f->type].name, "schema", schema, "enum",
                      f->values ? string_list(f->values) : NULL, "max",
                      f->max_len > 0 ? json_integer(f->max_len) : NULL, "ref", f->ref, "required",
@@ -103,7 +103,8 @@ field_json(const struct resource *res, const struct field *f)
                      query_field_visible(f, true), "nullable", query_field_nullable(f), "orderable",
                      query_field_orderable(f), "notnull", (f->flags & F_NOTNULL) != 0, "filter",
                      filter, "sort", (f->flags & F_SORT) != 0 && query_field_visible(f, true),
-                     "sort_public", (f->flags & F_SORT) != 0 && query_field_visible(f, false));
+                     "sort_public", (f->flags & F_SORT) != 0 && query_field_visible(f, false),
+                     "translated", query_field_translated(res, f));
 }
 
 static json_t *

@@ -59,17 +59,47 @@ field_expr(struct sql *s, const struct resource *res, const struct field *f, con
 }
 
 static void row_json(struct sql *s, const struct resource *res, const char *alias, bool internal,
-                     const struct list_query *q, int depth);
+                     const struct list_query *q, const char *lang, int depth);
+
+/* True when field i of res is shown translated by a read of q (NULL: the whole record). */
+static bool
+shown_translated(const struct resource *res, size_t i, bool internal, const struct list_query *q)
+{
+    const struct field *f = &res->fields[i];
+    return query_field_visible(f, internal) && (q == NULL || q->selected[i]) &&
+           query_field_translated(res, f);
+}
+
+/* The display_<f> members of a read in lang (a static "ar", "en" or "fr"): each translated field
+ * the record shows, in lang where it is given, else as given; each as "'name', value" for
+ * json_build_object, after a comma unless first. */
+static void
+display_members(struct sql *s, const struct resource *res, const char *alias, bool internal,
+                const struct list_query *q, const char *lang, bool first)
+{
+    for (size_t i = 0; lang != NULL && i < res->nfields; i++) {
+        const char *name = res->fields[i].name;
+        if (!shown_translated(res, i, internal, q))
+            continue;
+        buf_printf(&s->text, "%s'display_%s', ", first ? "" : ", ", name);
+        first = false;
+        if (res->fields[i].type == FT_SECTIONS)
+            buf_printf(&s->text, "sharaka_sections_in(%s.%s, '%s')", alias, name, lang);
+        else
+            buf_printf(&s->text, "coalesce(%s.%s_%s, %s.%s)", alias, name, lang, alias, name);
+    }
+}
 
 /* The items of the link field, each with the record it names embedded (include=). */
 static void
-links_embedded(struct sql *s, const struct link *l, const char *alias, bool internal)
+links_embedded(struct sql *s, const struct link *l, const char *alias, bool internal,
+               const char *lang)
 {
     buf_printf(&s->text,
                "(SELECT coalesce(json_agg(json_build_object('%s', po.%s, '%s', po.%s, '%s', "
                "(SELECT ",
                l->key, l->key, l->attribute, l->attribute, l->target->singular);
-    row_json(s, l->target, "po_o", internal, NULL, 1);
+    row_json(s, l->target, "po_o", internal, NULL, lang, 1);
     buf_printf(&s->text,
                " FROM %s po_o WHERE po_o.id = po.%s AND po_o.deleted_at IS NULL)) ORDER BY "
                "po.%s), '[]') FROM %s po WHERE po.%s = %s.id)",
@@ -78,7 +108,7 @@ links_embedded(struct sql *s, const struct link *l, const char *alias, bool inte
 
 static void
 row_json(struct sql *s, const struct resource *res, const char *alias, bool internal,
-         const struct list_query *q, int depth)
+         const struct list_query *q, const char *lang, int depth)
 {
     bool first = true;
     bool embed_links = false;
@@ -96,7 +126,7 @@ row_json(struct sql *s, const struct resource *res, const char *alias, bool inte
         buf_printf(&s->text, "%s'%s', ", first ? "" : ", ", f->name);
         first = false;
         if (f->type == FT_LINKS && embed_links)
-            links_embedded(s, res->link, alias, internal);
+            links_embedded(s, res->link, alias, internal, lang);
         else
             field_expr(s, res, f, alias);
     }
@@ -107,10 +137,11 @@ row_json(struct sql *s, const struct resource *res, const char *alias, bool inte
         char sub[24];
         snprintf(sub, sizeof(sub), "i%zu", i);
         buf_printf(&s->text, ", '%s', (SELECT ", inc->name);
-        row_json(s, inc->target, sub, internal, NULL, depth + 1);
+        row_json(s, inc->target, sub, internal, NULL, lang, depth + 1);
         buf_printf(&s->text, " FROM %s %s WHERE %s.id = %s.%s AND %s.deleted_at IS NULL)",
                    inc->target->table, sub, sub, alias, inc->fk, sub);
     }
+    display_members(s, res, alias, internal, depth == 0 ? q : NULL, lang, first);
     buf_putc(&s->text, ')');
 }
 
@@ -118,7 +149,7 @@ void
 sql_row_json(struct sql *s, const struct resource *res, const char *alias, bool internal,
              const struct list_query *q)
 {
-    row_json(s, res, alias, internal, q, 0);
+    row_json(s, res, alias, internal, q, q != NULL ? q->lang : NULL, 0);
 }
 
 /* True when q asks for the whole record: every field the caller may see, nothing included. */
@@ -146,15 +177,27 @@ whole_record(const struct resource *res, bool internal, const struct list_query 
 static void
 record_json(struct sql *s, const struct resource *res, bool internal, const struct list_query *q)
 {
+    const char *lang = q != NULL ? q->lang : NULL;
     if (!resource_documents_kept(res) || !whole_record(res, internal, q)) {
-        row_json(s, res, "a", internal, q, 0);
+        row_json(s, res, "a", internal, q, lang, 0);
         buf_puts(&s->text, "::text");
         return;
     }
+    /* In a language, the display members are spliced in before the document's closing brace. */
+    bool display = false;
+    for (size_t i = 0; lang != NULL && i < res->nfields; i++)
+        display |= shown_translated(res, i, internal, q);
+    if (display)
+        buf_puts(&s->text, "(left(");
     buf_printf(&s->text, "coalesce((SELECT d.%s FROM %s_documents d WHERE d.id = a.id), (SELECT (",
                internal ? "internal" : "public", res->table);
-    row_json(s, res, "w", internal, NULL, 0);
+    row_json(s, res, "w", internal, NULL, NULL, 0);
     buf_printf(&s->text, ")::text FROM %s w WHERE w.id = a.id))", res->table);
+    if (!display)
+        return;
+    buf_puts(&s->text, ", -1) || ', ' || substr(json_build_object(");
+    display_members(s, res, "a", internal, q, lang, true);
+    buf_puts(&s->text, ")::text, 2))");
 }
 
 /*
@@ -465,7 +508,8 @@ keyset_condition(struct sql *s, const struct list_query *q)
 static bool
 embeds(const struct resource *res, const struct list_query *q)
 {
-    for (size_t i = 0; q->format != FORMAT_CSV && i < res->nincludes; i++)
+    for (size_t i = 0; q->format != FORMAT_CSV && q->format != FORMAT_XLSX && i < res->nincludes;
+         i++)
         if (q->included[i])
             return true;
     return false;
@@ -505,6 +549,7 @@ page_columns(struct sql *s, struct arena *a, const struct resource *res, const s
                            "(WHERE p.rn <= p.lim) || ']', '[]')");
         break;
     case FORMAT_NDJSON:
+    case FORMAT_XLSX:
         buf_puts(&s->text, "coalesce(string_agg(p.j::text, E'\\n' ORDER BY p.rn) FILTER (WHERE "
                            "p.rn <= p.lim) || E'\\n', '')");
         break;
@@ -610,7 +655,7 @@ sql_build_list(struct sql *s, struct arena *a, const struct resource *res, bool 
         snprintf(cap, sizeof(cap), "%d", QUERY_MAX_EMBEDDED);
         buf_printf(&s->text,
                    " FROM (SELECT CASE WHEN v.rn <= v.lim AND v.embedded <= %s THEN (SELECT ", cap);
-        row_json(s, res, "a", internal, q, 0);
+        row_json(s, res, "a", internal, q, q->lang, 0);
         buf_printf(&s->text,
                    " FROM %s a WHERE a.id = v.id) END AS j, v.k, v.lim, v.rn, v.embedded FROM "
                    "(SELECT u.*, sum(u.e) FILTER (WHERE u.rn <= u.lim) OVER () AS embedded "
@@ -695,7 +740,7 @@ static _Atomic(char *) whole_gets[2][16];
 const char *
 sql_get_whole(const struct resource *res, bool internal, const struct list_query *q)
 {
-    if (res->parent != NULL || (q != NULL && q->parent_id != NULL) ||
+    if (res->parent != NULL || (q != NULL && (q->parent_id != NULL || q->lang != NULL)) ||
         !whole_record(res, internal, q))
         return NULL;
     int i = resource_index(res);

@@ -13,6 +13,7 @@
 
 #include "sharaka/access.h"
 #include "sharaka/db.h"
+#include "sharaka/engine.h"
 #include "sharaka/handlers.h"
 #include "sharaka/query.h"
 #include "sharaka/resource.h"
@@ -49,7 +50,9 @@ struct stats_request {
     int ngroup;
     struct metric metric[STATS_MAX_METRICS];
     int nmetric;
-    bool csv, xlsx, rtl; /* the format, and lang=ar for a sheet read right to left */
+    bool csv, xlsx;   /* the format */
+    const char *lang; /* lang= (or Accept-Language): the referenced names in that language, and
+                         in Arabic a sheet read right to left */
     struct list_query q;
 };
 
@@ -268,9 +271,8 @@ parse_args(struct arena *a, const struct query_arg *args, int nargs, bool intern
             sr->csv = strcmp(v, "csv") == 0;
             sr->xlsx = strcmp(v, "xlsx") == 0;
         } else if (strcmp(k, "lang") == 0) {
-            if (strcmp(v, "ar") != 0 && strcmp(v, "en") != 0 && strcmp(v, "fr") != 0)
-                return error_set(err, 400, "invalid-parameter", "lang must be ar, en or fr");
-            sr->rtl = strcmp(v, "ar") == 0;
+            if (!query_lang_param(v, &sr->lang, err))
+                return false;
         } else if (strcmp(k, "limit") == 0 || strcmp(k, "cursor") == 0 || strcmp(k, "sort") == 0 ||
                    strcmp(k, "fields") == 0 || strcmp(k, "include") == 0 ||
                    strcmp(k, "count") == 0) {
@@ -401,9 +403,16 @@ build(struct sql *s, struct arena *a, const struct stats_request *sr)
     for (int i = 0; i < sr->ngroup; i++) {
         buf_printf(b, "x.k%d::text, ", i);
         const struct resource *ref = sr->group[i].ref;
-        if (ref != NULL)
-            buf_printf(b, "(SELECT r.%s::text FROM %s r WHERE r.id = x.k%d), ",
-                       ref->display_field ? ref->display_field : "id", ref->table, i);
+        if (ref == NULL)
+            continue;
+        const char *shown = ref->display_field ? ref->display_field : "id";
+        const struct field *f = resource_field(ref, shown);
+        if (sr->lang != NULL && f != NULL && query_field_translated(ref, f))
+            buf_printf(b, "(SELECT coalesce(r.%s_%s, r.%s) FROM %s r WHERE r.id = x.k%d), ", shown,
+                       sr->lang, shown, ref->table, i);
+        else
+            buf_printf(b, "(SELECT r.%s::text FROM %s r WHERE r.id = x.k%d), ", shown, ref->table,
+                       i);
     }
     buf_puts(b, "x.n");
     for (int i = 0; i < sr->nmetric; i++)
@@ -630,19 +639,13 @@ answer_table(struct request *r, const struct stats_request *sr, PGresult *pg, st
 {
     struct table t = {0};
     if (sr->xlsx) {
-        t.sheet = xlsx_open(sr->res->name, sr->rtl);
+        t.sheet = xlsx_open(sr->res->name, sr->lang != NULL && strcmp(sr->lang, "ar") == 0);
         if (t.sheet == NULL) {
             error_set(err, 503, "export-failed", "the spreadsheet could not be made; try again");
             return;
         }
         fill_table(&t, sr, pg, &r->arena);
-        uint64_t size = 0;
-        int fd = xlsx_finish(t.sheet, &size);
-        if (fd < 0) {
-            error_set(err, 503, "export-failed", "the spreadsheet could not be written; try again");
-            return;
-        }
-        http_file(r, 200, XLSX_CONTENT_TYPE, fd, size);
+        engine_send_workbook(r, t.sheet, NULL, err);
         return;
     }
     buf_puts(&t.csv, "\xEF\xBB\xBF"); /* UTF-8 byte-order mark, for spreadsheets */
@@ -694,6 +697,11 @@ stats_of(struct request *r, const struct resource *res)
     const char *accept = http_header(r, MHD_HTTP_HEADER_ACCEPT);
     if (accept != NULL && strstr(accept, "text/csv") != NULL && http_query(r, "format") == NULL)
         sr.csv = true;
+    if (sr.lang == NULL)
+        sr.lang = query_accept_language(http_header(r, "Accept-Language"));
+    http_add_header(r, "Vary", "Accept-Language");
+    if (sr.lang != NULL)
+        http_add_header(r, "Content-Language", sr.lang);
     build(&s, &r->arena, &sr);
     struct db_conn *c = db_thread_conn(&err);
     if (c == NULL || (pg = db_exec_sql(c, s.text.data, s.nparams, s.params, &err)) == NULL)

@@ -112,6 +112,31 @@ check_links(const struct link *l, const struct field *f, json_t *v, json_t *erro
     }
 }
 
+/* A section's members: heading and body, and optionally their translations. */
+static const char *const section_members[] = {"heading",    "body",    "heading_ar", "heading_en",
+                                              "heading_fr", "body_ar", "body_en",    "body_fr"};
+
+static bool
+section_ok(json_t *item)
+{
+    if (!json_is_object(item) ||
+        !value_text_ok(json_object_get(item, "heading"), SECTION_HEADING_MAX) ||
+        !value_text_ok(json_object_get(item, "body"), SECTION_BODY_MAX))
+        return false;
+    const char *k;
+    json_t *x;
+    json_object_foreach(item, k, x)
+    {
+        size_t i = 0;
+        while (i < ARRAY_LEN(section_members) && strcmp(k, section_members[i]) != 0)
+            i++;
+        if (i == ARRAY_LEN(section_members) ||
+            !value_text_ok(x, k[0] == 'h' ? SECTION_HEADING_MAX : SECTION_BODY_MAX))
+            return false;
+    }
+    return true;
+}
+
 static void
 check_sections(const struct field *f, json_t *v, json_t *errors)
 {
@@ -126,11 +151,11 @@ check_sections(const struct field *f, json_t *v, json_t *errors)
     {
         char path[80];
         snprintf(path, sizeof(path), "%s[%zu]", f->name, i);
-        if (!json_is_object(item) || json_object_size(item) != 2 ||
-            !value_text_ok(json_object_get(item, "heading"), SECTION_HEADING_MAX) ||
-            !value_text_ok(json_object_get(item, "body"), SECTION_BODY_MAX))
+        if (!section_ok(item))
             validate_add(errors, path, "format",
-                         "must be exactly {heading (1-%d characters), body (1-%d characters)}",
+                         "must be {heading (1-%d characters), body (1-%d characters)}, and "
+                         "optionally heading_ar, heading_en, heading_fr, body_ar, body_en, "
+                         "body_fr of the same lengths",
                          SECTION_HEADING_MAX, SECTION_BODY_MAX);
     }
 }

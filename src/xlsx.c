@@ -64,6 +64,20 @@ xlsx_open(const char *sheet, bool rtl)
     return x;
 }
 
+struct xlsx *
+xlsx_open_records(const struct resource *res, bool internal, const struct list_query *q, bool rtl)
+{
+    struct xlsx *x = xlsx_open(res->name, rtl);
+    if (x == NULL)
+        return NULL;
+    const char *names[QUERY_MAX_FIELDS];
+    int n = 0;
+    for (int i; n < QUERY_MAX_FIELDS && (i = sql_csv_column(res, internal, q, n)) >= 0; n++)
+        names[n] = res->fields[i].name;
+    xlsx_header(x, names, n);
+    return x;
+}
+
 /* Text, cut to what a cell holds (on a character boundary). */
 static void
 put_text(struct xlsx *x, lxw_col_t col, const char *text, lxw_format *format)

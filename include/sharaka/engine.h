@@ -74,6 +74,13 @@ bool engine_etag_listed(const char *header, const char *etag, bool strong);
 /* 404: no live parent of the sub-collection with id pid. */
 void engine_parent_not_found(struct error *err, const struct resource *res, const char *pid);
 
+/* Ends workbook x (NULL: it could not be started) and sends it, as the attachment
+ * <attachment>.xlsx unless attachment is NULL; false with a 503 in err when it cannot be
+ * written. */
+struct xlsx;
+bool engine_send_workbook(struct request *r, struct xlsx *x, const char *attachment,
+                          struct error *err);
+
 /*
  * Checks, inside the open transaction, that a sub-collection's parent is live, and holds it
  * (FOR SHARE) so that it cannot be deleted before the transaction ends: a record is never

@@ -32,6 +32,15 @@ extern const char *const body_status_values[];
         "name_fr", FT_TEXT, F_FILTER, NULL, 300, NULL, NULL                                        \
     }
 
+/* A text field's translations: base_ar, base_en, base_fr, beside base (the text as given). A field
+ * with all three gets display_<base> in the language a read asks for (lang=, Accept-Language). */
+#define FIELDS_TRANSLATIONS(base, flags, max)                                                      \
+    {#base "_ar", FT_TEXT, (flags), NULL, (max), NULL, NULL},                                      \
+        {#base "_en", FT_TEXT, (flags), NULL, (max), NULL, NULL},                                  \
+    {                                                                                              \
+#base "_fr", FT_TEXT, (flags), NULL, (max), NULL, NULL                                     \
+    }
+
 #define FIELD_GOVERNORATE                                                                          \
     {                                                                                              \
         "governorate", FT_ENUM, F_FILTER | F_SORT, governorate_values, 0, NULL, "governorate"      \

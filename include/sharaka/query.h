@@ -19,7 +19,8 @@
 #define QUERY_MAX_ARGS      48  /* query parameters one request may carry */
 #define QUERY_MAX_EMBEDDED  500 /* records one list answer may embed through include= */
 
-enum list_format { FORMAT_JSON, FORMAT_CSV, FORMAT_NDJSON };
+/* FORMAT_XLSX: a workbook of the page, made on a blocking thread from the NDJSON statement. */
+enum list_format { FORMAT_JSON, FORMAT_CSV, FORMAT_NDJSON, FORMAT_XLSX };
 
 enum filter_op {
     OP_EQ, /* one of a comma-separated list (arrays: holds one of them) */
@@ -67,8 +68,30 @@ struct list_query {
     bool count;
     enum list_format format;
     const char *q;
+    const char *lang;      /* "ar", "en", "fr" (static strings) or NULL: display_<field> wanted */
     const char *parent_id; /* sub-collection parent, from the path */
 };
+
+/* The languages a read may ask for (lang=, Accept-Language), NULL-terminated. */
+extern const char *const query_langs[];
+
+/* True when f has a translation in every language of query_langs (f_ar, f_en, f_fr, as
+ * FIELDS_TRANSLATIONS makes them), or is a charter's sections, whose items carry theirs: a read in
+ * a language adds display_<f>, f in that language where it is given, else as given. */
+bool query_field_translated(const struct resource *res, const struct field *f);
+
+/* The language of query_langs named by the len bytes at name, or NULL. */
+const char *query_lang(const char *name, size_t len);
+
+/* Reads a lang= value into *lang (one of query_langs); false with a 400 naming them otherwise. */
+bool query_lang_param(const char *value, const char **lang, struct error *err) MUSTCHECK;
+
+/*
+ * The language an Accept-Language header (RFC 9110 section 12.5.4) prefers among query_langs:
+ * the one of highest weight ("ar-LB" counts as ar; q=0 refuses), the first given on a tie; NULL
+ * when it names none of them or header is NULL.
+ */
+const char *query_accept_language(const char *header);
 
 /* One query parameter as it came. */
 struct query_arg {

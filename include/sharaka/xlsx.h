@@ -19,6 +19,10 @@ struct xlsx;
  * temporary file can be made. */
 struct xlsx *xlsx_open(const char *sheet, bool rtl);
 
+/* Starts a workbook of res's records (xlsx_open), its header row the columns of a CSV of q. */
+struct xlsx *xlsx_open_records(const struct resource *res, bool internal,
+                               const struct list_query *q, bool rtl);
+
 /* The header row: n column names, in bold, frozen above the rows. */
 void xlsx_header(struct xlsx *x, const char *const *names, int n);
 

@@ -9,11 +9,12 @@ static const struct field charter_fields[] = {
     FIELD_ID,
     {"kind", FT_ENUM, F_REQUIRED | F_FILTER | F_SORT, kinds, 0, NULL, NULL},
     {"title", FT_TEXT, F_REQUIRED | F_FILTER | F_SORT, NULL, 500, NULL, NULL},
-    {"title_ar", FT_TEXT, F_FILTER, NULL, 500, NULL, NULL},
+    FIELDS_TRANSLATIONS(title, F_FILTER, 500),
     {"version_label", FT_TEXT, 0, NULL, 50, NULL, NULL},
     {"adopted_on", FT_DATE, F_FILTER | F_SORT, NULL, 0, NULL, NULL},
     {"status", FT_ENUM, F_FILTER | F_SORT | F_NOTNULL, statuses, 0, NULL, NULL},
     {"summary", FT_TEXT, 0, NULL, 10000, NULL, NULL},
+    FIELDS_TRANSLATIONS(summary, 0, 10000),
     {"sections", FT_SECTIONS, F_NOTNULL, NULL, 200, NULL, NULL},
     {"document_url", FT_URL, 0, NULL, 500, NULL, NULL},
     FIELDS_COMMON,
@@ -24,7 +25,9 @@ static const struct referrer charter_referrers[] = {
                     "AND s.deleted_at IS NULL AND s.withdrawn_on IS NULL ORDER BY s.id LIMIT 20"},
 };
 
-static const char *const search_fields[] = {"title", "title_ar", "summary", NULL};
+static const char *const search_fields[] = {"title",    "title_ar",   "title_en",   "title_fr",
+                                            "summary",  "summary_ar", "summary_en", "summary_fr",
+                                            "sections", NULL};
 
 const struct resource charters_resource = {
     .name = "charters",

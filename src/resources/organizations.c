@@ -20,6 +20,7 @@ static const struct field fields[] = {
     {"email", FT_EMAIL, F_INTERNAL, NULL, 320, NULL, NULL},
     {"phone", FT_TEXT, F_INTERNAL, NULL, 50, NULL, NULL},
     {"description", FT_TEXT, 0, NULL, 10000, NULL, NULL},
+    FIELDS_TRANSLATIONS(description, 0, 10000),
     {"status", FT_ENUM, F_FILTER | F_SORT | F_NOTNULL, body_status_values, 0, NULL, NULL},
     FIELDS_COMMON,
 };
@@ -35,8 +36,9 @@ static const struct referrer referrers[] = {
               "ORDER BY u.id LIMIT 20"},
 };
 
-static const char *const search_fields[] = {"name",    "name_ar",     "name_en", "name_fr",
-                                            "acronym", "description", NULL};
+static const char *const search_fields[] = {
+    "name",        "name_ar",        "name_en",        "name_fr",        "acronym",
+    "description", "description_ar", "description_en", "description_fr", NULL};
 
 const struct resource organizations_resource = {
     .name = "organizations",

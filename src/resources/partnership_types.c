@@ -9,6 +9,7 @@ static const struct field fields[] = {
     {"code", FT_SLUG, F_REQUIRED | F_FILTER | F_SORT, NULL, 60, NULL, NULL},
     FIELDS_NAMES,
     {"description", FT_TEXT, 0, NULL, 10000, NULL, NULL},
+    FIELDS_TRANSLATIONS(description, 0, 10000),
     {"financial", FT_BOOL, F_FILTER | F_NOTNULL, NULL, 0, NULL, NULL},
     {"engagement_level", FT_ENUM, F_FILTER, levels, 0, NULL, NULL},
     FIELDS_COMMON,
@@ -19,8 +20,9 @@ static const struct referrer referrers[] = {
                      "p.deleted_at IS NULL ORDER BY p.id LIMIT 20"},
 };
 
-static const char *const search_fields[] = {"code",    "name",        "name_ar", "name_en",
-                                            "name_fr", "description", NULL};
+static const char *const search_fields[] = {
+    "code",        "name",           "name_ar",        "name_en",        "name_fr",
+    "description", "description_ar", "description_en", "description_fr", NULL};
 
 const struct resource partnership_types_resource = {
     .name = "partnership-types",

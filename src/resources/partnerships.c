@@ -11,7 +11,7 @@ static const char *const roles[] = {"lead", "partner", "implementer", "funder", 
 static const struct field fields[] = {
     FIELD_ID,
     {"title", FT_TEXT, F_REQUIRED | F_FILTER | F_SORT, NULL, 500, NULL, NULL},
-    {"title_ar", FT_TEXT, F_FILTER, NULL, 500, NULL, NULL},
+    FIELDS_TRANSLATIONS(title, F_FILTER, 500),
     {"type_id", FT_UUID, F_REQUIRED | F_FILTER, NULL, 0, "partnership_types", NULL},
     {"ministry_id", FT_UUID, F_REQUIRED | F_FILTER, NULL, 0, "ministries", NULL},
     {"organizations", FT_LINKS, F_REQUIRED | F_FILTER, NULL, 50, "organizations", NULL},
@@ -26,6 +26,7 @@ static const struct field fields[] = {
     {"status", FT_ENUM, F_FILTER | F_SORT | F_NOTNULL, statuses, 0, NULL, NULL},
     {"governorates", FT_ENUMS, F_FILTER | F_NOTNULL, governorate_values, 9, NULL, "governorate"},
     {"description", FT_TEXT, 0, NULL, 10000, NULL, NULL},
+    FIELDS_TRANSLATIONS(description, 0, 10000),
     {"external_ids", FT_STRMAP, F_FILTER | F_NOTNULL, NULL, 20, NULL, NULL},
     FIELDS_COMMON,
 };
@@ -54,7 +55,9 @@ static const struct referrer referrers[] = {
 static const struct field_pair date_order[] = {{"start_date", "end_date"}};
 static const struct field_pair together[] = {{"amount", "currency"}};
 
-static const char *const search_fields[] = {"title", "title_ar", "programme", "description", NULL};
+static const char *const search_fields[] = {
+    "title",       "title_ar",       "title_en",       "title_fr",       "programme",
+    "description", "description_ar", "description_en", "description_fr", NULL};
 
 const struct resource partnerships_resource = {
     .name = "partnerships",

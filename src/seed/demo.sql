@@ -333,7 +333,14 @@ VALUES
          jsonb_build_object('heading', 'A reference framework',
              'body', 'The charter is a reference framework for the public sector and civil society. '
                      'Partnership is a translation of the social contract: it promotes citizenship '
-                     'and the features that citizens share.'),
+                     'and the features that citizens share.',
+             'heading_ar', 'إطار مرجعي',
+             'body_ar', 'الميثاق إطار مرجعي للقطاع العام والمجتمع المدني. الشراكة ترجمة للعقد '
+                        'الاجتماعي: تعزز المواطنة والسمات المشتركة بين المواطنين.',
+             'heading_fr', 'Un cadre de référence',
+             'body_fr', 'La charte est un cadre de référence pour le secteur public et la société '
+                        'civile. Le partenariat traduit le contrat social : il promeut la '
+                        'citoyenneté et ce que les citoyens ont en commun.'),
          jsonb_build_object('heading', 'Common attitudes and behaviours',
              'body', 'The parties aim at common attitudes and behaviours in their dealings with each '
                      'other and with citizens, moving from participation to real partnership.'),

@@ -2,7 +2,8 @@
  * fuzz_list.c - the list language against every resource descriptor. The input is a query
  * string, "name=ANND&sort=-name&limit=10": split at '&' and at each argument's first '=', then
  * %XX-decoded as the HTTP library does. It is checked for a list and for a single read, by an
- * anonymous and by an internal caller; an accepted list is built into its SQL statements.
+ * anonymous and by an internal caller; an accepted list is built into its SQL statements. The
+ * whole input is also read as an Accept-Language header.
  */
 #include "fuzz.h"
 #include "sharaka/query.h"
@@ -80,6 +81,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct query_arg args[QUERY_MAX_ARGS];
     int nargs = 0;
     char *text = fuzz_text(data, size);
+
+    /* The same bytes as an Accept-Language header: one of the languages offered, or none. */
+    const char *lang = query_accept_language(text);
+    FUZZ_ASSERT(lang == NULL || query_lang(lang, strlen(lang)) == lang);
 
     for (char *s = text; s != NULL && nargs < QUERY_MAX_ARGS;) {
         char *amp = strchr(s, '&');

@@ -159,6 +159,7 @@ def known(own):
     doer = make("/v1/organizations", {"name": "Doers " + uniq(), "kind": "association"})
     p = make("/v1/partnerships", {
         "title": "Youth & jobs <Akkar> " + uniq(), "title_ar": "تشغيل الشباب",
+        "title_fr": "Emploi des jeunes", "description_ar": "فرص عمل للشباب في عكار",
         "type_id": ptype["id"], "ministry_id": ministry["id"], "status": "active",
         "start_date": "2023-01-01", "end_date": "2023-12-31", "amount": "250000.00",
         "currency": "USD", "governorates": ["akkar", "north"],
@@ -184,8 +185,10 @@ def test_a_partnership_maps_to_its_iati_codes(own, known):
     act = acts[f"{PUBLISHER}-{p['id']}"]
     assert act.get(XML_LANG) == "en"
 
-    assert narratives(act.find("title")) == {"en": p["title"], "ar": "تشغيل الشباب"}
-    assert narratives(act.find("description")) == {"en": "Jobs for young people in Akkar"}
+    assert narratives(act.find("title")) == {"en": p["title"], "ar": "تشغيل الشباب",
+                                             "fr": "Emploi des jeunes"}
+    assert narratives(act.find("description")) == {"en": "Jobs for young people in Akkar",
+                                                   "ar": "فرص عمل للشباب في عكار"}
 
     orgs = [(o.get("role"), o.get("type"), o.get("ref"), narratives(o))
             for o in act.findall("participating-org")]

@@ -9,6 +9,7 @@ import tempfile
 import uuid
 from pathlib import Path
 
+import openpyxl
 import pytest
 
 from support.checks import ARABIC_RE, describe
@@ -207,6 +208,9 @@ def test_readme_tour_works_as_written(pg, demo_server):
         assert proc.returncode == 0, (f"the tour exited {proc.returncode}\n"
                                       f"stdout:\n{proc.stdout}\nstderr:\n{proc.stderr}")
         csv_text = Path(cwd, "partnerships.csv").read_text(encoding="utf-8")
+        book = openpyxl.load_workbook(Path(cwd, "partnerships.xlsx"))
+        assert [ws.sheet_view.rightToLeft for ws in book.worksheets] == [True]
+        assert book.worksheets[0].max_row > 1
 
     calls = re.findall(r"@@curl (\d{3}) (\S+)", proc.stderr)
     assert len(calls) == expected_calls, (calls, proc.stderr)
@@ -231,6 +235,8 @@ def test_readme_tour_works_as_written(pg, demo_server):
     assert "urn:sharaka:problem:unknown-sort-key" in answers
     assert "cannot sort by 'colour'" in answers
     assert '"status":"ok"' in answers.replace(" ", "")
+    # The charter in Arabic: its first section's Arabic heading, the others as given.
+    assert '"display_sections"' in answers and "إطار مرجعي" in answers, answers
     name = "جمعية التنمية المحلية في عكار"
     # Both searches found the new organization, and the partnership embeds it.
     assert len(re.findall(rf'"name"\s*:\s*"{name}"', proc.stdout)) >= 3, proc.stdout

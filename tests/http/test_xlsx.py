@@ -117,3 +117,81 @@ def test_lang_is_for_spreadsheets_only(ctx):
 
 def test_monitoring_records_need_a_sign_in(ctx):
     assert_problem(ctx.client.get("/v1/exports/monitoring-records.xlsx"), 401)
+
+
+# ---------------------------------------------------------------- format=xlsx on lists
+
+
+def test_a_list_page_as_a_workbook_has_typed_cells_and_the_csv_columns(ctx, world):
+    params = {"district": world.district, "sort": "founded_on", "format": "xlsx",
+              "fields": "id,name,founded_on,sectors"}
+    r = ctx.client.get("/v1/organizations", params=params, headers=bearer(ctx.admin.token))
+    ws = sheet_of(r)
+    assert r.headers["Content-Disposition"] == 'attachment; filename="organizations.xlsx"'
+    header, rows = rows_of(ws)
+    csv = ctx.client.get("/v1/organizations", params=dict(params, format="csv"),
+                         headers=bearer(ctx.admin.token))
+    assert list(header) == csv.text.lstrip("\ufeff").splitlines()[0].split(",")
+    assert [row["id"] for row in rows] == [world.org["id"], world.formula["id"]]
+    assert rows[0]["name"] == "جمعية الشباب اللبناني"
+    assert rows[0]["founded_on"] == datetime.datetime(1998, 4, 12)
+    assert rows[0]["sectors"] == "youth, sport"
+    assert ws.cell(row=3, column=2).data_type == "s"  # a formula stays text
+    assert ws.sheet_view.rightToLeft in (None, False)
+
+
+def test_a_list_workbook_pages_with_link_and_counts_with_x_total_count(ctx, world):
+    params = {"district": world.district, "sort": "founded_on", "format": "xlsx", "limit": 1,
+              "count": "true"}
+    r = ctx.client.get("/v1/organizations", params=params)
+    header, rows = rows_of(sheet_of(r))
+    assert [row["id"] for row in rows] == [world.org["id"]]
+    assert "email" not in header  # anonymous
+    assert r.headers["X-Total-Count"] == "2"
+    link = r.headers["Link"]
+    assert 'rel="next"' in link and "format=xlsx" in link
+    nxt = link[link.index("<") + 1:link.index(">")]
+    r = ctx.client.get(nxt)
+    _, rows = rows_of(sheet_of(r))
+    assert [row["id"] for row in rows] == [world.formula["id"]]
+    assert "Link" not in r.headers
+
+
+def test_a_list_workbook_in_arabic_reads_right_to_left_and_keeps_amounts_numbers(ctx, world):
+    r = ctx.client.get("/v1/partnerships", params={"programme": world.programme,
+                                                   "format": "xlsx", "lang": "ar"})
+    ws = sheet_of(r)
+    assert ws.sheet_view.rightToLeft is True
+    _, rows = rows_of(ws)
+    assert len(rows) == 1
+    assert rows[0]["title"] == "شراكة تجريبية"
+    assert Decimal(str(rows[0]["amount"])) == Decimal("1500000.50")
+    assert rows[0]["start_date"] == datetime.datetime(2025, 2, 1)
+
+
+def test_an_empty_list_is_a_workbook_with_its_header_only(ctx, world):
+    r = ctx.client.get("/v1/organizations", params={"district": uniq("none"), "format": "xlsx",
+                                                    "fields": "id,name"})
+    header, rows = rows_of(sheet_of(r))
+    assert list(header) == ["id", "name"] and rows == []
+
+
+def test_a_list_workbook_refuses_include_and_names_the_formats(ctx, world):
+    r = ctx.client.get("/v1/partnerships", params={"format": "xlsx", "include": "ministry"})
+    assert "json or ndjson" in assert_problem(r, 400)["detail"]
+    r = ctx.client.get("/v1/partnerships", params={"format": "xls"}, invalid=True)
+    assert "json, csv, ndjson, xlsx" in assert_problem(r, 400)["detail"]
+
+
+def test_a_sub_collection_page_comes_as_a_workbook_too(ctx, world):
+    c, t = ctx.client, ctx.admin.token
+    charter = create(c, t, "/v1/charters", {"kind": "citizen", "title": "Charter " + uniq()})
+    create(c, t, f"/v1/charters/{charter['id']}/signatories",
+           {"party_type": "organization", "party_id": world.org["id"], "signed_on": "2024-05-02"})
+    r = c.get(f"/v1/charters/{charter['id']}/signatories", params={"format": "xlsx",
+                                                                    "count": "true"})
+    _, rows = rows_of(sheet_of(r))
+    assert [row["party_id"] for row in rows] == [world.org["id"]]
+    assert rows[0]["signed_on"] == datetime.datetime(2024, 5, 2)
+    r = c.get(f"/v1/charters/{uniq()}/signatories", params={"format": "xlsx"})
+    assert_problem(r, 404)

@@ -245,6 +245,31 @@ test_value_checks(void)
     CHECK(!value_is_date("2023-1-01"));
 }
 
+/* Accept-Language: the highest weight among ar, en, fr; the first on a tie; q=0 refuses. */
+static void
+test_accept_language(void)
+{
+    CHECK(query_accept_language(NULL) == NULL);
+    CHECK(query_accept_language("") == NULL);
+    CHECK_STR(query_accept_language("ar"), "ar");
+    CHECK_STR(query_accept_language("AR-lb"), "ar");
+    CHECK_STR(query_accept_language("de, fr;q=0.3, en;q=0.2"), "fr");
+    CHECK_STR(query_accept_language("en;q=0.5,ar;q=0.51"), "ar");
+    CHECK_STR(query_accept_language("fr , en"), "fr");
+    CHECK_STR(query_accept_language("fr;q=1.0, ar;q=1"), "fr");
+    CHECK_STR(query_accept_language("fr; q=0.9 , en ;q=0.95"), "en");
+    CHECK(query_accept_language("fr;q=0") == NULL);
+    CHECK(query_accept_language("fr;q=0.000") == NULL);
+    CHECK(query_accept_language("fr;q=2") == NULL);     /* malformed: ignored */
+    CHECK(query_accept_language("fr;level=1") == NULL); /* a parameter other than q */
+    CHECK(query_accept_language("fra, arabic, e") == NULL);
+    CHECK(query_accept_language("*") == NULL);
+    CHECK_STR(query_accept_language(",,;;, en"), "en");
+    CHECK_STR(query_accept_language("fr;q=0.001, en;q=0"), "fr");
+    CHECK(query_lang("ar", 2) != NULL && query_lang("a", 1) == NULL &&
+          query_lang("arx", 3) == NULL);
+}
+
 int
 main(void)
 {
@@ -253,6 +278,7 @@ main(void)
     test_sql_has_only_parameters();
     test_cursor_codec();
     test_value_checks();
+    test_accept_language();
     test_bench_statements_are_the_servers();
     error_clear(&err);
     arena_free(&scratch);

@@ -252,17 +252,6 @@ users_check_key(json_t *body, json_t *errors)
                      source);
 }
 
-/* Makes a new key: "sk_" and 43 URL-safe random characters (256 bits). */
-static void
-new_key(char *out, size_t len)
-{
-    unsigned char raw[32];
-    randombytes_buf(raw, sizeof(raw));
-    memcpy(out, "sk_", 3);
-    sodium_bin2base64(out + 3, len - 3, raw, sizeof(raw), sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-    sodium_memzero(raw, sizeof(raw));
-}
-
 bool
 users_create_key(PGconn *pg, const char *name, const char *role, const char *source,
                  const struct principal *actor, const char *request_id, char **record_json,
@@ -273,7 +262,7 @@ users_create_key(PGconn *pg, const char *name, const char *role, const char *sou
     struct sql s = {0};
     bool ok = false;
 
-    new_key(key, USERS_KEY_LEN);
+    auth_new_secret("sk_", key, USERS_KEY_LEN);
     auth_key_hash(key, hash);
     snprintf(prefix, sizeof(prefix), "%.10s", key);
     buf_puts(&s.text, KEY_INSERT);

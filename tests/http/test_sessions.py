@@ -5,6 +5,7 @@ ends the whole session when a spent token comes back; POST /v1/auth/logout ends 
 The cookie is Secure and the tests speak plain http on loopback, so they send the Cookie header
 themselves (requests would keep a Secure cookie to itself)."""
 
+import concurrent.futures
 import hashlib
 import json
 import re
@@ -162,6 +163,16 @@ def test_reusing_a_spent_refresh_token_revokes_the_whole_session(ctx, user):
                                           "revoked_at IS NULL") == 0
     # ... and the other session did not.
     expect_ok(refresh(ctx.client, other))
+
+
+def test_two_refreshes_with_one_cookie_at_once_are_a_reuse(ctx, user, api_for):
+    _, token = sign_in(ctx.client, user.email)
+    clients = [api_for(ctx.server) for _ in range(2)]
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        answers = list(pool.map(lambda c: refresh(c, token), clients))
+    assert sorted(r.status_code for r in answers) == [200, 401], [r.text for r in answers]
+    winner = next(r for r in answers if r.status_code == 200)
+    assert_refused(refresh(ctx.client, cookie_of(winner)))
 
 
 def test_a_client_without_cookies_sends_the_token_in_the_body_and_gets_the_next_one_there(ctx,
@@ -393,6 +404,23 @@ def test_password_change_needs_a_signed_in_user(ctx, user):
     for key in (ctx.add_partner("annd"), ctx.add_partner("annd", role="admin")):
         assert_problem(ctx.client.post(CHANGE, json=body, headers=key.headers), 403)
     sign_in(ctx.client, user.email)
+
+
+def test_guesses_of_the_current_password_count_as_sign_in_attempts(own_server):
+    own = own_server("sessions", SHARAKA_LOGIN_RATE_LIMIT=3)
+    email = f"{uniq('guess')}@sessions.test"
+    own.cli.user_add(email, "analyst", PASSWORD)
+    access, _ = sign_in(own.api, email)  # the first of three attempts
+    body = {"current_password": "a guess", "new_password": "a good new passphrase"}
+    for _ in range(2):
+        r = own.api.post(CHANGE, json=body, headers=bearer(access))
+        assert error_entries(assert_problem(r, 422)) == {"current_password": "wrong-password"}
+    r = own.api.post(CHANGE, json={**body, "current_password": PASSWORD}, headers=bearer(access))
+    assert_problem(r, 429)
+    assert int(r.headers["Retry-After"]) >= 1, r.headers
+    # The right password, past the quota, changed nothing: it still signs in once the quota is back.
+    own.pg.psql("DELETE FROM login_throttle", dbname=own.dbname)
+    sign_in(own.api, email)
 
 
 # ---------------------------------------------------------------- an admin's reset

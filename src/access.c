@@ -94,6 +94,10 @@ const struct policy_rule access_rules[] = {
     {"me", ACT_READ, ROLE_EDITOR, SCOPE_ANY},
     {"me", ACT_READ, ROLE_PARTNER, SCOPE_ANY},
     {"me", ACT_READ, ROLE_ADMIN, SCOPE_ANY},
+    /* one's own password: people who sign in (an admin's API key is refused by the handler) */
+    {"password", ACT_UPDATE, ROLE_ANALYST, SCOPE_ANY},
+    {"password", ACT_UPDATE, ROLE_EDITOR, SCOPE_ANY},
+    {"password", ACT_UPDATE, ROLE_ADMIN, SCOPE_ANY},
     /* sync and analysis: signed-in callers */
     {"changes", ACT_READ, ROLE_ANALYST, SCOPE_ANY},
     {"changes", ACT_READ, ROLE_EDITOR, SCOPE_ANY},

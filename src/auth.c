@@ -381,6 +381,17 @@ auth_key_hash(const char *key, char out[AUTH_KEY_HASH_LEN])
     sodium_bin2hex(out, AUTH_KEY_HASH_LEN, digest, sizeof(digest));
 }
 
+void
+auth_new_secret(const char *prefix, char *out, size_t len)
+{
+    unsigned char raw[32];
+    size_t n = strlen(prefix);
+    randombytes_buf(raw, sizeof(raw));
+    memcpy(out, prefix, n);
+    sodium_bin2base64(out + n, len - n, raw, sizeof(raw), sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+    sodium_memzero(raw, sizeof(raw));
+}
+
 /* Reads a key's row (takes res): its id, role and source. */
 static enum auth_check
 apply_key(struct request *r, PGresult *res, struct error *err)

@@ -72,6 +72,10 @@ static const struct setting settings[] = {
      "secret of at least 32 bytes that signs HS256 tokens and list cursors; required by serve"},
     {"SHARAKA_TOKEN_TTL", SET_INT, "900", "900", 60, 3600, offsetof(struct config, token_ttl),
      "access-token lifetime in seconds, at most 3600"},
+    {"SHARAKA_REFRESH_TTL", SET_INT, "1209600", "1209600", 1, 7776000,
+     offsetof(struct config, refresh_ttl),
+     "seconds a console session lasts without a refresh (its refresh token's lifetime, renewed by "
+     "each refresh), at most 7776000 (90 days)"},
     {"SHARAKA_JWT_ISSUER", SET_STRING, "sharaka", "sharaka", 0, 0,
      offsetof(struct config, jwt_issuer), "iss claim of issued tokens, checked on every token"},
     {"SHARAKA_JWT_AUDIENCE", SET_STRING, "sharaka", "sharaka", 0, 0,

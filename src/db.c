@@ -293,6 +293,18 @@ db_command(struct db_conn *c, const char *sql, struct error *err)
 }
 
 bool
+db_rollback(struct db_conn *c)
+{
+    struct error ignored = {0};
+    PGTransactionStatusType ts = PQtransactionStatus(c->pg);
+    if (ts != PQTRANS_INTRANS && ts != PQTRANS_INERROR)
+        return true; /* no transaction open: nothing to undo */
+    bool ok = db_command(c, "ROLLBACK", &ignored);
+    error_clear(&ignored);
+    return ok;
+}
+
+bool
 db_commit(struct db_conn *c, char *position, size_t len, struct error *err)
 {
     position[0] = '\0';

@@ -69,6 +69,12 @@ http_header(struct request *r, const char *name)
 }
 
 const char *
+http_cookie(struct request *r, const char *name)
+{
+    return MHD_lookup_connection_value(r->conn, MHD_COOKIE_KIND, name);
+}
+
+const char *
 http_query(struct request *r, const char *name)
 {
     return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name);

@@ -28,6 +28,8 @@
 static const int64_t login_throttle_retention = 120;
 /* A delivered webhook delivery and its attempts stay a week in the delivery log. */
 static const int64_t delivered_retention = 7 * 86400;
+/* A refresh token past its expiry is worth nothing, spent or not: presented, it is unknown. */
+static const int64_t refresh_retention = 0;
 
 struct purge {
     const char *what; /* for the log */
@@ -52,6 +54,11 @@ static const struct purge purges[] = {
      "'delivered' AND delivered_at < clock_timestamp() - $1::bigint * interval '1 second' "
      "ORDER BY delivered_at LIMIT $2::int FOR UPDATE SKIP LOCKED)",
      &delivered_retention},
+    {"expired refresh tokens",
+     "DELETE FROM refresh_tokens WHERE id IN (SELECT id FROM refresh_tokens WHERE expires_at < "
+     "clock_timestamp() - $1::bigint * interval '1 second' ORDER BY expires_at LIMIT $2::int "
+     "FOR UPDATE SKIP LOCKED)",
+     &refresh_retention},
 };
 
 static struct background janitor = {.name = "janitor"};

@@ -1,4 +1,5 @@
-/* users.c - signing in: POST /v1/auth/token, GET /v1/auth/me, and `sharaka user add`. */
+/* users.c - signing in: POST /v1/auth/token (which starts a session, sessions.c), GET /v1/auth/me,
+ * `sharaka user add` and API keys. */
 #include "sharaka/users.h"
 
 #include <ctype.h>
@@ -12,15 +13,15 @@
 #include "sharaka/log.h"
 #include "sharaka/query.h"
 #include "sharaka/sql.h"
-#include "sharaka/ratelimit.h"
 #include "sharaka/resource.h"
+#include "sharaka/sessions.h"
 #include "sharaka/validate.h"
 
 #define EMAIL_MAX    320
 #define PASSWORD_MAX 1024
 
 static const char LOGIN_LOOKUP[] =
-    "SELECT id, password_hash, role, coalesce(organization_id::text, ''), "
+    "SELECT password_hash, id, role, coalesce(organization_id::text, ''), "
     "coalesce(ministry_id::text, '') FROM users "
     "WHERE lower(email) = lower($1) AND active";
 
@@ -56,45 +57,6 @@ check_login_body(json_t *body, struct error *err)
                            "the request body has %zu invalid field(s)", json_array_size(errors));
 }
 
-/*
- * Counts a sign-in attempt against its client address's and its e-mail's buckets, kept in
- * PostgreSQL so that every instance counts into the same ones (login_attempt, migration 0007).
- * Adds both buckets' RateLimit headers; false with a 429 (for the bucket that ran dry) when the
- * attempt may not go on, and then neither bucket was drawn on.
- */
-static bool
-login_throttle(struct request *r, struct db_conn *c, const char *email, struct error *err)
-{
-    if (cfg.login_rate_limit <= 0)
-        return true;
-    const char *params[3] = {arena_printf(&r->arena, "address:%s", r->client_ip),
-                             arena_printf(&r->arena, "email:%s", email),
-                             arena_printf(&r->arena, "%lld", (long long)cfg.login_rate_limit)};
-    PGresult *res = db_exec_sql(
-        c, "SELECT key, tokens, allowed FROM login_attempt(ARRAY[$1, $2]::text[], $3::float8)", 3,
-        params, err);
-    if (res == NULL)
-        return false;
-    long limit = (long)cfg.login_rate_limit;
-    struct ratelimit_draw d[2] = {{"login-address", limit, (double)limit, true},
-                                  {"login-email", limit, (double)limit, true}};
-    bool allowed = PQntuples(res) > 0;
-    for (int i = 0; i < PQntuples(res); i++) {
-        int k = strncmp(PQgetvalue(res, i, 0), "address:", 8) == 0 ? 0 : 1;
-        d[k].tokens = strtod(PQgetvalue(res, i, 1), NULL);
-        allowed = allowed && strcmp(PQgetvalue(res, i, 2), "t") == 0;
-    }
-    PQclear(res);
-    bool ok = true;
-    for (int k = 0; k < 2; k++) {
-        /* The first dry bucket answers 429 (with Retry-After); the other shows its level. */
-        d[k].ok = allowed || d[k].tokens >= 1.0 || !ok;
-        if (!ratelimit_report(r, &d[k], err))
-            ok = false;
-    }
-    return ok;
-}
-
 void
 auth_token_create(struct request *r)
 {
@@ -120,35 +82,23 @@ auth_token_create(struct request *r)
     for (size_t i = 0; i <= n; i++)
         lowered[i] = (char)tolower((unsigned char)email[i]);
     struct db_conn *c = db_thread_conn(&err);
-    if (c == NULL || !login_throttle(r, c, lowered, &err))
+    if (c == NULL || !sessions_throttle(r, c, lowered, &err))
         goto out;
     res = db_exec_sql(c, LOGIN_LOOKUP, 1, &email, &err);
     if (res == NULL)
         goto out;
     bool found = PQntuples(res) == 1;
-    if (!auth_password_verify(found ? PQgetvalue(res, 0, 1) : NULL, password)) {
+    if (!auth_password_verify(found ? PQgetvalue(res, 0, 0) : NULL, password)) {
         error_set(&err, 401, "invalid-credentials", "the email or the password is wrong");
         err.www_authenticate = "Bearer";
         goto out;
     }
-    struct principal p = {0};
-    if (!auth_role_parse(PQgetvalue(res, 0, 2), &p.role)) {
-        error_set(&err, 500, "internal-error", "the user has an unknown role");
-        goto out;
-    }
-    snprintf(p.sub, sizeof(p.sub), "%s", PQgetvalue(res, 0, 0));
-    snprintf(p.org, sizeof(p.org), "%s", PQgetvalue(res, 0, 3));
-    snprintf(p.ministry, sizeof(p.ministry), "%s", PQgetvalue(res, 0, 4));
     int64_t expires_in = 0;
-    token = auth_token_issue(&p, &expires_in);
-    if (token == NULL) {
-        error_set(&err, 500, "internal-error", "the token could not be signed");
+    token = sessions_access_token(res, 1, &expires_in, &err);
+    /* A password sign-in starts a session its refresh cookie renews. */
+    if (token == NULL || !sessions_start(r, c, PQgetvalue(res, 0, 1), &err))
         goto out;
-    }
-    http_add_header(r, "Cache-Control", "no-store");
-    http_json(r, 200,
-              json_pack("{s:s, s:s, s:I}", "access_token", token, "token_type", "Bearer",
-                        "expires_in", (json_int_t)expires_in));
+    sessions_answer(r, token, expires_in, NULL);
 out:
     http_error(r, &err);
     free(token);
@@ -252,17 +202,6 @@ users_check_key(json_t *body, json_t *errors)
                      source);
 }
 
-/* Makes a new key: "sk_" and 43 URL-safe random characters (256 bits). */
-static void
-new_key(char *out, size_t len)
-{
-    unsigned char raw[32];
-    randombytes_buf(raw, sizeof(raw));
-    memcpy(out, "sk_", 3);
-    sodium_bin2base64(out + 3, len - 3, raw, sizeof(raw), sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-    sodium_memzero(raw, sizeof(raw));
-}
-
 bool
 users_create_key(PGconn *pg, const char *name, const char *role, const char *source,
                  const struct principal *actor, const char *request_id, char **record_json,
@@ -273,7 +212,7 @@ users_create_key(PGconn *pg, const char *name, const char *role, const char *sou
     struct sql s = {0};
     bool ok = false;
 
-    new_key(key, USERS_KEY_LEN);
+    auth_new_secret("sk_", key, USERS_KEY_LEN);
     auth_key_hash(key, hash);
     snprintf(prefix, sizeof(prefix), "%.10s", key);
     buf_puts(&s.text, KEY_INSERT);

@@ -302,10 +302,18 @@ check_value(const struct resource *res, const struct field *f, json_t *v, json_t
         validate_add(errors, f->name, "read-only", "is set by the server");
         break;
     case FT_PASSWORD:
-        if (!value_text_ok(v, 1024) || value_utf8_len(s) < 8)
-            validate_add(errors, f->name, "length", "must be a string of 8 to 1024 characters");
+        validate_password(v, f->name, errors);
         break;
     }
+}
+
+void
+validate_password(json_t *v, const char *field, json_t *errors)
+{
+    if (!value_text_ok(v, VALIDATE_PASSWORD_MAX) ||
+        value_utf8_len(json_string_value(v)) < VALIDATE_PASSWORD_MIN)
+        validate_add(errors, field, "length", "must be a string of %d to %d characters",
+                     VALIDATE_PASSWORD_MIN, VALIDATE_PASSWORD_MAX);
 }
 
 static bool

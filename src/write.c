@@ -202,18 +202,6 @@ explain_db_error(const struct resource *res, struct error *err)
     }
 }
 
-bool
-engine_rollback(struct db_conn *c)
-{
-    struct error ignored = {0};
-    PGTransactionStatusType ts = PQtransactionStatus(db_pg(c));
-    if (ts != PQTRANS_INTRANS && ts != PQTRANS_INERROR)
-        return true; /* no transaction open: nothing to undo */
-    bool ok = db_command(c, "ROLLBACK", &ignored);
-    error_clear(&ignored);
-    return ok;
-}
-
 /* Writes the items of the record's link field inside the open transaction (replacing the old). */
 static bool
 write_links(struct request *r, struct db_conn *c, const struct link *l, const char *id,

@@ -19,7 +19,7 @@ engine_finish(struct request *r, struct db_conn *c, bool ok, struct error *err)
         return true;
     }
     if (c != NULL) {
-        engine_rollback(c);
+        db_rollback(c);
         idempotency_release(r, c);
     }
     return false;

@@ -17,6 +17,14 @@ bool auth_init(void) MUSTCHECK;
 /* Writes the hex SHA-256 of an API key into out: the form keys are stored in. */
 void auth_key_hash(const char *key, char out[AUTH_KEY_HASH_LEN]);
 
+/* Room for a secret of auth_new_secret with a prefix of up to 8 characters. */
+#define AUTH_SECRET_LEN 64
+/*
+ * Writes prefix and 43 URL-safe random characters (256 bits) into out, which holds len bytes
+ * (at least the prefix's length plus 44): API keys ("sk_") and refresh tokens ("rt_").
+ */
+void auth_new_secret(const char *prefix, char *out, size_t len);
+
 /* True when this server signs tokens itself (HS256, or a configured private key). */
 bool auth_can_issue(void);
 

@@ -26,6 +26,7 @@ struct config {
     const char *cors_origins;
     const char *jwt_secret;
     int64_t token_ttl;
+    int64_t refresh_ttl;
     const char *jwt_issuer;
     const char *jwt_audience;
     const char *migrations_dir;

@@ -39,6 +39,9 @@ PGresult *db_exec_sql(struct db_conn *c, const char *sql, int nparams, const cha
 /* Runs plain SQL (no parameters) on c, for BEGIN/COMMIT/ROLLBACK. Returns false with err set. */
 bool db_command(struct db_conn *c, const char *sql, struct error *err) MUSTCHECK;
 
+/* Rolls back c's open transaction, if any; false when the connection could not. */
+bool db_rollback(struct db_conn *c);
+
 /*
  * Commits c's transaction and writes the WAL position at or past the commit (pg_lsn text, e.g.
  * "0/16B3748") to position, in one round trip. False with err set when the commit failed.

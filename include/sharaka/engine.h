@@ -89,9 +89,6 @@ bool engine_send_workbook(struct request *r, struct xlsx *x, const char *attachm
 bool engine_parent_live(struct request *r, struct db_conn *c, const struct resource *res,
                         const char *pid, struct error *err);
 
-/* Rolls back the open transaction, if any; false when the connection could not. */
-bool engine_rollback(struct db_conn *c);
-
 /* Adds the audit row of a write, inside the write's transaction. */
 bool engine_write_audit(struct request *r, struct db_conn *c, const struct resource *res,
                         const char *action, const char *id, const char *before, const char *after,

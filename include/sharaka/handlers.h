@@ -48,5 +48,9 @@ void webhooks_deliveries(struct request *r);
 void auth_token_create(struct request *r);
 void auth_me_get(struct request *r);
 void apikeys_create(struct request *r);
+/* sessions.c */
+void auth_refresh(struct request *r);
+void auth_logout(struct request *r);
+void auth_password_change(struct request *r);
 
 #endif

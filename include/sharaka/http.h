@@ -86,6 +86,8 @@ const char *http_status_title(int status);
 /* Request accessors. */
 const char *http_header(struct request *r, const char *name);
 const char *http_query(struct request *r, const char *name);
+/* The value of the cookie name in the request's Cookie header (the first, if it comes twice). */
+const char *http_cookie(struct request *r, const char *name);
 /* Collects the request's query parameters into args (at most max); false with a 400 beyond. */
 bool http_query_args(struct request *r, struct query_arg *args, int max, int *n,
                      struct error *err) MUSTCHECK;

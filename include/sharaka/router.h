@@ -13,7 +13,8 @@ typedef void (*handler_fn)(struct request *r);
 enum route_flags {
     ROUTE_BODY = 1 << 0,      /* takes a request body; other routes refuse one before reading it */
     ROUTE_UNMETERED = 1 << 1, /* a service route (probes, the spec): drawn on no bucket */
-    ROUTE_SIGN_IN = 1 << 2,   /* the sign-in: drawn on the login-address bucket before its body */
+    ROUTE_SIGN_IN = 1 << 2,   /* sign-in, refresh, sign-out: drawn on the login-address bucket
+                                 before the body, and the Authorization header is not read */
     ROUTE_LOOP = 1 << 3,      /* runs on the event loop: never blocks, awaits its statements */
 };
 

@@ -12,6 +12,13 @@
 void validate_add(json_t *errors, const char *field, const char *code, const char *fmt, ...)
     PRINTF_LIKE(4, 5);
 
+#define VALIDATE_PASSWORD_MIN 8
+#define VALIDATE_PASSWORD_MAX 1024
+
+/* The rule every password meets, a user's on create and on change: a string of 8 to 1024
+ * characters. Appends an error for field when v breaks it. */
+void validate_password(json_t *v, const char *field, json_t *errors);
+
 /* Reports unknown fields and fields the caller may not write (read-only, create-only on patch). */
 void validate_keys(const struct resource *res, json_t *body, bool create, json_t *errors);
 

@@ -229,7 +229,8 @@ export async function record(ctx, resource, id) {
         h('td', {}, valueLabel(o.role)))))));
     if (me) {
       const mons = await api.all('/v1/monitoring-records', { partnership_id: id, sort: '-period_end' }, 2).catch(() => []);
-      related.push(h('section', { 'data-related': 'monitoring-records' }, h('h2', {}, t('monitoring-records')),
+      related.push(h('section', { 'data-related': 'monitoring-records' }, h('h2', {}, t('monitoring-records'),
+        mayEdit(me, resource, rec) ? h('a', { href: `#/monitoring-records/new?partnership_id=${id}`, 'data-action': 'new-monitoring', class: 'button small' }, t('new')) : null),
         mons.length ? table([fieldLabel('indicator'), fieldLabel('period_end'), fieldLabel('actual'), fieldLabel('target'), fieldLabel('status')],
           mons.map((m) => h('tr', { dataset: { id: m.id } }, h('td', {}, link('monitoring-records', m.id, m.indicator)),
             h('td', {}, value(m.period_end)), h('td', {}, value(m.actual)), h('td', {}, value(m.target)), h('td', {}, value(m.status, 'status')))))
@@ -469,12 +470,12 @@ export async function form(ctx, resource, id, base = '/v1') {
     const r = await api.request('GET', `${base}/${resource}/${id}`, {});
     original = r.body;
     etag = r.headers.get('ETag');
-    for (const [field, target] of Object.entries(references))
-      if (original[field] && typeof original[field] === 'string') names[field] = (await namesOf(target, [original[field]]))[original[field]];
-    if (original.organizations) names.orgs = await namesOf('organizations', original.organizations.map((o) => o.organization_id));
   } else if (resource === 'monitoring-records' && ctx.params.get('partnership_id')) {
     original = { partnership_id: ctx.params.get('partnership_id') };
   }
+  for (const [field, target] of Object.entries(references))
+    if (original[field] && typeof original[field] === 'string') names[field] = (await namesOf(target, [original[field]]))[original[field]];
+  if (original.organizations) names.orgs = await namesOf('organizations', original.organizations.map((o) => o.organization_id));
   const general = h('p', { 'data-role': 'form-error', class: 'error' });
   const el = h('form', { 'data-page': 'form', 'data-resource': resource, class: 'card', novalidate: true },
     h('h1', {}, `${t(resource)} · ${creating ? t('new') : t('edit')}`),
@@ -636,8 +637,11 @@ export async function audit(ctx) {
   const page = await api.get('/v1/audit-log', query);
   const changed = (e) => {
     const before = e.before || {}, after = e.after || {};
-    const keys = [...new Set([...Object.keys(before), ...Object.keys(after)])].filter((k) => !same(before[k], after[k]) && !['version', 'updated_at'].includes(k));
-    return keys.map((k) => h('div', {}, h('strong', {}, `${fieldLabel(k)}: `), `${value(before[k], k)} → ${value(after[k], k)}`));
+    const keys = [...new Set([...Object.keys(before), ...Object.keys(after)])]
+      .filter((k) => !same(before[k], after[k]) && !['id', 'version', 'created_at', 'updated_at'].includes(k) && !(e.action === 'create' && after[k] == null));
+    const shown = keys.slice(0, 8).map((k) => h('div', {}, h('strong', {}, `${fieldLabel(k)}: `),
+      e.action === 'create' ? value(after[k], k) : `${value(before[k], k)} → ${value(after[k], k)}`));
+    return keys.length > 8 ? [...shown, h('div', { class: 'muted' }, `+${keys.length - 8}`)] : shown;
   };
   fill(ctx.app, h('section', { 'data-page': 'audit-log' },
     heading(t('audit-log')),

@@ -4,7 +4,7 @@
 
 import * as api from './api.js';
 import { fill, h } from './dom.js';
-import { applyLang, lang, setLang, t } from './i18n.js';
+import { applyLang, lang, setLang, t, valueLabel } from './i18n.js';
 import { isAdmin, resources } from './model.js';
 import * as pages from './pages.js';
 
@@ -86,7 +86,7 @@ function drawShell() {
   if (me) links.push(['password', t('change_password')]);
   fill(nav, links.map(([key, text]) => h('a', { href: `#/${key}`, dataset: { nav: key } }, text)));
   nav.hidden = !me;
-  document.getElementById('whoami').textContent = me ? `${api.session.email || me.sub} · ${t(me.role) === me.role ? me.role : t(me.role)}` : '';
+  document.getElementById('whoami').textContent = me ? `${api.session.email || me.sub} · ${valueLabel(me.role)}` : '';
   document.getElementById('signout').hidden = !me;
   document.getElementById('signout').textContent = t('signout');
   document.getElementById('lang').textContent = t('switch');

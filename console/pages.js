@@ -201,7 +201,7 @@ export async function record(ctx, resource, id) {
 
   const names = {};
   for (const [field, target] of Object.entries(references))
-    if (rec[field] && typeof rec[field] === 'string' && resource !== target) {
+    if (rec[field] && typeof rec[field] === 'string') {
       const embedded = { ministry_id: rec.ministry, type_id: rec.type, parent_id: rec.parent }[field];
       names[field] = embedded ? labelOf(target, embedded) : (await namesOf(target, [rec[field]]))[rec[field]];
     }

@@ -157,7 +157,13 @@ export async function list(ctx, resource) {
       ctx.busy(false);
     }
   };
-  const restart = () => { cursors.length = 0; cursor = null; keepState(); load(); };
+  const restart = () => {
+    cursors.length = 0;
+    cursor = null;
+    sort.options[0].textContent = `${t('sort')}: ${t(q.value.trim() ? 'relevance' : 'default_sort')}`;
+    keepState();
+    load();
+  };
   let timer = null;
   q.addEventListener('input', () => { clearTimeout(timer); ctx.busy(true); timer = setTimeout(restart, 250); });
   sort.addEventListener('change', restart);

@@ -234,13 +234,19 @@ write_links(struct request *r, struct db_conn *c, const struct link *l, const ch
     return true;
 }
 
-/* Reads the record as the caller sees it, inside the open transaction. */
+/* Reads the record as the caller sees it, inside the open transaction; in lang (display_ fields
+ * added, as a GET in that language answers) unless lang is NULL. */
 static PGresult *
-read_back(struct request *r, struct db_conn *c, const struct resource *res, const char *id,
-          struct error *err)
+read_in(struct request *r, struct db_conn *c, const struct resource *res, const char *id,
+        const char *lang, struct error *err)
 {
     struct sql s = {0};
-    sql_build_get(&s, res, engine_sees_internal(r), NULL);
+    struct list_query q;
+    memset(&q, 0, sizeof(q));
+    for (size_t i = 0; i < res->nfields && i < QUERY_MAX_FIELDS; i++)
+        q.selected[i] = true;
+    q.lang = lang;
+    sql_build_get(&s, res, engine_sees_internal(r), lang != NULL ? &q : NULL);
     s.params[0] = id;
     PGresult *pg = db_exec_sql(c, s.text.data, s.nparams, s.params, err);
     sql_free(&s);
@@ -250,6 +256,13 @@ read_back(struct request *r, struct db_conn *c, const struct resource *res, cons
         return NULL;
     }
     return pg;
+}
+
+static PGresult *
+read_back(struct request *r, struct db_conn *c, const struct resource *res, const char *id,
+          struct error *err)
+{
+    return read_in(r, c, res, id, NULL, err);
 }
 
 /* Adds the audit row of a write, inside the write's transaction. */
@@ -375,7 +388,20 @@ engine_lock_record(struct request *r, struct db_conn *c, const struct resource *
         etag = engine_etag_of(r, view);
         PQclear(view);
     }
-    if (!engine_etag_listed(if_match, etag, true)) {
+    /* A browser reads in the language it sends (Accept-Language), and writes with that header
+     * too: the ETag of that GET names the same version. */
+    const char *lang = query_accept_language(http_header(r, "Accept-Language"));
+    bool listed = engine_etag_listed(if_match, etag, true);
+    if (!listed && lang != NULL && !res->unversioned) {
+        PGresult *view = read_in(r, c, res, id, lang, err);
+        if (view == NULL) {
+            PQclear(pg);
+            return NULL;
+        }
+        listed = engine_etag_listed(if_match, engine_etag_of(r, view), true);
+        PQclear(view);
+    }
+    if (!listed) {
         error_set(err, 412, "precondition-failed",
                   "the %s changed since you read it, or If-Match names another representation "
                   "of it: its ETag is now %s (version %s); read it again",

@@ -327,3 +327,31 @@ def test_ndjson_exports_carry_display_fields_and_the_others_refuse_lang(ctx, wor
         r = ctx.client.get(path, params={"lang": "ar"}, headers=bearer(ctx.admin.token),
                            invalid=invalid)
         assert "lang" in assert_problem(r, 400)["detail"]
+
+
+def test_if_match_takes_the_etag_a_browser_read_in_its_language(ctx, world):
+    oid = make_organization(ctx.client, ctx.admin.token, name="Club " + uniq(), name_ar="نادي")["id"]
+    path = f"{ORGS}/{oid}"
+    ar = {"Accept-Language": "ar-LB,ar;q=0.9"}
+    tag = get(ctx, path, headers=ar).headers["ETag"]
+    assert tag != get(ctx, path).headers["ETag"]
+    # the same headers as the read: the tag names the current version
+    r = ctx.client.patch(path, json={"acronym": "NC"},
+                         headers={**bearer(ctx.admin.token), **ar, "If-Match": tag})
+    assert r.status_code == 200, describe(r)
+    # now stale, in every language
+    r = ctx.client.patch(path, json={"acronym": "NX"},
+                         headers={**bearer(ctx.admin.token), **ar, "If-Match": tag})
+    assert_problem(r, 412)
+    fresh = get(ctx, path, headers=ar).headers["ETag"]
+    # a tag of the Arabic answer does not match for a request that asks another language
+    r = ctx.client.patch(path, json={"acronym": "NX"},
+                         headers={**bearer(ctx.admin.token), "Accept-Language": "fr",
+                                  "If-Match": fresh})
+    assert_problem(r, 412)
+    r = ctx.client.patch(path, json={"acronym": "NX"},
+                         headers={**bearer(ctx.admin.token), "If-Match": fresh})
+    assert_problem(r, 412)
+    assert get(ctx, path).json()["acronym"] == "NC"
+    r = ctx.client.delete(path, headers={**bearer(ctx.admin.token), **ar, "If-Match": fresh})
+    assert r.status_code == 204, describe(r)

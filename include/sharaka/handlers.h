@@ -35,6 +35,8 @@ void service_readyz(struct request *r);
 void service_metrics(struct request *r);
 void service_openapi(struct request *r);
 void service_docs(struct request *r);
+void service_console(struct request *r);
+void service_console_asset(struct request *r);
 
 /* webhooks.c: /v1/webhooks and its sub-resources */
 void webhooks_create(struct request *r);

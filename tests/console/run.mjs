@@ -145,11 +145,15 @@ async function exists(page, selector) {
   return (await page.$(selector)) !== null;
 }
 
+// Some element that matches is on screen (not hidden, not display:none).
+async function visible(page, selector) {
+  return page.evaluate((sel) => [...document.querySelectorAll(sel)].some((e) => e.checkVisibility()), selector);
+}
+
 // An action the role may not take is absent, or present but disabled.
 async function unavailable(page, selector) {
   return page.evaluate((sel) => [...document.querySelectorAll(sel)].every(
-    (e) => e.disabled || e.getAttribute('aria-disabled') === 'true' || e.hidden ||
-           e.getClientRects().length === 0), selector);
+    (e) => e.disabled || e.getAttribute('aria-disabled') === 'true' || !e.checkVisibility()), selector);
 }
 
 async function click(page, selector) {
@@ -189,8 +193,17 @@ async function go(page, hash) {
   await page.evaluate((h) => { location.hash = h; }, hash);
 }
 
+// The whole page: the viewport grows to the page's height for the picture (a fullPage capture
+// of a right-to-left page is cut at the left).
 async function shot(page, name) {
-  await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+  const view = page.viewport();
+  const height = await page.evaluate(() => document.documentElement.scrollHeight);
+  if (height > view.height) await page.setViewport({ ...view, height: Math.min(height, 8000) });
+  try {
+    await page.screenshot({ path: join(SHOTS, `${name}.png`) });
+  } finally {
+    if (height > view.height) await page.setViewport(view);
+  }
 }
 
 // Requests the page sent while fn ran: [{method, url, status}] (status once answered).
@@ -282,15 +295,16 @@ scenario('sign-in', async (browser) => {
   state.admin = page;  // signed in: the admin's scenarios go on with it whatever follows
   const who = await textOf(page, '#whoami');
   check(who.includes('admin'), `#whoami "${who}" does not name the role admin`);
-  check(!(await exists(page, 'form#signin')), 'the sign-in form is still there after signing in');
+  check(!(await visible(page, 'form#signin')), 'the sign-in form is still there after signing in');
   const notice = await textOf(page, '#notice');
   check(notice === '', `#notice is "${notice}" after a good sign-in`);
   const navs = ['organizations', 'ministries', 'partnership-types', 'partnerships', 'charters',
                 'monitoring-records', 'verify', 'users', 'api-keys', 'audit-log', 'password'];
   const missing = [];
-  for (const n of navs) if (!(await exists(page, `a[data-nav=${n}]`))) missing.push(n);
+  for (const n of navs) if (!(await visible(page, `a[data-nav=${n}]`))) missing.push(n);
   check(missing.length === 0, `the admin's nav lacks ${missing.map((n) => `a[data-nav=${n}]`).join(', ')}`);
-  for (const b of ['button#lang', 'button#signout', '#notice']) check(await exists(page, b), `no ${b}`);
+  for (const b of ['button#lang', 'button#signout']) check(await visible(page, b), `no visible ${b}`);
+  check(await exists(page, '#notice[role=alert]'), 'no #notice[role=alert]');
 });
 
 scenario('organization-form-and-search', async () => {
@@ -383,7 +397,7 @@ scenario('session-refresh', async () => {
   });
   check(sent.some((s) => s.method === 'POST' && new URL(s.url).pathname === '/v1/auth/refresh' && s.status === 200),
         `the reload did not refresh the session: ${sent.map((s) => `${s.method} ${new URL(s.url).pathname} ${s.status}`).join(', ')}`);
-  check(!(await exists(page, 'form#signin')), 'a reload asks to sign in again');
+  check(!(await visible(page, 'form#signin')), 'a reload asks to sign in again');
   const who = await textOf(page, '#whoami');
   check(who?.includes(cfg.admin.email), `#whoami is "${who}" after a reload`);
 });
@@ -419,19 +433,20 @@ scenario('delete-and-restore', async () => {
   await go(page, `#/organizations/${id}`);
   await ready(page, record);
   for (const a of ['a[data-action=edit]', 'button[data-action=delete]', 'a[data-action=audit]'])
-    check(await exists(page, a), `the admin has no ${a} on an organization's page`);
+    check(await visible(page, a), `the admin has no ${a} on an organization's page`);
   await click(page, 'button[data-action=delete]');
   await until(page, 'dialog#confirm to open', () => document.querySelector('dialog#confirm')?.open);
   const sent = await recording(page, async () => {
     await click(page, 'dialog#confirm button[data-action=confirm]');
-    await ready(page, 'button[data-action=restore]');
+    await until(page, 'a visible button[data-action=restore] after the delete',
+                () => document.querySelector('button[data-action=restore]')?.checkVisibility());
   });
   check(sent.some((s) => s.method === 'DELETE' && s.url.endsWith(`/v1/organizations/${id}`) && s.status < 300),
         'confirming sent no DELETE that succeeded');
   await click(page, 'button[data-action=restore]');
-  await until(page, 'the restored record (no restore button, a delete button)',
-              () => !document.querySelector('button[data-action=restore]') &&
-                    document.querySelector('button[data-action=delete]'));
+  await until(page, 'the restored record (a delete button, no restore button to be seen)',
+              () => document.querySelector('button[data-action=delete]')?.checkVisibility() &&
+                    !document.querySelector('button[data-action=restore]')?.checkVisibility());
   await ready(page, record);
 });
 
@@ -443,7 +458,7 @@ scenario('users', async () => {
                                    (es) => es.map((e) => e.textContent.trim()));
   for (const e of [cfg.admin.email, cfg.org_editor.email, cfg.ministry_editor.email])
     check(emails.includes(e), `the users page does not list ${e} (${emails.length} rows)`);
-  check(await exists(page, 'section[data-page=users] a[data-action=new]'), 'no a[data-action=new] on the users page');
+  check(await visible(page, 'section[data-page=users] a[data-action=new]'), 'no a[data-action=new] on the users page');
   await shot(page, 'users');
 });
 
@@ -555,7 +570,7 @@ scenario('charter-sign', async (browser) => {
   await fill(page, 'form[data-form=sign] input[name=signed_by]', cfg.signature.signed_by);
   await click(page, 'form[data-form=sign] button[type=submit]');
   await ready(page, `section[data-related=signatories] tr[data-id][data-party-id="${party}"]`);
-  check(!(await exists(page, 'form[data-form=sign]')), 'the sign form is still offered after signing');
+  check(!(await visible(page, 'form[data-form=sign]')), 'the sign form is still offered after signing');
   await shot(page, 'charter-signed');
 });
 
@@ -570,14 +585,14 @@ scenario('role-aware-editor', async (browser) => {
   for (const r of ['partnership-types', 'charters', 'organizations']) {
     await click(page, `a[data-nav=${r}]`);
     await ready(page, `section[data-page=list][data-resource=${r}]`);
-    check(!(await exists(page, 'a[data-action=new]')), `an organization's editor is offered a[data-action=new] on ${r}`);
+    check(await unavailable(page, 'a[data-action=new]'), `an organization's editor is offered a[data-action=new] on ${r}`);
   }
-  check(!(await exists(page, 'a[data-nav=users]')) && !(await exists(page, 'a[data-nav=api-keys]')),
+  check(await unavailable(page, 'a[data-nav=users]') && await unavailable(page, 'a[data-nav=api-keys]'),
         "an editor's nav links to the users or API keys");
   const own = cfg.records.organization;
   await go(page, `#/organizations/${own}`);
   await ready(page, `section[data-page=record][data-resource=organizations][data-id="${own}"]`);
-  check(await exists(page, 'a[data-action=edit]'), 'the editor has no a[data-action=edit] on its own organization');
+  check(await visible(page, 'a[data-action=edit]'), 'the editor has no a[data-action=edit] on its own organization');
   check(await unavailable(page, 'button[data-action=delete]'), 'the editor may delete its own organization');
   const other = cfg.records.other_organization;
   await go(page, `#/organizations/${other}`);
@@ -603,7 +618,7 @@ scenario('role-aware-analyst', async (browser) => {
   await signIn(page, cfg.analyst);
   await click(page, 'a[data-nav=organizations]');
   await ready(page, 'section[data-page=list][data-resource=organizations] table tbody tr[data-id]');
-  check(!(await exists(page, 'a[data-action=new]')), 'an analyst is offered a[data-action=new]');
+  check(await unavailable(page, 'a[data-action=new]'), 'an analyst is offered a[data-action=new]');
   const org = cfg.records.organization;
   await go(page, `#/organizations/${org}`);
   await ready(page, `section[data-page=record][data-resource=organizations][data-id="${org}"]`);

@@ -206,17 +206,16 @@ async function shot(page, name) {
   }
 }
 
-// Requests the page sent while fn ran: [{method, url, status}] (status once answered).
-async function recording(page, fn) {
-  const seen = [];
-  const onResponse = (res) => seen.push({ method: res.request().method(), url: res.url(), status: res.status() });
-  page.on('response', onResponse);
-  try {
-    await fn();
-  } finally {
-    page.off('response', onResponse);
-  }
-  return seen;
+// The server's answer to the page's next `method path` (the query aside, and where `test`
+// holds): call it before the action that sends it; resolves to null when none came in time.
+function answer(page, method, path, test = () => true) {
+  return page.waitForResponse((res) => res.request().method() === method &&
+                                       new URL(res.url()).pathname === path && test(res),
+                              { timeout: WAIT }).catch(() => null);
+}
+
+function said(res, what) {
+  return res ? `${what} answered ${res.status()}` : `no ${what} was answered within ${WAIT} ms`;
 }
 
 async function signedIn(browser, who) {
@@ -320,14 +319,13 @@ scenario('organization-form-and-search', async () => {
   await choose(page, `${form} select[name=kind]`, o.kind);
   await fill(page, `${form} [name=email]`, 'not-an-email');
   const hashBefore = await page.evaluate(() => location.hash);
-  const sent = await recording(page, async () => {
-    await click(page, `${form} button[type=submit]`);
-    await until(page, `${form} [data-error-for=email] to show the server's message`,
-                (f) => document.querySelector(`${f} [data-error-for=email]`)?.textContent.trim(), form);
-    await ready(page, form);
-  });
-  const post = sent.find((s) => s.method === 'POST' && new URL(s.url).pathname === '/v1/organizations');
-  check(post?.status === 422, `the form's POST /v1/organizations answered ${post?.status ?? '(none sent)'}, expected 422`);
+  const post = answer(page, 'POST', '/v1/organizations');
+  await click(page, `${form} button[type=submit]`);
+  const refused = await post;
+  check(refused?.status() === 422, `${said(refused, 'POST /v1/organizations')}, expected 422`);
+  await until(page, `${form} [data-error-for=email] to show the server's message`,
+              (f) => document.querySelector(`${f} [data-error-for=email]`)?.textContent.trim(), form);
+  await ready(page, form);
   check((await page.evaluate(() => location.hash)) === hashBefore,
         `a refused form moved from ${hashBefore} to ${await page.evaluate(() => location.hash)}`);
   const others = await page.$$eval(`${form} [data-error-for]`, (es) =>
@@ -349,15 +347,14 @@ scenario('organization-form-and-search', async () => {
   await click(page, 'a[data-nav=organizations]');
   const list = 'section[data-page=list][data-resource=organizations]';
   await ready(page, list);
-  const typed = await recording(page, async () => {
-    await fill(page, `${list} input[type=search][name=q]`, o.search, 80);
-    await until(page, `the row tr[data-id="${id}"] after typing "${o.search}"`,
-                (l, i) => document.querySelector(`${l} table tbody tr[data-id="${i}"]`), list, id);
-    await ready(page, `${list} table tbody tr[data-id="${id}"]`);
-  });
-  const queries = typed.filter((s) => new URL(s.url).pathname === '/v1/organizations');
-  check(queries.some((s) => new URL(s.url).searchParams.get('q')?.trim() === o.search.trim()),
-        `no GET /v1/organizations?q=${o.search} was sent: ${queries.map((s) => s.url).join(' ')}`);
+  const searched = answer(page, 'GET', '/v1/organizations',
+                         (res) => new URL(res.url()).searchParams.get('q')?.trim() === o.search.trim());
+  await fill(page, `${list} input[type=search][name=q]`, o.search, 80);
+  const found = await searched;
+  check(found?.status() === 200, said(found, `GET /v1/organizations?q=${o.search}`));
+  await until(page, `the row tr[data-id="${id}"] after typing "${o.search}"`,
+              (l, i) => document.querySelector(`${l} table tbody tr[data-id="${i}"]`), list, id);
+  await ready(page, `${list} table tbody tr[data-id="${id}"]`);
   const row = `${list} table tbody tr[data-id="${id}"]`;
   const name = await textOf(page, `${row} td[data-field=name]`);
   check(name?.includes(o.name) || name?.includes(o.name_ar), `the row's td[data-field=name] is "${name}"`);
@@ -391,12 +388,11 @@ scenario('arabic', async () => {
 scenario('session-refresh', async () => {
   const page = use(state.admin, 'the admin did not sign in');
   await readCsp(page);
-  const sent = await recording(page, async () => {
-    await page.reload({ waitUntil: 'load', timeout: WAIT });
-    await ready(page, '#whoami');
-  });
-  check(sent.some((s) => s.method === 'POST' && new URL(s.url).pathname === '/v1/auth/refresh' && s.status === 200),
-        `the reload did not refresh the session: ${sent.map((s) => `${s.method} ${new URL(s.url).pathname} ${s.status}`).join(', ')}`);
+  const refreshed = answer(page, 'POST', '/v1/auth/refresh');
+  await page.reload({ waitUntil: 'load', timeout: WAIT });
+  const res = await refreshed;
+  check(res?.status() === 200, `the reload did not refresh the session: ${said(res, 'POST /v1/auth/refresh')}`);
+  await ready(page, '#whoami');
   check(!(await visible(page, 'form#signin')), 'a reload asks to sign in again');
   const who = await textOf(page, '#whoami');
   check(who?.includes(cfg.admin.email), `#whoami is "${who}" after a reload`);
@@ -436,14 +432,16 @@ scenario('delete-and-restore', async () => {
     check(await visible(page, a), `the admin has no ${a} on an organization's page`);
   await click(page, 'button[data-action=delete]');
   await until(page, 'dialog#confirm to open', () => document.querySelector('dialog#confirm')?.open);
-  const sent = await recording(page, async () => {
-    await click(page, 'dialog#confirm button[data-action=confirm]');
-    await until(page, 'a visible button[data-action=restore] after the delete',
-                () => document.querySelector('button[data-action=restore]')?.checkVisibility());
-  });
-  check(sent.some((s) => s.method === 'DELETE' && s.url.endsWith(`/v1/organizations/${id}`) && s.status < 300),
-        'confirming sent no DELETE that succeeded');
+  const deleted = answer(page, 'DELETE', `/v1/organizations/${id}`);
+  await click(page, 'dialog#confirm button[data-action=confirm]');
+  const res = await deleted;
+  check(res?.ok(), `confirming the delete: ${said(res, `DELETE /v1/organizations/${id}`)}`);
+  await until(page, 'a visible button[data-action=restore] after the delete',
+              () => document.querySelector('button[data-action=restore]')?.checkVisibility());
+  const restored = answer(page, 'POST', `/v1/organizations/${id}/restore`);
   await click(page, 'button[data-action=restore]');
+  const back = await restored;
+  check(back?.ok(), said(back, `POST /v1/organizations/${id}/restore`));
   await until(page, 'the restored record (a delete button, no restore button to be seen)',
               () => document.querySelector('button[data-action=delete]')?.checkVisibility() &&
                     !document.querySelector('button[data-action=restore]')?.checkVisibility());
@@ -485,14 +483,13 @@ scenario('api-keys', async () => {
   const row = `${section} tr[data-id="${id}"]`;
   await click(page, `${row} button[data-action=revoke]`);
   await until(page, 'dialog#confirm to open', () => document.querySelector('dialog#confirm')?.open);
-  const sent = await recording(page, async () => {
-    await click(page, 'dialog#confirm button[data-action=confirm]');
-    await until(page, 'the revoked key to lose its revoke button',
-                (r) => !document.querySelector(`${r} button[data-action=revoke]:not([disabled])`), row);
-    await ready(page, section);
-  });
-  check(sent.some((s) => s.method === 'DELETE' && s.url.endsWith(`/v1/api-keys/${id}`) && s.status < 300),
-        'confirming sent no DELETE /v1/api-keys/<id> that succeeded');
+  const revoked = answer(page, 'DELETE', `/v1/api-keys/${id}`);
+  await click(page, 'dialog#confirm button[data-action=confirm]');
+  const res = await revoked;
+  check(res?.ok(), `confirming the revocation: ${said(res, `DELETE /v1/api-keys/${id}`)}`);
+  await until(page, 'the revoked key to lose its revoke button',
+              (r) => !document.querySelector(`${r} button[data-action=revoke]:not([disabled])`)?.checkVisibility(), row);
+  await ready(page, section);
   // Shown once: coming back shows no secret.
   await click(page, 'a[data-nav=users]');
   await ready(page, 'section[data-page=users]');
@@ -522,12 +519,11 @@ scenario('audit-log', async () => {
 
 scenario('sign-out', async () => {
   const page = use(state.admin, 'the admin did not sign in');
-  const sent = await recording(page, async () => {
-    await click(page, 'button#signout');
-    await ready(page, 'form#signin');
-  });
-  check(sent.some((s) => s.method === 'POST' && new URL(s.url).pathname === '/v1/auth/logout'),
-        'signing out sent no POST /v1/auth/logout');
+  const out = answer(page, 'POST', '/v1/auth/logout');
+  await click(page, 'button#signout');
+  const res = await out;
+  check(res?.ok(), said(res, 'POST /v1/auth/logout'));
+  await ready(page, 'form#signin');
   await readCsp(page);
   await page.reload({ waitUntil: 'load', timeout: WAIT });
   await ready(page, 'form#signin');
@@ -542,14 +538,13 @@ scenario('verify', async (browser) => {
   const row = `section[data-page=verify] tr[data-id="${mr}"]`;
   await ready(page, row);
   await shot(page, 'verify');
-  const sent = await recording(page, async () => {
-    await click(page, `${row} button[data-action=verify]`);
-    await until(page, `${row} to be verified (data-status=verified) or to leave the list`,
-                (r) => { const tr = document.querySelector(r); return !tr || tr.dataset.status === 'verified'; }, row);
-    await ready(page, 'section[data-page=verify]');
-  });
-  check(sent.some((s) => s.method === 'PATCH' && s.url.endsWith(`/v1/monitoring-records/${mr}`) && s.status === 200),
-        'verifying sent no PATCH that succeeded');
+  const patched = answer(page, 'PATCH', `/v1/monitoring-records/${mr}`);
+  await click(page, `${row} button[data-action=verify]`);
+  const res = await patched;
+  check(res?.status() === 200, said(res, `PATCH /v1/monitoring-records/${mr}`));
+  await until(page, `${row} to be verified (data-status=verified) or to leave the list`,
+              (r) => { const tr = document.querySelector(r); return !tr || tr.dataset.status === 'verified'; }, row);
+  await ready(page, 'section[data-page=verify]');
   const notice = await textOf(page, '#notice');
   check(!notice, `#notice says "${notice}" after verifying`);
 });

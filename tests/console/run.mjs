@@ -374,6 +374,8 @@ scenario('arabic', async () => {
   await until(page, '<html dir=rtl lang=ar>',
               () => document.documentElement.dir === 'rtl' && document.documentElement.lang === 'ar');
   await ready(page, `${list} table tbody tr[data-id]`);
+  const label = await textOf(page, 'a[data-nav=organizations]');
+  check(/[\u0600-\u06FF]/.test(label), `in Arabic the nav still says "${label}"`);
   await shot(page, 'organizations-ar');
   await readCsp(page);
   await page.reload({ waitUntil: 'load', timeout: WAIT });
@@ -383,6 +385,8 @@ scenario('arabic', async () => {
   await until(page, '<html dir=ltr lang=en>',
               () => document.documentElement.dir === 'ltr' && document.documentElement.lang === 'en');
   await ready(page, list);
+  const back = await textOf(page, 'a[data-nav=organizations]');
+  check(!/[\u0600-\u06FF]/.test(back), `back in English the nav says "${back}"`);
 });
 
 scenario('session-refresh', async () => {
@@ -609,8 +613,7 @@ scenario('forbidden-notice', async (browser) => {
 });
 
 scenario('role-aware-analyst', async (browser) => {
-  const page = await newPage(browser);
-  await signIn(page, cfg.analyst);
+  const page = state.analyst = await signedIn(browser, cfg.analyst);
   await click(page, 'a[data-nav=organizations]');
   await ready(page, 'section[data-page=list][data-resource=organizations] table tbody tr[data-id]');
   check(await unavailable(page, 'a[data-action=new]'), 'an analyst is offered a[data-action=new]');
@@ -619,7 +622,31 @@ scenario('role-aware-analyst', async (browser) => {
   await ready(page, `section[data-page=record][data-resource=organizations][data-id="${org}"]`);
   for (const a of ['a[data-action=edit]', 'button[data-action=delete]'])
     check(await unavailable(page, a), `an analyst is offered ${a}`);
-  await page.browserContext().close();
+});
+
+scenario('password', async (browser) => {
+  const page = use(state.analyst, 'the analyst did not sign in');
+  const elsewhere = await signedIn(browser, cfg.analyst);  // a second session of the same person
+  use(page);
+  await click(page, 'a[data-nav=password]');
+  const form = 'form[data-form=password]';
+  await ready(page, form);
+  await fill(page, `${form} input[name=current_password]`, cfg.analyst.password);
+  await fill(page, `${form} input[name=new_password]`, cfg.analyst.new_password);
+  const changed = answer(page, 'POST', '/v1/auth/password');
+  await click(page, `${form} button[type=submit]`);
+  const res = await changed;
+  check(res?.ok(), said(res, 'POST /v1/auth/password'));
+  const errors = await page.$$eval(`${form} [data-error-for]`, (es) => es.map((e) => e.textContent.trim()).filter(Boolean));
+  check(errors.length === 0, `field errors after a good change: ${errors.join('; ')}`);
+  // This session goes on; the other one has ended.
+  await readCsp(page);
+  await page.reload({ waitUntil: 'load', timeout: WAIT });
+  await ready(page, '#whoami');
+  check((await textOf(page, '#whoami'))?.includes(cfg.analyst.email), 'the session that changed the password ended');
+  use(elsewhere);
+  await elsewhere.reload({ waitUntil: 'load', timeout: WAIT });
+  await ready(elsewhere, 'form#signin');
 });
 
 // ---------------------------------------------------------------- the run

@@ -4,8 +4,9 @@ tests/console/package-lock.json) through the scenarios of tests/console/run.mjs.
 The module makes the world through the API as an admin (a public body M with a partnership, whose
 monitoring record waits for verification; an organization O; an adopted charter; editors of M and O;
 an analyst), runs every scenario in one node process against the shared server's /console, then
-checks through the API what the browser did. Each scenario is a test of its own here; its
-screenshots are in tests/console/screenshots/.
+checks through the API what the browser did (the organization made in the form, the verified
+record, the signature, the revoked key, the restored organization, the analyst's new password).
+Each scenario is a test of its own here; its screenshots are in tests/console/screenshots/.
 
 The refresh cookie is Secure: Chromium keeps it on http://127.0.0.1, a secure context, so the
 console is opened at the server's own address.
@@ -21,7 +22,7 @@ import pytest
 
 from support.bodies import create, list_all
 from support.checks import describe, uniq
-from support.principals import PASSWORD, bearer
+from support.principals import PASSWORD, bearer, login
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PACKAGE = os.path.join(os.path.dirname(HERE), "console")
@@ -34,6 +35,7 @@ SCENARIOS = [
     "csp-header", "sign-in", "organization-form-and-search", "arabic", "session-refresh",
     "partnership-record", "delete-and-restore", "users", "api-keys", "audit-log", "sign-out",
     "verify", "charter-sign", "role-aware-editor", "forbidden-notice", "role-aware-analyst",
+    "password",
 ]
 
 # Sixteen letters that Arabic folding leaves as they are, to spell a word no other test uses.
@@ -86,6 +88,7 @@ def world(ctx):
                           "search": f"جمعية {word[:4]}"},
         new_key={"name": f"Console key {marker}", "role": "partner", "source": "annd"},
         signature={"signed_on": "2025-03-01", "signed_by": f"Its president {marker}"},
+        new_password=f"a new console password {marker}",
     )
 
 
@@ -101,7 +104,8 @@ def run(world, package):
     config = {
         "base_url": w.server.base_url, "chromium": CHROMIUM, "screenshots": SCREENSHOTS,
         "admin": person(w.admin), "ministry_editor": person(w.ministry_editor),
-        "org_editor": person(w.org_editor), "analyst": person(w.analyst),
+        "org_editor": person(w.org_editor),
+        "analyst": dict(person(w.analyst), new_password=w.new_password),
         "records": {
             "ministry": w.ministry["id"], "organization": w.org["id"],
             "other_organization": w.other["id"], "doomed_organization": w.doomed["id"],
@@ -190,3 +194,11 @@ def test_the_organization_deleted_and_restored_is_there(world, run):
     assert result_of(run, "delete-and-restore")["ok"], "the scenario did not run through"
     body = get(world, f"/v1/organizations/{world.doomed['id']}")
     assert body["id"] == world.doomed["id"], body
+
+
+def test_the_analyst_signs_in_with_the_password_changed_in_the_console(world, run):
+    assert result_of(run, "password")["ok"], "the scenario did not run through"
+    login(world.client, world.analyst.email, world.new_password)
+    r = world.client.post("/v1/auth/token",
+                          json={"email": world.analyst.email, "password": PASSWORD})
+    assert r.status_code == 401, describe(r)

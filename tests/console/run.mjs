@@ -230,9 +230,11 @@ async function signIn(page, who) {
   await fill(page, '#signin input[name=email]', who.email);
   await fill(page, '#signin input[name=password]', who.password);
   await click(page, '#signin button[type=submit]');
+  // Signed in: the shell names the person and the page after the sign-in is ready.
+  await until(page, `#whoami to show ${who.email} and the sign-in form to go`,
+              (email) => document.querySelector('#whoami')?.textContent.includes(email) &&
+                         !document.querySelector('form#signin'), who.email);
   await ready(page, '#whoami');
-  await until(page, `#whoami to show ${who.email}`,
-              (email) => document.querySelector('#whoami')?.textContent.includes(email), who.email);
 }
 
 // ---------------------------------------------------------------- scenarios
@@ -374,8 +376,8 @@ scenario('arabic', async () => {
   await until(page, '<html dir=rtl lang=ar>',
               () => document.documentElement.dir === 'rtl' && document.documentElement.lang === 'ar');
   await ready(page, `${list} table tbody tr[data-id]`);
-  const label = await textOf(page, 'a[data-nav=organizations]');
-  check(/[\u0600-\u06FF]/.test(label), `in Arabic the nav still says "${label}"`);
+  await until(page, 'the nav in Arabic letters',
+              () => /[\u0600-\u06FF]/.test(document.querySelector('a[data-nav=organizations]')?.textContent));
   await shot(page, 'organizations-ar');
   await readCsp(page);
   await page.reload({ waitUntil: 'load', timeout: WAIT });
@@ -385,8 +387,8 @@ scenario('arabic', async () => {
   await until(page, '<html dir=ltr lang=en>',
               () => document.documentElement.dir === 'ltr' && document.documentElement.lang === 'en');
   await ready(page, list);
-  const back = await textOf(page, 'a[data-nav=organizations]');
-  check(!/[\u0600-\u06FF]/.test(back), `back in English the nav says "${back}"`);
+  await until(page, 'the nav back in English',
+              () => /^[^\u0600-\u06FF]+$/.test(document.querySelector('a[data-nav=organizations]')?.textContent));
 });
 
 scenario('session-refresh', async () => {

@@ -605,7 +605,10 @@ scenario('role-aware-editor', async (browser) => {
 
 scenario('forbidden-notice', async (browser) => {
   const page = await orgEditor(browser);
+  const refused = answer(page, 'GET', '/v1/users');
   await go(page, '#/users');
+  const res = await refused;
+  check(res?.status() === 403, `${said(res, 'GET /v1/users')}, expected the server's 403`);
   await until(page, '#notice to say the users page is forbidden',
               () => document.querySelector('#notice')?.textContent.trim());
   const notice = await textOf(page, '#notice');

@@ -188,6 +188,8 @@ def test_the_key_made_in_the_console_is_revoked(world, run):
     assert len(keys) == 1, keys
     assert keys[0]["revoked_at"] is not None, keys[0]
     assert keys[0]["role"] == "partner" and keys[0]["source"] == "annd", keys[0]
+    shown = (run["results"].get("api-keys") or {}).get("data") or {}
+    assert shown.get("key_id") == keys[0]["id"], shown
 
 
 def test_the_organization_deleted_and_restored_is_there(world, run):

@@ -21,13 +21,13 @@ const DEADLINE = Date.now() + (cfg.total_ms ?? 120000);  // all of them
 const SHOTS = cfg.screenshots;
 mkdirSync(SHOTS, { recursive: true });
 
-// Chromium logs every 4xx answer as a console error; those the scenarios provoke (401 of a
-// refresh without a cookie, 403, 422) are the console's normal work, not script errors.
+// Chromium logs every 4xx answer as a console error: the answers themselves are checked instead
+// (a 4xx of the API is a problem unless the scenario provoked it, see refusal()).
 const HTTP_STATUS_LOG = /^Failed to load resource: the server responded with a status of 4\d\d\b/;
 
 // ---------------------------------------------------------------- watching every page
 
-let current = null;  // the running scenario: { name, problems }
+let current = null;  // the running scenario: { name, problems, page, refusals }
 
 function problem(text) {
   (current ? current.problems : orphans).push(text);
@@ -47,7 +47,10 @@ async function watch(page) {
   });
   page.on('response', (res) => {
     const url = new URL(res.url());
-    if (res.status() >= 500) problem(`${res.status()} from ${res.request().method()} ${res.url()}`);
+    const method = res.request().method();
+    if (res.status() >= 500) problem(`${res.status()} from ${method} ${res.url()}`);
+    else if (res.status() >= 400 && url.pathname.startsWith('/v1/') && !refused(res.status(), method, url.pathname))
+      problem(`unprovoked ${res.status()} from ${method} ${url.pathname}${url.search}`);
     // The browser asks for /favicon.ico by itself: not one of the console's assets.
     else if (res.status() >= 400 && !url.pathname.startsWith('/v1/') && url.pathname !== '/favicon.ico')
       problem(`${res.status()} for an asset: ${res.url()}`);
@@ -67,6 +70,17 @@ async function watch(page) {
       window.__cspReport?.(t);
     });
   });
+}
+
+// A refresh without a live session is refused (401): that is how the console learns it.
+function refused(status, method, path) {
+  if (status === 401 && method === 'POST' && path === '/v1/auth/refresh') return true;
+  return (current?.refusals ?? []).some((r) => r.status === status && r.method === method && r.path === path);
+}
+
+// The scenario provokes this answer on purpose.
+function refusal(status, method, path) {
+  current.refusals.push({ status, method, path });
 }
 
 // A page in a browser context of its own (its own cookies and storage): one per person.
@@ -285,6 +299,7 @@ scenario('sign-in', async (browser) => {
   await ready(page, 'form#signin');
   await shot(page, 'sign-in');
   // A wrong password: the form says so and stays.
+  refusal(401, 'POST', '/v1/auth/token');
   await fill(page, '#signin input[name=email]', cfg.admin.email);
   await fill(page, '#signin input[name=password]', `${cfg.admin.password} wrong`);
   await click(page, '#signin button[type=submit]');
@@ -321,6 +336,7 @@ scenario('organization-form-and-search', async () => {
   await choose(page, `${form} select[name=kind]`, o.kind);
   await fill(page, `${form} [name=email]`, 'not-an-email');
   const hashBefore = await page.evaluate(() => location.hash);
+  refusal(422, 'POST', '/v1/organizations');
   const post = answer(page, 'POST', '/v1/organizations');
   await click(page, `${form} button[type=submit]`);
   const refused = await post;
@@ -605,9 +621,10 @@ scenario('role-aware-editor', async (browser) => {
 
 scenario('forbidden-notice', async (browser) => {
   const page = await orgEditor(browser);
-  const refused = answer(page, 'GET', '/v1/users');
+  refusal(403, 'GET', '/v1/users');
+  const listed = answer(page, 'GET', '/v1/users');
   await go(page, '#/users');
-  const res = await refused;
+  const res = await listed;
   check(res?.status() === 403, `${said(res, 'GET /v1/users')}, expected the server's 403`);
   await until(page, '#notice to say the users page is forbidden',
               () => document.querySelector('#notice')?.textContent.trim());
@@ -680,7 +697,7 @@ const only = cfg.only ? new Set(cfg.only) : null;
 try {
   for (const { name, fn } of scenarios) {
     if (only && !only.has(name)) continue;
-    current = { name, problems: [] };
+    current = { name, problems: [], refusals: [] };
     const started = Date.now();
     let error = null;
     let data = null;

@@ -6,7 +6,7 @@
 // Every page is watched while a scenario runs: a request to another origin, a script error, a
 // console error, a CSP violation or a 5xx answer fails the scenario that was running.
 
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { text } from 'node:stream/consumers';
 import puppeteer from 'puppeteer-core';
@@ -19,7 +19,9 @@ const WAIT = cfg.wait_ms ?? 10000;             // one wait for the page
 const SCENARIO_MS = cfg.scenario_ms ?? 40000;  // one scenario
 const DEADLINE = Date.now() + (cfg.total_ms ?? 120000);  // all of them
 const SHOTS = cfg.screenshots;
+const DOWNLOADS = cfg.downloads;  // where the browser saves what a page downloads
 mkdirSync(SHOTS, { recursive: true });
+mkdirSync(DOWNLOADS, { recursive: true });
 
 // Chromium logs every 4xx answer as a console error: the answers themselves are checked instead
 // (a 4xx of the API is a problem unless the scenario provoked it, see refusal()).
@@ -85,7 +87,9 @@ function refusal(status, method, path) {
 
 // A page in a browser context of its own (its own cookies and storage): one per person.
 async function newPage(browser) {
-  const context = await browser.createBrowserContext();
+  const context = await browser.createBrowserContext({
+    downloadBehavior: { policy: 'allow', downloadPath: DOWNLOADS },
+  });
   const page = await context.newPage();
   await page.setViewport({ width: 1280, height: 900 });
   await watch(page);
@@ -226,6 +230,16 @@ function answer(page, method, path, test = () => true) {
   return page.waitForResponse((res) => res.request().method() === method &&
                                        new URL(res.url()).pathname === path && test(res),
                               { timeout: WAIT }).catch(() => null);
+}
+
+// Waits for the browser to finish saving `name` in DOWNLOADS (it writes a .crdownload first).
+async function downloaded(name) {
+  const path = join(DOWNLOADS, name);
+  for (const until = Date.now() + WAIT; Date.now() < until;) {
+    if (existsSync(path)) return path;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  fail(`${name} was not downloaded within ${WAIT} ms`);
 }
 
 function said(res, what) {
@@ -379,6 +393,37 @@ scenario('organization-form-and-search', async () => {
   check(await exists(page, `${row} a[href="#/organizations/${id}"]`), `the row has no a[href="#/organizations/${id}"]`);
   await shot(page, 'organizations-en');
   return { organization_id: id };
+});
+
+const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g;
+const TYPES = { csv: 'text/csv', xlsx: 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet' };
+
+scenario('downloads', async () => {
+  const page = use(state.admin, 'the admin did not sign in');
+  const id = state.organization;
+  check(id, 'the organization form made no organization to look for');
+  const list = 'section[data-page=list][data-resource=organizations]';
+  await go(page, '#/organizations');
+  await ready(page, list);
+  await fill(page, `${list} input[type=search][name=q]`, cfg.new_organization.search);
+  await until(page, `the row tr[data-id="${id}"]`,
+              (l, i) => document.querySelector(`${l} table tbody tr[data-id="${i}"]`), list, id);
+  await ready(page, list);
+  const onScreen = await page.$$eval(`${list} table tbody tr[data-id]`, (trs) => trs.map((tr) => tr.dataset.id));
+  const files = {};
+  for (const [format, type] of Object.entries(TYPES)) {
+    rmSync(join(DOWNLOADS, `organizations.${format}`), { force: true });
+    const got = answer(page, 'GET', '/v1/organizations', (res) => res.headers()['content-type']?.startsWith(type));
+    await click(page, `${list} button[data-action=${format}]`);
+    const res = await got;
+    check(res?.status() === 200, said(res, `GET /v1/organizations as ${type}`));
+    files[format] = await downloaded(`organizations.${format}`);
+  }
+  const ids = [...new Set(readFileSync(files.csv, 'utf8').match(UUID) ?? [])];
+  check(ids.sort().join() === [...onScreen].sort().join(),
+        `the CSV holds ${ids.join(', ') || 'no id'}; on screen: ${onScreen.join(', ')}`);
+  check(readFileSync(files.xlsx).subarray(0, 2).toString() === 'PK', 'the XLSX is no zip file');
+  return { on_screen: onScreen, csv: files.csv, xlsx: files.xlsx };
 });
 
 scenario('arabic', async () => {

@@ -18,10 +18,11 @@ import shutil
 import subprocess
 import uuid
 
+import openpyxl
 import pytest
 
 from support.bodies import create, list_all
-from support.checks import describe, uniq
+from support.checks import UUID_RE, describe, uniq
 from support.principals import PASSWORD, bearer, login
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -32,7 +33,7 @@ RUN_TIMEOUT = 150  # seconds, for the browser and every scenario
 
 # In the order run.mjs runs them.
 SCENARIOS = [
-    "csp-header", "sign-in", "organization-form-and-search", "arabic", "session-refresh",
+    "csp-header", "sign-in", "organization-form-and-search", "downloads", "arabic", "session-refresh",
     "partnership-record", "delete-and-restore", "users", "api-keys", "audit-log", "sign-out",
     "verify", "charter-sign", "role-aware-editor", "forbidden-notice", "role-aware-analyst",
     "password",
@@ -99,7 +100,7 @@ def world(ctx):
 
 
 @pytest.fixture(scope="module")
-def run(world, package):
+def run(world, package, tmp_path_factory):
     """Runs every scenario once: {name: result line}."""
     shutil.rmtree(SCREENSHOTS, ignore_errors=True)
     w = world
@@ -109,6 +110,7 @@ def run(world, package):
 
     config = {
         "base_url": w.server.base_url, "chromium": CHROMIUM, "screenshots": SCREENSHOTS,
+        "downloads": str(tmp_path_factory.mktemp("console-downloads")),
         "admin": person(w.admin), "ministry_editor": person(w.ministry_editor),
         "org_editor": person(w.org_editor),
         "analyst": dict(person(w.analyst), new_password=w.new_password),
@@ -210,3 +212,13 @@ def test_the_analyst_signs_in_with_the_password_changed_in_the_console(world, ru
     r = world.client.post("/v1/auth/token",
                           json={"email": world.analyst.email, "password": PASSWORD})
     assert r.status_code == 401, describe(r)
+
+
+def test_the_spreadsheet_downloaded_holds_the_rows_on_screen(world, run):
+    made = result_of(run, "downloads")
+    assert made["ok"], "the scenario did not run through"
+    book = openpyxl.load_workbook(made["data"]["xlsx"], read_only=True)
+    ids = {cell for sheet in book.worksheets for row in sheet.iter_rows(values_only=True)
+           for cell in row if isinstance(cell, str) and UUID_RE.match(cell)}
+    assert ids == set(made["data"]["on_screen"]), (ids, made["data"]["on_screen"])
+    assert ids == {run["results"]["organization-form-and-search"]["data"]["organization_id"]}, ids

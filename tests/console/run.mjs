@@ -229,7 +229,13 @@ async function shot(page, name) {
 function answer(page, method, path, test = () => true) {
   return page.waitForResponse((res) => res.request().method() === method &&
                                        new URL(res.url()).pathname === path && test(res),
-                              { timeout: WAIT }).catch(() => null);
+                              { timeout: WAIT })
+    .then(async (res) => {
+      // A refusal's problem, to say why in a failure.
+      if (res.status() >= 400) res.problem = (await res.text().catch(() => '')).slice(0, 400);
+      return res;
+    })
+    .catch(() => null);
 }
 
 // Waits for the browser to finish saving `name` in DOWNLOADS (it writes a .crdownload first).
@@ -243,7 +249,8 @@ async function downloaded(name) {
 }
 
 function said(res, what) {
-  return res ? `${what} answered ${res.status()}` : `no ${what} was answered within ${WAIT} ms`;
+  if (!res) return `no ${what} was answered within ${WAIT} ms`;
+  return `${what} answered ${res.status()}${res.problem ? ` ${res.problem}` : ''}`;
 }
 
 async function signedIn(browser, who) {
@@ -662,6 +669,29 @@ scenario('role-aware-editor', async (browser) => {
   check(await unavailable(page, 'a[data-action=edit]'), "the editor is offered to edit another organization");
   check(await unavailable(page, 'button[data-action=delete]'), 'the editor is offered to delete another organization');
   check(await unavailable(page, 'a[data-action=audit]'), "the editor is offered another organization's audit log");
+});
+
+scenario('edit-own-organization', async (browser) => {
+  const page = await orgEditor(browser);
+  const own = cfg.records.organization;
+  const record = `section[data-page=record][data-resource=organizations][data-id="${own}"]`;
+  await go(page, `#/organizations/${own}`);
+  await ready(page, record);
+  await click(page, `${record} a[data-action=edit]`);
+  const form = 'form[data-page=form][data-resource=organizations]';
+  await ready(page, form);
+  check((await page.evaluate(() => location.hash)) === `#/organizations/${own}/edit`,
+        `the edit link went to ${await page.evaluate(() => location.hash)}`);
+  const name = await page.$eval(`${form} [name=name]`, (e) => e.value);
+  check(name === cfg.records.organization_name, `the form starts with the name "${name}"`);
+  await fill(page, `${form} [name=description]`, cfg.edit.description);
+  const patched = answer(page, 'PATCH', `/v1/organizations/${own}`);
+  await click(page, `${form} button[type=submit]`);
+  const res = await patched;
+  check(res?.status() === 200, said(res, `PATCH /v1/organizations/${own}`));
+  await ready(page, `${record} dd[data-field=description]`);
+  const shown = await textOf(page, `${record} dd[data-field=description]`);
+  check(shown?.includes(cfg.edit.description), `dd[data-field=description] is "${shown}"`);
 });
 
 scenario('forbidden-notice', async (browser) => {

@@ -35,7 +35,7 @@ RUN_TIMEOUT = 150  # seconds, for the browser and every scenario
 SCENARIOS = [
     "csp-header", "sign-in", "organization-form-and-search", "downloads", "arabic", "session-refresh",
     "partnership-record", "delete-and-restore", "users", "api-keys", "audit-log", "sign-out",
-    "verify", "charter-sign", "role-aware-editor", "forbidden-notice", "role-aware-analyst",
+    "verify", "charter-sign", "role-aware-editor", "edit-own-organization", "forbidden-notice", "role-aware-analyst",
     "password",
 ]
 
@@ -96,6 +96,7 @@ def world(ctx):
         new_key={"name": f"Console key {marker}", "role": "partner", "source": "annd"},
         signature={"signed_on": "2025-03-01", "signed_by": f"Its president {marker}"},
         new_password=f"a new console password {marker}",
+        description=f"Written by its own editor in the console {marker}",
     )
 
 
@@ -116,11 +117,13 @@ def run(world, package, tmp_path_factory):
         "analyst": dict(person(w.analyst), new_password=w.new_password),
         "records": {
             "ministry": w.ministry["id"], "organization": w.org["id"],
+            "organization_name": w.org["name"],
             "other_organization": w.other["id"], "doomed_organization": w.doomed["id"],
             "partnership": w.partnership["id"], "partnership_title": w.partnership["title"],
             "monitoring_record": w.record["id"], "charter": w.charter["id"],
         },
         "new_organization": w.new_organization, "new_key": w.new_key, "signature": w.signature,
+        "edit": {"description": w.description},
     }
     try:
         proc = subprocess.run(["node", os.path.join(package, "run.mjs")], cwd=package,
@@ -222,3 +225,10 @@ def test_the_spreadsheet_downloaded_holds_the_rows_on_screen(world, run):
            for cell in row if isinstance(cell, str) and UUID_RE.match(cell)}
     assert ids == set(made["data"]["on_screen"]), (ids, made["data"]["on_screen"])
     assert ids == {run["results"]["organization-form-and-search"]["data"]["organization_id"]}, ids
+
+
+def test_the_editor_changed_its_own_organization(world, run):
+    assert result_of(run, "edit-own-organization")["ok"], "the scenario did not run through"
+    body = get(world, f"/v1/organizations/{world.org['id']}")
+    assert body["description"] == world.description, body
+    assert body["name"] == world.org["name"] and body["email"] == world.org["email"], body

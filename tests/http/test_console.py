@@ -33,10 +33,10 @@ RUN_TIMEOUT = 150  # seconds, for the browser and every scenario
 
 # In the order run.mjs runs them.
 SCENARIOS = [
-    "csp-header", "sign-in", "organization-form-and-search", "downloads", "arabic", "session-refresh",
-    "partnership-record", "delete-and-restore", "users", "api-keys", "audit-log", "sign-out",
-    "verify", "charter-sign", "role-aware-editor", "edit-own-organization", "forbidden-notice", "role-aware-analyst",
-    "password",
+    "csp-header", "sign-in", "organization-form-and-search", "downloads", "filters-and-sort",
+    "arabic", "session-refresh", "partnership-record", "delete-and-restore", "users", "api-keys",
+    "audit-log", "sign-out", "verify", "charter-sign", "role-aware-editor", "edit-own-organization",
+    "forbidden-notice", "role-aware-analyst", "password",
 ]
 
 # Sixteen letters that Arabic folding leaves as they are, to spell a word no other test uses.

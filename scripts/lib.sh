@@ -16,7 +16,7 @@ SHARAKA_PG_BIN=${SHARAKA_PG_BIN:-/usr/lib/postgresql/15/bin}
 SHARAKA_PACKAGES_BUILD=(build-essential meson ninja-build pkg-config libmicrohttpd-dev libpq-dev libcurl4-openssl-dev libxlsxwriter-dev
 	libjansson-dev libjwt-dev libsodium-dev python3-yaml)
 SHARAKA_PACKAGES_DATABASE=(postgresql-15 postgresql-contrib)
-SHARAKA_PACKAGES_TEST=(python3-pytest python3-requests python3-jsonschema python3-yaml curl clang-format openssl haproxy python3-openpyxl libxml2-utils)
+SHARAKA_PACKAGES_TEST=(python3-pytest python3-requests python3-jsonschema python3-yaml curl clang-format openssl haproxy python3-openpyxl libxml2-utils chromium)
 # libFuzzer: clang, its runtime libraries (-fsanitize=fuzzer, address, undefined) and the
 # symbolizer that puts file:line in sanitizer reports.
 SHARAKA_PACKAGES_FUZZ=(clang-14 libclang-rt-14-dev llvm-14)

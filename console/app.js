@@ -86,7 +86,9 @@ function drawShell() {
   if (me) links.push(['password', t('change_password')]);
   fill(nav, links.map(([key, text]) => h('a', { href: `#/${key}`, dataset: { nav: key } }, text)));
   nav.hidden = !me;
-  document.getElementById('whoami').textContent = me ? `${api.session.email || me.sub} · ${valueLabel(me.role)}` : '';
+  // the address kept apart from the text around it, so that it reads left to right in Arabic too
+  if (me) fill(document.getElementById('whoami'), h('bdi', {}, api.session.email || me.sub), ` · ${valueLabel(me.role)}`);
+  else fill(document.getElementById('whoami'));
   document.getElementById('signout').hidden = !me;
   document.getElementById('signout').textContent = t('signout');
   document.getElementById('lang').textContent = t('switch');

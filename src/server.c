@@ -77,7 +77,8 @@ struct conn_watch {
     int fd;
     atomic_int phase;
     atomic_uint_fast64_t deadline_us;
-    atomic_size_t uri_len; /* length of the current request's target, from the URI callback */
+    atomic_size_t uri_len;   /* length of the current request's target, from the URI callback */
+    atomic_bool nul_in_path; /* its path holds %00, which decoding would cut the path at */
     bool cut;
 };
 
@@ -275,8 +276,13 @@ static void *
 on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
 {
     struct conn_watch *w = watch_of(conn);
-    if (w != NULL)
+    if (w != NULL) {
         atomic_store(&w->uri_len, strlen(uri));
+        bool nul = false;
+        for (const char *p = uri; *p != '\0' && *p != '?' && !nul; p++)
+            nul = p[0] == '%' && p[1] == '0' && p[2] == '0';
+        atomic_store(&w->nul_in_path, nul);
+    }
     return NULL;
 }
 
@@ -435,6 +441,13 @@ static bool
 check_text(struct request *r)
 {
     struct bad_arg b = {NULL, 0, false};
+    struct conn_watch *w = watch_of(r->conn);
+    if (w != NULL && atomic_load(&w->nul_in_path)) {
+        /* decoded, the path would end at the NUL and name another resource: it names none */
+        http_problem(r, 404, "not-found",
+                     "the path holds %%00, an encoded NUL: no path of this server holds one");
+        return false;
+    }
     if (!utf8_valid(r->path, strlen(r->path))) {
         http_problem(r, 400, "invalid-utf8",
                      "the path is not valid UTF-8 (percent-escapes must encode UTF-8 text)");

@@ -184,3 +184,13 @@ def test_a_bad_limit_is_a_400_naming_limit(http, limit):
     r = http.get("/v1/organizations", params={"limit": limit}, invalid=True)
     p = assert_problem(r, 400, instance="/v1/organizations")
     assert "limit" in p["detail"], p
+
+
+@pytest.mark.parametrize("path", ["/v1/organizations%00abc", "/console/app.js%00.css",
+                                  "/healthz%00", "/v1/organizations/%00"])
+def test_a_path_holding_an_encoded_nul_names_nothing_not_the_path_before_it(http, path):
+    # decoded, the path would end at the NUL: /v1/organizations%00abc would list organizations
+    r = http.get(path, invalid=path.count("/") == 1 or "%00abc" in path)
+    p = assert_problem(r, 404)
+    assert p["type"] == "urn:sharaka:problem:not-found", p
+    assert "%00" in p["detail"], p

@@ -64,10 +64,11 @@ function link(resource, id, text) {
   return h('a', { href: `#/${resource}/${id}` }, text || id);
 }
 
+// A table of these column headings over rows (a list of rows, or a tbody to keep filling).
 function table(columns, rows) {
   return h('table', {},
     h('thead', {}, h('tr', {}, columns.map((c) => h('th', { scope: 'col' }, c)))),
-    h('tbody', {}, rows));
+    rows instanceof HTMLTableSectionElement ? rows : h('tbody', {}, rows));
 }
 
 function heading(text, ...extra) { return h('div', { class: 'heading' }, h('h1', {}, text), ...extra); }
@@ -97,13 +98,53 @@ export async function signin(ctx) {
 
 // ---------------------------------------------------------------- lists
 
+// A table that pages with the keyset cursor: load(cursor) answers a page ({data, next_cursor}),
+// row(record, page) draws one of its records. Returns the table, the pager row (with extra at
+// its end), restart() (from the first page) and cursor() (the page on screen).
+function paged(ctx, columns, load, row, extra) {
+  const body = h('tbody');
+  const count = h('span', { class: 'muted' });
+  const prev = h('button', { type: 'button', 'data-action': 'prev', disabled: true }, t('prev'));
+  const next = h('button', { type: 'button', 'data-action': 'next', disabled: true }, t('next'));
+  const cursors = [];
+  let cursor = null;
+  let page = null;
+  const draw = async () => {
+    ctx.busy(true);
+    try {
+      page = await load(cursor);
+      fill(body, page.data.length ? page.data.map((r) => row(r, page))
+        : h('tr', {}, h('td', { colspan: columns.length, class: 'muted' }, t('none'))));
+      prev.disabled = cursors.length === 0;
+      next.disabled = !page.next_cursor;
+      count.textContent = `${page.data.length} ${t('page_of')}`;
+      notice(null);
+    } catch (err) {
+      notice(err);
+    } finally {
+      ctx.busy(false);
+    }
+  };
+  next.addEventListener('click', () => { if (!page || !page.next_cursor) return; cursors.push(cursor); cursor = page.next_cursor; draw(); });
+  prev.addEventListener('click', () => { if (!cursors.length) return; cursor = cursors.pop(); draw(); });
+  return {
+    table: table(columns, body),
+    pager: h('div', { class: 'pager' }, prev, count, next, extra ? [h('span', { class: 'spacer' }), extra] : null),
+    restart: () => { cursors.length = 0; cursor = null; return draw(); },
+    cursor: () => cursor,
+  };
+}
+
+// Calls fn 250 ms after the last keystroke in input (the page is loading meanwhile).
+function asYouType(ctx, input, fn) {
+  let timer = null;
+  input.addEventListener('input', () => { clearTimeout(timer); ctx.busy(true); timer = setTimeout(fn, 250); });
+}
+
 export async function list(ctx, resource) {
   const conf = resources[resource];
   const me = api.session.me;
   const state = Object.fromEntries(ctx.params);
-  const cursors = [];
-  let cursor = null;
-  let page = null;
 
   const q = h('input', { type: 'search', name: 'q', value: state.q || '', placeholder: t('search'), 'aria-label': t('search') });
   const sort = h('select', { name: 'sort', 'aria-label': t('sort') },
@@ -120,12 +161,8 @@ export async function list(ctx, resource) {
     sel.value = state[f] || '';
     filters.push(sel);
   }
-  const body = h('tbody');
-  const count = h('span', { class: 'muted' });
-  const prev = h('button', { type: 'button', 'data-action': 'prev', disabled: true }, t('prev'));
-  const next = h('button', { type: 'button', 'data-action': 'next', disabled: true }, t('next'));
-  const query = (extra) => {
-    const out = { limit: PAGE, lang, ...extra };
+  const query = (cursor) => {
+    const out = { limit: PAGE, lang };
     if (q.value.trim()) out.q = q.value.trim();
     if (sort.value) out.sort = sort.value;
     for (const f of filters) if (f.value) out[f.name] = f.value;
@@ -139,57 +176,35 @@ export async function list(ctx, resource) {
     for (const f of filters) if (f.value) s.set(f.name, f.value);
     history.replaceState(null, '', `#/${resource}${s.toString() ? `?${s}` : ''}`);
   };
-  const load = async () => {
-    ctx.busy(true);
-    try {
-      page = await api.get(`/v1/${resource}`, query());
-      fill(body, page.data.length ? page.data.map((r) => h('tr', { dataset: { id: r.id } },
-        conf.columns.map((c, i) => h('td', { dataset: { field: c } },
-          i === 0 ? link(resource, r.id, c === conf.label ? labelOf(resource, r) : value(r[c], c)) : value(r[c], c)))))
-        : h('tr', {}, h('td', { colspan: conf.columns.length, class: 'muted' }, t('none'))));
-      prev.disabled = cursors.length === 0;
-      next.disabled = !page.next_cursor;
-      count.textContent = `${page.data.length} ${t('page_of')}`;
-      notice(null);
-    } catch (err) {
-      notice(err);
-    } finally {
-      ctx.busy(false);
-    }
-  };
-  const restart = () => {
-    cursors.length = 0;
-    cursor = null;
-    sort.options[0].textContent = `${t('sort')}: ${t(q.value.trim() ? 'relevance' : 'default_sort')}`;
-    keepState();
-    load();
-  };
-  let timer = null;
-  q.addEventListener('input', () => { clearTimeout(timer); ctx.busy(true); timer = setTimeout(restart, 250); });
-  sort.addEventListener('change', restart);
-  for (const f of filters) f.addEventListener('change', restart);
-  next.addEventListener('click', () => { if (!page || !page.next_cursor) return; cursors.push(cursor); cursor = page.next_cursor; load(); });
-  prev.addEventListener('click', () => { if (!cursors.length) return; cursor = cursors.pop(); load(); });
-
+  let rows = null;
   const download = (format) => async () => {
     try {
       const r = await api.request('GET', `/v1/${resource}`, {
-        query: { ...query(), format, fields: ['id', ...conf.columns].join(',') }, blob: true,
+        query: { ...query(rows.cursor()), format, fields: ['id', ...conf.columns].join(',') }, blob: true,
       });
       saveBlob(r.body, `${resource}.${format}`);
     } catch (err) { notice(err); }
   };
+  rows = paged(ctx, conf.columns.map(fieldLabel), (cursor) => api.get(`/v1/${resource}`, query(cursor)),
+    (r) => h('tr', { dataset: { id: r.id } }, conf.columns.map((c, i) => h('td', { dataset: { field: c } },
+      i === 0 ? link(resource, r.id, c === conf.label ? labelOf(resource, r) : value(r[c], c)) : value(r[c], c)))),
+    [h('button', { type: 'button', 'data-action': 'csv', onclick: download('csv') }, t('csv')),
+      h('button', { type: 'button', 'data-action': 'xlsx', onclick: download('xlsx') }, t('xlsx'))]);
+  const restart = () => {
+    sort.options[0].textContent = `${t('sort')}: ${t(q.value.trim() ? 'relevance' : 'default_sort')}`;
+    keepState();
+    rows.restart();
+  };
+  asYouType(ctx, q, restart);
+  sort.addEventListener('change', restart);
+  for (const f of filters) f.addEventListener('change', restart);
 
   fill(ctx.app, h('section', { 'data-page': 'list', 'data-resource': resource },
     heading(t(resource),
       mayCreate(me, resource) ? h('a', { href: `#/${resource}/new`, 'data-action': 'new', class: 'button primary' }, t('new')) : null),
     h('div', { class: 'toolbar' }, q, filters, sort),
-    h('table', {}, h('thead', {}, h('tr', {}, conf.columns.map((c) => h('th', { scope: 'col' }, fieldLabel(c))))), body),
-    h('div', { class: 'pager' }, prev, count, next,
-      h('span', { class: 'spacer' }),
-      h('button', { type: 'button', 'data-action': 'csv', onclick: download('csv') }, t('csv')),
-      h('button', { type: 'button', 'data-action': 'xlsx', onclick: download('xlsx') }, t('xlsx')))));
-  await load();
+    rows.table, rows.pager));
+  await rows.restart();
 }
 
 // ---------------------------------------------------------------- one record
@@ -582,19 +597,26 @@ export async function password(ctx) {
 // ---------------------------------------------------------------- admin: users, keys, audit
 
 export async function users(ctx) {
-  const list = await api.all('/v1/users', { sort: 'email' }, 5);
-  const orgs = await namesOf('organizations', list.map((u) => u.organization_id));
-  const mins = await namesOf('ministries', list.map((u) => u.ministry_id));
+  const find = h('input', { type: 'search', name: 'email', placeholder: t('email'), 'aria-label': t('email'), value: ctx.params.get('email') || '' });
+  const rows = paged(ctx, [t('email'), t('role'), `${fieldLabel('organization_id')} / ${fieldLabel('ministry_id')}`, fieldLabel('active'), ''],
+    async (cursor) => {
+      const page = await api.get('/v1/users', { sort: 'email', limit: 50, cursor, 'email.contains': find.value.trim() || undefined });
+      page.orgs = await namesOf('organizations', page.data.map((u) => u.organization_id));
+      page.mins = await namesOf('ministries', page.data.map((u) => u.ministry_id));
+      return page;
+    },
+    (u, page) => h('tr', { dataset: { id: u.id } },
+      h('td', { dataset: { field: 'email' } }, h('a', { href: `#/users/${u.id}/edit` }, u.email)),
+      h('td', {}, valueLabel(u.role)),
+      h('td', {}, u.organization_id ? link('organizations', u.organization_id, page.orgs[u.organization_id])
+        : u.ministry_id ? link('ministries', u.ministry_id, page.mins[u.ministry_id]) : '—'),
+      h('td', {}, value(u.active)),
+      h('td', {}, h('a', { href: `#/audit-log?actor_id=${u.id}` }, t('audit')))));
+  asYouType(ctx, find, rows.restart);
   fill(ctx.app, h('section', { 'data-page': 'users' },
     heading(t('users'), h('a', { href: '#/users/new', 'data-action': 'new', class: 'button primary' }, t('new'))),
-    table([t('email'), t('role'), `${fieldLabel('organization_id')} / ${fieldLabel('ministry_id')}`, fieldLabel('active'), ''],
-      list.map((u) => h('tr', { dataset: { id: u.id } },
-        h('td', { dataset: { field: 'email' } }, h('a', { href: `#/users/${u.id}/edit` }, u.email)),
-        h('td', {}, valueLabel(u.role)),
-        h('td', {}, u.organization_id ? link('organizations', u.organization_id, orgs[u.organization_id])
-          : u.ministry_id ? link('ministries', u.ministry_id, mins[u.ministry_id]) : '—'),
-        h('td', {}, value(u.active)),
-        h('td', {}, h('a', { href: `#/audit-log?actor_id=${u.id}` }, t('audit'))))))));
+    h('div', { class: 'toolbar' }, find), rows.table, rows.pager));
+  await rows.restart();
 }
 
 export async function apiKeys(ctx) {
@@ -638,9 +660,10 @@ export async function apiKeys(ctx) {
 }
 
 export async function audit(ctx) {
-  const query = { sort: '-at', limit: 100 };
+  const query = { sort: '-at', limit: 50 };
   for (const k of ['resource', 'record_id', 'actor_id']) if (ctx.params.get(k)) query[k] = ctx.params.get(k);
-  const page = await api.get('/v1/audit-log', query);
+  const action = h('select', { name: 'action', 'aria-label': t('action') }, h('option', { value: '' }, `${t('action')}: ${t('any')}`),
+    ['create', 'update', 'delete', 'restore'].map((v) => h('option', { value: v }, valueLabel(v))));
   const changed = (e) => {
     const before = e.before || {}, after = e.after || {};
     const keys = [...new Set([...Object.keys(before), ...Object.keys(after)])]
@@ -649,12 +672,17 @@ export async function audit(ctx) {
       e.action === 'create' ? value(after[k], k) : `${value(before[k], k)} → ${value(after[k], k)}`));
     return keys.length > 8 ? [...shown, h('div', { class: 'muted' }, `+${keys.length - 8}`)] : shown;
   };
-  fill(ctx.app, h('section', { 'data-page': 'audit-log' },
-    heading(t('audit-log')),
-    h('p', { class: 'muted' }, Object.entries(query).filter(([k]) => !['sort', 'limit'].includes(k)).map(([k, v]) => `${fieldLabel(k)}: ${v}`).join(' · ')),
-    page.data.length ? table([t('at'), t('actor'), t('action'), t('record'), t('changes')], page.data.map((e) => h('tr', { dataset: { id: e.id } },
+  const rows = paged(ctx, [t('at'), t('actor'), t('action'), t('record'), t('changes')],
+    (cursor) => api.get('/v1/audit-log', { ...query, action: action.value || undefined, cursor }),
+    (e) => h('tr', { dataset: { id: e.id } },
       h('td', {}, value(e.at, 'at')), h('td', {}, `${e.actor_role} · ${e.actor_id}`),
       h('td', { dataset: { field: 'action' } }, valueLabel(e.action)),
       h('td', {}, resources[e.resource] ? link(e.resource, e.record_id, `${t(e.resource)} · ${e.record_id.slice(0, 8)}`) : `${e.resource} · ${e.record_id}`),
-      h('td', { class: 'changes' }, changed(e))))) : h('p', { class: 'muted' }, t('none'))));
+      h('td', { class: 'changes' }, changed(e))));
+  action.addEventListener('change', rows.restart);
+  fill(ctx.app, h('section', { 'data-page': 'audit-log' },
+    heading(t('audit-log')),
+    h('p', { class: 'muted' }, Object.entries(query).filter(([k]) => !['sort', 'limit'].includes(k)).map(([k, v]) => `${fieldLabel(k)}: ${v}`).join(' · ')),
+    h('div', { class: 'toolbar' }, action), rows.table, rows.pager));
+  await rows.restart();
 }

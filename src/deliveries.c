@@ -92,8 +92,10 @@ build_claim(void)
              "'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), 'data', CASE WHEN p.seq IS NULL THEN "
              "json_build_object('webhook_id', w.id, 'message', 'a test delivery') ELSE ");
     changes_item_sql(&s, "p");
-    buf_puts(&s.text, " END)::text FROM l JOIN webhooks w ON w.id = l.webhook_id LEFT JOIN "
-                      "changes p ON p.seq = l.change_seq");
+    /* a secret replaced by a rotation signs beside the new one until its time is up */
+    buf_puts(&s.text, " END)::text, CASE WHEN w.previous_secret_until > clock_timestamp() THEN "
+                      "w.previous_secret END FROM l JOIN webhooks w ON w.id = l.webhook_id LEFT "
+                      "JOIN changes p ON p.seq = l.change_seq");
     claim_sql = buf_take(&s.text);
     sql_free(&s);
 }
@@ -180,15 +182,23 @@ static bool
 job_start(PGresult *res, int row)
 {
     struct job *j = xcalloc(1, sizeof(*j));
-    char msg_id[32], timestamp[24], signature[128];
+    char msg_id[32], timestamp[24], signature[256];
 
     snprintf(j->id, sizeof(j->id), "%s", PQgetvalue(res, row, 0));
     j->attempts = atoi(PQgetvalue(res, row, 1));
     j->body = xstrdup(PQgetvalue(res, row, 4));
     snprintf(msg_id, sizeof(msg_id), "msg_%s", j->id);
     snprintf(timestamp, sizeof(timestamp), "%lld", (long long)now_unix());
-    if (!sign(PQgetvalue(res, row, 3), msg_id, timestamp, j->body, signature, sizeof(signature)) ||
-        (j->easy = curl_easy_init()) == NULL) {
+    /* one signature per secret, separated by a space (Standard Webhooks) */
+    bool signed_ok =
+        sign(PQgetvalue(res, row, 3), msg_id, timestamp, j->body, signature, sizeof(signature) / 2);
+    if (signed_ok && !PQgetisnull(res, row, 5)) {
+        size_t n = strlen(signature);
+        signature[n] = ' ';
+        signed_ok = sign(PQgetvalue(res, row, 5), msg_id, timestamp, j->body, signature + n + 1,
+                         sizeof(signature) - n - 1);
+    }
+    if (!signed_ok || (j->easy = curl_easy_init()) == NULL) {
         log_error("webhooks: cannot prepare delivery %s", j->id);
         job_free(j);
         return false;

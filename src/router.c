@@ -73,6 +73,7 @@ const struct route router_routes[] = {
     {"DELETE", "/v1/webhooks/{id}", webhooks_delete, "webhooks", ACT_DELETE, NULL, 0},
     {"GET", "/v1/webhooks/{id}/deliveries", webhooks_deliveries, "webhooks", ACT_READ, NULL, 0},
     {"POST", "/v1/webhooks/{id}/test", webhooks_test, "webhooks", ACT_CREATE, NULL, 0},
+    {"POST", "/v1/webhooks/{id}/rotate-secret", webhooks_rotate, "webhooks", ACT_UPDATE, NULL, 0},
     {"GET", "/v1/exports/{resource}.csv", export_get, "exports", ACT_READ, "csv", 0},
     {"GET", "/v1/exports/{resource}.ndjson", export_get, "exports", ACT_READ, "ndjson", 0},
     {"GET", "/v1/exports/{resource}.xlsx", export_get, "exports", ACT_READ, "xlsx", 0},

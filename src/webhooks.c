@@ -30,16 +30,23 @@
 #define TS(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
 
 /* A webhook as its manager sees it (never the secret), for the row aliased w. */
-#define WEBHOOK_JSON                                                                               \
-    "json_build_object('id', w.id, 'url', w.url, 'resources', to_json(w.resources), "              \
-    "'description', w.description, 'owner_source', w.owner_source, 'enabled', w.enabled, "         \
-    "'disabled_reason', w.disabled_reason, 'disabled_at', " TS(                                    \
-        "w.disabled_at") ", "                                                                      \
-                         "'pending_deliveries', (SELECT count(*) FROM webhook_deliveries d WHERE " \
-                         "d.webhook_id = w.id "                                                    \
-                         "AND d.state <> 'delivered'), 'version', w.version, 'created_at', " TS(   \
-                             "w.created_at") ", "                                                  \
-                                             "'updated_at', " TS("w.updated_at") ")"
+#define WEBHOOK_JSON                                                                                \
+    "json_build_object('id', w.id, 'url', w.url, 'resources', to_json(w.resources), "               \
+    "'description', w.description, 'owner_source', w.owner_source, 'enabled', w.enabled, "          \
+    "'disabled_reason', w.disabled_reason, 'disabled_at', " TS(                                     \
+        "w.disabled_at") ", "                                                                       \
+                         "'pending_deliveries', (SELECT count(*) FROM webhook_deliveries d WHERE "  \
+                         "d.webhook_id = w.id "                                                     \
+                         "AND d.state <> 'delivered'), 'previous_secret_until', CASE WHEN "         \
+                         "w.previous_secret_until > clock_timestamp() THEN " TS(                    \
+                             "w.previous_secret_until") " END, 'version', w.version, "              \
+                                                        "'created_at', " TS("w.created_at") ", "    \
+                                                                                            "'upd"  \
+                                                                                            "ated"  \
+                                                                                            "_at'"  \
+                                                                                            ","     \
+                                                                                            " " TS( \
+                                                                                                "w.updated_at") ")"
 
 /* The audit row of a write: $A actor type, $B actor id, $C role, $D request id. */
 #define AUDIT_INSERT(action, a, b, c, d, before, after)                                            \
@@ -98,6 +105,22 @@ static const char delete_sql[] =
     "a AS (" AUDIT_INSERT("delete", "$3", "$4", "$5", "$6", "(" WEBHOOK_JSON ")::jsonb",
                           "NULL") " FROM w) "
                                   "SELECT w.id FROM w";
+
+/*
+ * A new signing secret ($3), the current one kept beside it for $4 seconds (0: dropped at once;
+ * a secret kept from an earlier rotation is dropped either way); $5-$8 the audit's actor and
+ * request. The audit shows the window, never a secret.
+ */
+static const char rotate_sql[] =
+    "WITH old AS (SELECT w.*, (" WEBHOOK_JSON ")::jsonb AS doc FROM webhooks w WHERE " OWNED
+    " FOR UPDATE), "
+    "w AS (UPDATE webhooks n SET previous_secret = CASE WHEN $4::int > 0 THEN n.secret END, "
+    "previous_secret_until = CASE WHEN $4::int > 0 THEN clock_timestamp() + $4::int * interval "
+    "'1 second' END, secret = $3, version = n.version + 1, updated_at = clock_timestamp() FROM "
+    "old WHERE n.id = old.id RETURNING n.*), "
+    "a AS (" AUDIT_INSERT("update", "$5", "$6", "$7", "$8", "(SELECT doc FROM old)",
+                          "(" WEBHOOK_JSON ")::jsonb") " FROM w) "
+                                                       "SELECT (" WEBHOOK_JSON ")::text FROM w";
 
 /* A ping through the same outbox as the changes: $1 id, $2 source. */
 static const char test_sql[] =
@@ -472,6 +495,65 @@ webhooks_test(struct request *r)
               json_pack("{s:s+,s:s}", "delivery_id", "msg_", PQgetvalue(pg, 0, 0), "event",
                         "webhook.ping"));
 out:
+    http_error(r, &err);
+    PQclear(pg);
+}
+
+/* How long the secret replaced by a rotation goes on signing, by default and at most. */
+#define KEEP_PREVIOUS_DEFAULT 86400
+#define KEEP_PREVIOUS_MAX     604800
+
+void
+webhooks_rotate(struct request *r)
+{
+    static const char *const allowed[] = {"keep_previous", NULL};
+    struct error err = {0};
+    struct db_conn *c;
+    PGresult *pg = NULL;
+    char secret[96] = "", keep[24];
+    int64_t seconds = KEEP_PREVIOUS_DEFAULT;
+
+    if (!no_query(r, allowed, &err) || !path_id(r, &err))
+        goto out;
+    const char *given = http_query(r, "keep_previous");
+    if (given != NULL &&
+        (!str_parse_i64(given, &seconds) || seconds < 0 || seconds > KEEP_PREVIOUS_MAX)) {
+        error_set(&err, 400, "invalid-parameter",
+                  "keep_previous is how many seconds the replaced secret goes on signing: 0 "
+                  "(not at all) to %d (7 days), default %d",
+                  KEEP_PREVIOUS_MAX, KEEP_PREVIOUS_DEFAULT);
+        goto out;
+    }
+    if ((c = db_thread_conn(&err)) == NULL || !may_manage(r, c, &err))
+        goto out;
+    new_secret(secret, sizeof(secret));
+    snprintf(keep, sizeof(keep), "%lld", (long long)seconds);
+    const char *values[] = {r->params[0],
+                            owner_of(r),
+                            secret,
+                            keep,
+                            actor_type(r),
+                            r->who.sub,
+                            auth_role_name(r->who.role),
+                            r->request_id};
+    if ((pg = db_exec_sql(c, rotate_sql, 8, values, &err)) == NULL)
+        goto out;
+    if (PQntuples(pg) == 0) {
+        gone(r, &err);
+        goto out;
+    }
+    /* The new secret is shown this once. */
+    json_error_t jerr;
+    json_t *hook = json_loads(PQgetvalue(pg, 0, 0), 0, &jerr);
+    if (hook == NULL) {
+        error_set(&err, 500, "internal-error", "the webhook could not be read back");
+        goto out;
+    }
+    json_object_set_new(hook, "secret", json_string(secret));
+    http_add_header(r, "Cache-Control", "no-store");
+    http_json(r, 200, hook);
+out:
+    sodium_memzero(secret, sizeof(secret));
     http_error(r, &err);
     PQclear(pg);
 }

@@ -46,6 +46,7 @@ void webhooks_patch(struct request *r);
 void webhooks_delete(struct request *r);
 void webhooks_test(struct request *r);
 void webhooks_deliveries(struct request *r);
+void webhooks_rotate(struct request *r);
 /* users.c */
 void auth_token_create(struct request *r);
 void auth_me_get(struct request *r);

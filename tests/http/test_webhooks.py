@@ -13,6 +13,7 @@ import signal
 import subprocess
 import tempfile
 import time
+import uuid
 
 import pytest
 
@@ -257,6 +258,111 @@ def test_a_wrong_secret_fails_verification(own_server, receiver):
     seen = rcv.wait(lambda s: len(s) >= 1)
     assert seen[0]["verified"] is False and seen[0]["status"] == 401
     assert "signature" in seen[0]["error"].lower()
+
+
+def ping(own, hook, rcv, count):
+    """Sends a ping and waits until the receiver has seen count requests; returns the last."""
+    r = own.api.post(f"/v1/webhooks/{hook['id']}/test", headers=bearer(own.token))
+    assert r.status_code == 202, describe(r)
+    seen = rcv.wait(lambda s: len(s) >= count)
+    return seen[count - 1]
+
+
+def rotate(own, hook, status=200, **params):
+    r = own.api.post(f"/v1/webhooks/{hook['id']}/rotate-secret", params=params,
+                     headers=bearer(own.token), invalid=status == 400)
+    assert r.status_code == status, describe(r)
+    return r
+
+
+def test_a_rotated_secret_signs_beside_the_new_one_until_its_time_is_up(own_server, receiver):
+    own = own_server("hook", **FAST)
+    rcv = receiver()
+    hook = subscribe(own.api, own.token, rcv, resources=["charters"])
+    first = hook["secret"]
+    assert hook["previous_secret_until"] is None
+    r = rotate(own, hook)
+    assert r.headers["Cache-Control"] == "no-store"
+    rotated = r.json()
+    second = rotated["secret"]
+    assert second.startswith("whsec_") and second != first
+    until = rotated["previous_secret_until"]
+    assert until is not None and rotated["version"] == hook["version"] + 1
+    got = own.api.get(f"/v1/webhooks/{hook['id']}", headers=bearer(own.token)).json()
+    assert "secret" not in got and got["previous_secret_until"] == until
+    # the receiver still holds the first secret: a delivery verifies, with two signatures
+    entry = ping(own, hook, rcv, 1)
+    assert entry["verified"] is True, entry
+    assert len(entry["signature"].split(" ")) == 2
+    assert all(p.startswith("v1,") for p in entry["signature"].split(" "))
+    # it switches to the second: verified too
+    rcv.secret(second)
+    assert ping(own, hook, rcv, 2)["verified"] is True
+    # a rotation that keeps nothing: the second stops at once, only the third signs
+    third = rotate(own, hook, keep_previous=0).json()
+    assert third["previous_secret_until"] is None
+    entry = ping(own, hook, rcv, 3)
+    assert entry["verified"] is False and entry["status"] == 401
+    assert len(entry["signature"].split(" ")) == 1
+    rcv.secret(third["secret"])
+    wait_for(lambda: any(e["verified"] for e in rcv.log()[3:]), what="a verified retry")
+    # neither secret is in the audit log; the rotation is there
+    audit = own.db.value(
+        "SELECT string_agg(coalesce(before::text, '') || coalesce(after::text, ''), ' ') "
+        f"FROM audit_log WHERE resource = 'webhooks' AND record_id = '{hook['id']}'")
+    for secret in (first, second, third["secret"]):
+        assert secret not in audit and secret[6:] not in audit
+    assert own.db.value("SELECT count(*) FROM audit_log WHERE resource = 'webhooks' AND "
+                        f"record_id = '{hook['id']}' AND action = 'update'") == "2"
+
+
+def test_a_rotation_of_an_expired_window_drops_the_older_secret(own_server, receiver):
+    own = own_server("hook", **FAST)
+    rcv = receiver()
+    hook = subscribe(own.api, own.token, rcv, resources=["charters"])
+    second = rotate(own, hook, keep_previous=1).json()["secret"]
+    time.sleep(1.5)
+    got = own.api.get(f"/v1/webhooks/{hook['id']}", headers=bearer(own.token)).json()
+    assert got["previous_secret_until"] is None  # its time is up
+    entry = ping(own, hook, rcv, 1)  # the receiver holds the first secret only
+    assert entry["verified"] is False and len(entry["signature"].split(" ")) == 1
+    rcv.secret(second)
+    wait_for(lambda: any(e["verified"] for e in rcv.log()), what="a verified retry")
+
+
+@pytest.mark.parametrize("value", ["-1", "604801", "1.5", "day", ""])
+def test_a_bad_keep_previous_is_a_400_and_changes_nothing(own_server, value):
+    own = own_server("hook", SHARAKA_WEBHOOK_ALLOW_PRIVATE="true", SHARAKA_WEBHOOK_CONCURRENCY="0")
+    r = own.api.post("/v1/webhooks", json={"url": "http://127.0.0.1:9/h"}, headers=bearer(own.token))
+    assert r.status_code == 201, describe(r)
+    hook = r.json()
+    before = own.db.value(f"SELECT secret || version FROM webhooks WHERE id = '{hook['id']}'")
+    r = rotate(own, hook, status=400, keep_previous=value)
+    assert "keep_previous" in assert_problem(r, 400)["detail"]
+    assert own.db.value(f"SELECT secret || version FROM webhooks WHERE id = '{hook['id']}'") == before
+    r = own.api.post(f"/v1/webhooks/{hook['id']}/rotate-secret", params={"keep": "1"},
+                     headers=bearer(own.token), invalid=True)
+    assert_problem(r, 400)
+
+
+def test_only_the_webhooks_manager_rotates_its_secret(own_server):
+    own = own_server("hook", SHARAKA_WEBHOOK_ALLOW_PRIVATE="true", SHARAKA_WEBHOOK_CONCURRENCY="0")
+    annd = add_partner(own.cli, own.db, "annd").token
+    escwa = add_partner(own.cli, own.db, "escwa").token
+    r = own.api.post("/v1/webhooks", json={"url": "http://127.0.0.1:9/h"}, headers=bearer(annd))
+    assert r.status_code == 201, describe(r)
+    hook = r.json()
+    before = own.db.value(f"SELECT secret FROM webhooks WHERE id = '{hook['id']}'")
+    r = own.api.post(f"/v1/webhooks/{hook['id']}/rotate-secret", headers=bearer(escwa))
+    assert_problem(r, 403)
+    r = own.api.post(f"/v1/webhooks/{hook['id']}/rotate-secret")
+    assert_problem(r, 401)
+    r = own.api.post(f"/v1/webhooks/{uuid.uuid4()}/rotate-secret", headers=bearer(own.token))
+    assert_problem(r, 404)
+    assert own.db.value(f"SELECT secret FROM webhooks WHERE id = '{hook['id']}'") == before
+    r = own.api.post(f"/v1/webhooks/{hook['id']}/rotate-secret", headers=bearer(annd))
+    assert r.status_code == 200, describe(r)
+    assert own.db.value(f"SELECT secret FROM webhooks WHERE id = '{hook['id']}'") == r.json()["secret"]
 
 
 def test_300_changes_survive_a_sigkill_mid_delivery_each_record_in_feed_order(

@@ -30,23 +30,18 @@
 #define TS(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
 
 /* A webhook as its manager sees it (never the secret), for the row aliased w. */
-#define WEBHOOK_JSON                                                                                \
-    "json_build_object('id', w.id, 'url', w.url, 'resources', to_json(w.resources), "               \
-    "'description', w.description, 'owner_source', w.owner_source, 'enabled', w.enabled, "          \
-    "'disabled_reason', w.disabled_reason, 'disabled_at', " TS(                                     \
-        "w.disabled_at") ", "                                                                       \
-                         "'pending_deliveries', (SELECT count(*) FROM webhook_deliveries d WHERE "  \
-                         "d.webhook_id = w.id "                                                     \
-                         "AND d.state <> 'delivered'), 'previous_secret_until', CASE WHEN "         \
-                         "w.previous_secret_until > clock_timestamp() THEN " TS(                    \
-                             "w.previous_secret_until") " END, 'version', w.version, "              \
-                                                        "'created_at', " TS("w.created_at") ", "    \
-                                                                                            "'upd"  \
-                                                                                            "ated"  \
-                                                                                            "_at'"  \
-                                                                                            ","     \
-                                                                                            " " TS( \
-                                                                                                "w.updated_at") ")"
+// clang-format off
+#define WEBHOOK_JSON                                                                               \
+    "json_build_object('id', w.id, 'url', w.url, 'resources', to_json(w.resources), "              \
+    "'description', w.description, 'owner_source', w.owner_source, 'enabled', w.enabled, "         \
+    "'disabled_reason', w.disabled_reason, 'disabled_at', " TS("w.disabled_at") ", "               \
+    "'pending_deliveries', (SELECT count(*) FROM webhook_deliveries d WHERE "                      \
+        "d.webhook_id = w.id AND d.state <> 'delivered'), "                                        \
+    "'previous_secret_until', CASE WHEN w.previous_secret_until > clock_timestamp() THEN "         \
+        TS("w.previous_secret_until") " END, "                                                     \
+    "'version', w.version, 'created_at', " TS("w.created_at") ", "                                 \
+    "'updated_at', " TS("w.updated_at") ")"
+// clang-format on
 
 /* The audit row of a write: $A actor type, $B actor id, $C role, $D request id. */
 #define AUDIT_INSERT(action, a, b, c, d, before, after)                                            \

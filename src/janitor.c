@@ -30,6 +30,8 @@ static const int64_t login_throttle_retention = 120;
 static const int64_t delivered_retention = 7 * 86400;
 /* A refresh token past its expiry is worth nothing, spent or not: presented, it is unknown. */
 static const int64_t refresh_retention = 0;
+/* A webhook secret that a rotation replaced is dropped once it no longer signs. */
+static const int64_t previous_secret_retention = 0;
 
 struct purge {
     const char *what; /* for the log */
@@ -59,6 +61,11 @@ static const struct purge purges[] = {
      "clock_timestamp() - $1::bigint * interval '1 second' ORDER BY expires_at LIMIT $2::int "
      "FOR UPDATE SKIP LOCKED)",
      &refresh_retention},
+    {"replaced webhook secrets",
+     "UPDATE webhooks SET previous_secret = NULL, previous_secret_until = NULL WHERE id IN "
+     "(SELECT id FROM webhooks WHERE previous_secret_until < clock_timestamp() - $1::bigint * "
+     "interval '1 second' LIMIT $2::int FOR UPDATE SKIP LOCKED)",
+     &previous_secret_retention},
 };
 
 static struct background janitor = {.name = "janitor"};

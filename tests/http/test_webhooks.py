@@ -317,7 +317,7 @@ def test_a_rotated_secret_signs_beside_the_new_one_until_its_time_is_up(own_serv
 
 
 def test_a_rotation_of_an_expired_window_drops_the_older_secret(own_server, receiver):
-    own = own_server("hook", **FAST)
+    own = own_server("hook", SHARAKA_JANITOR_INTERVAL="1", **FAST)
     rcv = receiver()
     hook = subscribe(own.api, own.token, rcv, resources=["charters"])
     second = rotate(own, hook, keep_previous=1).json()["secret"]
@@ -328,6 +328,10 @@ def test_a_rotation_of_an_expired_window_drops_the_older_secret(own_server, rece
     assert entry["verified"] is False and len(entry["signature"].split(" ")) == 1
     rcv.secret(second)
     wait_for(lambda: any(e["verified"] for e in rcv.log()), what="a verified retry")
+    # the janitor drops the replaced secret from the row once it no longer signs
+    wait_for(lambda: own.db.value("SELECT previous_secret IS NULL AND previous_secret_until IS "
+                                  f"NULL FROM webhooks WHERE id = '{hook['id']}'") == "t",
+             what="the replaced secret dropped")
 
 
 @pytest.mark.parametrize("value", ["-1", "604801", "1.5", "day", ""])

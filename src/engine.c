@@ -102,6 +102,17 @@ engine_etag_listed(const char *header, const char *etag, bool strong)
     }
 }
 
+const char *
+engine_read_language(struct request *r, const char *given)
+{
+    const char *lang =
+        given != NULL ? given : query_accept_language(http_header(r, "Accept-Language"));
+    http_add_header(r, "Vary", "Accept-Language");
+    if (lang != NULL)
+        http_add_header(r, "Content-Language", lang);
+    return lang;
+}
+
 bool
 engine_send_workbook(struct request *r, struct xlsx *x, const char *attachment, struct error *err)
 {

@@ -250,7 +250,7 @@ take_options(struct query_arg *args, int *nargs, bool csv, bool xlsx, bool *hxl,
         const char *lang;
         if (!query_lang_param(values[i], &lang, err))
             return false;
-        *rtl = strcmp(lang, "ar") == 0;
+        *rtl = query_lang_rtl(lang);
     }
     return true;
 }
@@ -433,12 +433,9 @@ export_get(struct request *r)
         !parse_export(r, res, internal, csv, iati, &hxl, &rtl, &q, &err))
         goto out;
     q.format = csv ? FORMAT_CSV : FORMAT_NDJSON;
-    if (!csv && !xlsx && !iati) {
-        /* NDJSON records carry display_ fields in the language asked for, as lists do */
-        if (q.lang == NULL)
-            q.lang = query_accept_language(http_header(r, "Accept-Language"));
-        http_add_header(r, "Vary", "Accept-Language");
-    }
+    /* NDJSON records carry display_ fields in the language asked for, as lists do */
+    if (!csv && !xlsx && !iati)
+        q.lang = engine_read_language(r, q.lang);
     if (xlsx) {
         sql_build_export(&s, &r->arena, res, internal, &q);
         answer_xlsx(r, res, internal, &q, &s, rtl, &err);

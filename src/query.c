@@ -41,6 +41,20 @@ query_lang(const char *name, size_t len)
 }
 
 bool
+query_lang_rtl(const char *lang)
+{
+    return lang != NULL && strcmp(lang, "ar") == 0;
+}
+
+void
+query_whole(const struct resource *res, struct list_query *q)
+{
+    memset(q, 0, sizeof(*q));
+    for (size_t i = 0; i < res->nfields && i < QUERY_MAX_FIELDS; i++)
+        q->selected[i] = true;
+}
+
+bool
 query_lang_param(const char *value, const char **lang, struct error *err)
 {
     *lang = query_lang(value, strlen(value));
@@ -577,10 +591,8 @@ query_parse(struct arena *a, const struct resource *res, const struct query_arg 
 {
     const char *cursor = NULL;
 
-    memset(q, 0, sizeof(*q));
+    query_whole(res, q);
     q->limit = QUERY_DEFAULT_LIMIT;
-    for (size_t i = 0; i < res->nfields && i < QUERY_MAX_FIELDS; i++)
-        q->selected[i] = true;
     for (int i = 0; i < nargs; i++) {
         for (int j = 0; j < i; j++)
             if (strcmp(args[i].key, args[j].key) == 0)

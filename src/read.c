@@ -44,18 +44,6 @@ next_link(struct request *r, const struct arg_list *l, const char *cursor)
     return out;
 }
 
-/* The language of a read: lang= when given, else the one Accept-Language prefers; the answer
- * says which (Content-Language) and that it depends on the header (Vary). */
-static void
-read_language(struct request *r, struct list_query *q)
-{
-    if (q->lang == NULL)
-        q->lang = query_accept_language(http_header(r, "Accept-Language"));
-    http_add_header(r, "Vary", "Accept-Language");
-    if (q->lang != NULL)
-        http_add_header(r, "Content-Language", q->lang);
-}
-
 /* Checks a list request: its parameters, the format the Accept header asks for when format= is
  * not given, and the sub-collection's parent id. */
 static bool
@@ -75,7 +63,7 @@ parse_list(struct request *r, const struct resource *res, bool internal, struct 
         else if (strstr(accept, "application/x-ndjson") != NULL)
             q->format = FORMAT_NDJSON;
     }
-    read_language(r, q);
+    q->lang = engine_read_language(r, q->lang);
     q->parent_id = engine_parent_id(r, res);
     if (q->parent_id != NULL && !value_is_uuid(q->parent_id)) {
         engine_parent_not_found(err, res, q->parent_id);
@@ -111,8 +99,7 @@ send_sheet(struct request *r, const struct resource *res, bool internal, const s
     if (total != NULL)
         http_add_header(r, "X-Total-Count", arena_strdup(&r->arena, total));
     PQclear(pg); /* total and the body lay in it */
-    struct xlsx *x =
-        xlsx_open_records(res, internal, q, q->lang != NULL && strcmp(q->lang, "ar") == 0);
+    struct xlsx *x = xlsx_open_records(res, internal, q, query_lang_rtl(q->lang));
     for (size_t at = 0; x != NULL && at < text.len;) {
         const char *line = text.data + at;
         size_t n = strcspn(line, "\n");
@@ -359,7 +346,7 @@ resource_get(struct request *r)
         http_error(r, &err);
         return;
     }
-    read_language(r, &st->q);
+    st->q.lang = engine_read_language(r, st->q.lang);
     st->q.parent_id = engine_parent_id(r, st->res);
     if (!value_is_uuid(st->id) || (st->q.parent_id != NULL && !value_is_uuid(st->q.parent_id))) {
         engine_not_found(&err, st->res, st->id);

@@ -11,6 +11,7 @@
 
 #include "sharaka/access.h"
 #include "sharaka/db.h"
+#include "sharaka/engine.h"
 #include "sharaka/handlers.h"
 #include "sharaka/resource.h"
 #include "sharaka/sql.h"
@@ -186,15 +187,10 @@ search_get(struct request *r)
         goto out;
     }
     const char *lang_arg = http_query(r, "lang"), *lang = NULL;
-    if (lang_arg == NULL)
-        lang = query_accept_language(http_header(r, "Accept-Language"));
-    else if (!query_lang_param(lang_arg, &lang, &err))
+    if ((lang_arg != NULL && !query_lang_param(lang_arg, &lang, &err)) ||
+        !pick_resources(r, http_query(r, "resources"), &names, &err))
         goto out;
-    if (!pick_resources(r, http_query(r, "resources"), &names, &err))
-        goto out;
-    http_add_header(r, "Vary", "Accept-Language");
-    if (lang != NULL)
-        http_add_header(r, "Content-Language", lang);
+    lang = engine_read_language(r, lang);
     char limit_text[16];
     snprintf(limit_text, sizeof(limit_text), "%lld", (long long)limit);
     const char *values[] = {q, names.data, limit_text, lang};

@@ -639,7 +639,7 @@ answer_table(struct request *r, const struct stats_request *sr, PGresult *pg, st
 {
     struct table t = {0};
     if (sr->xlsx) {
-        t.sheet = xlsx_open(sr->res->name, sr->lang != NULL && strcmp(sr->lang, "ar") == 0);
+        t.sheet = xlsx_open(sr->res->name, query_lang_rtl(sr->lang));
         if (t.sheet == NULL) {
             error_set(err, 503, "export-failed", "the spreadsheet could not be made; try again");
             return;
@@ -697,11 +697,7 @@ stats_of(struct request *r, const struct resource *res)
     const char *accept = http_header(r, MHD_HTTP_HEADER_ACCEPT);
     if (accept != NULL && strstr(accept, "text/csv") != NULL && http_query(r, "format") == NULL)
         sr.csv = true;
-    if (sr.lang == NULL)
-        sr.lang = query_accept_language(http_header(r, "Accept-Language"));
-    http_add_header(r, "Vary", "Accept-Language");
-    if (sr.lang != NULL)
-        http_add_header(r, "Content-Language", sr.lang);
+    sr.lang = engine_read_language(r, sr.lang);
     build(&s, &r->arena, &sr);
     struct db_conn *c = db_thread_conn(&err);
     if (c == NULL || (pg = db_exec_sql(c, s.text.data, s.nparams, s.params, &err)) == NULL)

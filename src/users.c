@@ -18,7 +18,7 @@
 #include "sharaka/validate.h"
 
 #define EMAIL_MAX    320
-#define PASSWORD_MAX 1024
+#define PASSWORD_MAX VALIDATE_PASSWORD_MAX
 
 static const char LOGIN_LOOKUP[] =
     "SELECT password_hash, id, role, coalesce(organization_id::text, ''), "

@@ -242,9 +242,7 @@ read_in(struct request *r, struct db_conn *c, const struct resource *res, const 
 {
     struct sql s = {0};
     struct list_query q;
-    memset(&q, 0, sizeof(q));
-    for (size_t i = 0; i < res->nfields && i < QUERY_MAX_FIELDS; i++)
-        q.selected[i] = true;
+    query_whole(res, &q);
     q.lang = lang;
     sql_build_get(&s, res, engine_sees_internal(r), lang != NULL ? &q : NULL);
     s.params[0] = id;
@@ -354,9 +352,7 @@ engine_lock_record(struct request *r, struct db_conn *c, const struct resource *
 {
     struct sql s = {0};
     struct list_query q;
-    memset(&q, 0, sizeof(q));
-    for (size_t i = 0; i < res->nfields && i < QUERY_MAX_FIELDS; i++)
-        q.selected[i] = true;
+    query_whole(res, &q);
     q.parent_id = pid;
     sql_build_get(&s, res, true, &q);
     if (res->delete_column != NULL)

@@ -74,6 +74,13 @@ bool engine_etag_listed(const char *header, const char *etag, bool strong);
 /* 404: no live parent of the sub-collection with id pid. */
 void engine_parent_not_found(struct error *err, const struct resource *res, const char *pid);
 
+/*
+ * The language of a read: given (lang=, one of query_langs) when not NULL, else the one the
+ * request's Accept-Language prefers, or NULL. The answer says which (Content-Language) and that
+ * it depends on the header (Vary: Accept-Language).
+ */
+const char *engine_read_language(struct request *r, const char *given);
+
 /* Ends workbook x (NULL: it could not be started) and sends it, as the attachment
  * <attachment>.xlsx unless attachment is NULL; false with a 503 in err when it cannot be
  * written. */

@@ -93,6 +93,12 @@ bool query_lang_param(const char *value, const char **lang, struct error *err) M
  */
 const char *query_accept_language(const char *header);
 
+/* Empties q to a read of the whole record: every field selected, nothing else asked. */
+void query_whole(const struct resource *res, struct list_query *q);
+
+/* True for a language read right to left (Arabic), as a spreadsheet's sheet then is. */
+bool query_lang_rtl(const char *lang);
+
 /* One query parameter as it came. */
 struct query_arg {
     const char *key;

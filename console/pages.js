@@ -46,18 +46,25 @@ function value(v, field) {
   return String(v);
 }
 
-// The names of records of resource by id (one request per 12 ids: a filter holds 500 bytes).
-async function namesOf(resource, ids) {
+// The records of resource with these ids, by id, with only fields (one request per 12 ids: a
+// filter holds 500 bytes).
+async function byIds(resource, ids, fields) {
   const out = {};
   const unique = [...new Set(ids.filter(Boolean))];
-  const label = resources[resource].label;
   for (let i = 0; i < unique.length; i += 12) {
     const page = await api.get(`/v1/${resource}`, {
-      id: unique.slice(i, i + 12).join(','), fields: `id,${label}`, lang, limit: 200,
+      id: unique.slice(i, i + 12).join(','), fields: `id,${fields}`, lang, limit: 200,
     });
-    for (const r of page.data) out[r.id] = display(r, label);
+    for (const r of page.data) out[r.id] = r;
   }
   return out;
+}
+
+// The names of records of resource by id.
+async function namesOf(resource, ids) {
+  const label = resources[resource].label;
+  const found = await byIds(resource, ids, label);
+  return Object.fromEntries(Object.entries(found).map(([id, r]) => [id, display(r, label)]));
 }
 
 function link(resource, id, text) {
@@ -538,12 +545,7 @@ export async function form(ctx, resource, id, base = '/v1') {
 export async function verify(ctx) {
   const me = api.session.me;
   const records = await api.all('/v1/monitoring-records', { status: 'submitted', sort: '-period_end' }, 3);
-  const ids = [...new Set(records.map((m) => m.partnership_id))];
-  const parts = {};
-  for (let i = 0; i < ids.length; i += 12) {
-    const page = await api.get('/v1/partnerships', { id: ids.slice(i, i + 12).join(','), fields: 'id,title,ministry_id', lang, limit: 200 });
-    for (const p of page.data) parts[p.id] = p;
-  }
+  const parts = await byIds('partnerships', records.map((m) => m.partnership_id), 'title,ministry_id');
   const mine = records.filter((m) => mayVerify(me, parts[m.partnership_id]));
   const rows = mine.map((m) => {
     const status = h('td', { dataset: { field: 'status' } }, valueLabel(m.status));

@@ -70,6 +70,15 @@ shown_translated(const struct resource *res, size_t i, bool internal, const stru
            query_field_translated(res, f);
 }
 
+void
+sql_translated(struct buf *b, const struct field *f, const char *alias, const char *lang)
+{
+    if (f->type == FT_SECTIONS)
+        buf_printf(b, "sharaka_sections_in(%s.%s, '%s')", alias, f->name, lang);
+    else
+        buf_printf(b, "coalesce(%s.%s_%s, %s.%s)", alias, f->name, lang, alias, f->name);
+}
+
 /* The display_<f> members of a read in lang (a static "ar", "en" or "fr"): each translated field
  * the record shows, in lang where it is given, else as given; each as "'name', value" for
  * json_build_object, after a comma unless first. */
@@ -83,10 +92,7 @@ display_members(struct sql *s, const struct resource *res, const char *alias, bo
             continue;
         buf_printf(&s->text, "%s'display_%s', ", first ? "" : ", ", name);
         first = false;
-        if (res->fields[i].type == FT_SECTIONS)
-            buf_printf(&s->text, "sharaka_sections_in(%s.%s, '%s')", alias, name, lang);
-        else
-            buf_printf(&s->text, "coalesce(%s.%s_%s, %s.%s)", alias, name, lang, alias, name);
+        sql_translated(&s->text, &res->fields[i], alias, lang);
     }
 }
 

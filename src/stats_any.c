@@ -407,12 +407,12 @@ build(struct sql *s, struct arena *a, const struct stats_request *sr)
             continue;
         const char *shown = ref->display_field ? ref->display_field : "id";
         const struct field *f = resource_field(ref, shown);
+        buf_puts(b, "(SELECT ");
         if (sr->lang != NULL && f != NULL && query_field_translated(ref, f))
-            buf_printf(b, "(SELECT coalesce(r.%s_%s, r.%s) FROM %s r WHERE r.id = x.k%d), ", shown,
-                       sr->lang, shown, ref->table, i);
+            sql_translated(b, f, "r", sr->lang);
         else
-            buf_printf(b, "(SELECT r.%s::text FROM %s r WHERE r.id = x.k%d), ", shown, ref->table,
-                       i);
+            buf_printf(b, "r.%s::text", shown);
+        buf_printf(b, " FROM %s r WHERE r.id = x.k%d), ", ref->table, i);
     }
     buf_puts(b, "x.n");
     for (int i = 0; i < sr->nmetric; i++)

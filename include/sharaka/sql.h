@@ -19,6 +19,11 @@ void sql_free(struct sql *s);
 /* Appends sort key k of q for the row aliased a: its column, or the search rank (relevance). */
 void sql_sort_key(struct sql *s, const struct list_query *q, int k);
 
+/* f of the row aliased alias in lang (a static "ar", "en" or "fr"), for a field
+ * query_field_translated says has translations: its translation where given, else f as given
+ * (a charter's sections: each heading and body so). */
+void sql_translated(struct buf *b, const struct field *f, const char *alias, const char *lang);
+
 /* The SQL expression of one record as JSON (alias a), honouring visibility and projection. */
 void sql_row_json(struct sql *s, const struct resource *res, const char *alias, bool internal,
                   const struct list_query *q);

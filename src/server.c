@@ -308,6 +308,7 @@ struct served {
     struct request r;
     struct ratelimit_draw auth_draw; /* the auth-address draw, reported if the caller fails */
     struct loop *loop;               /* the event loop whose daemon holds the connection */
+    bool sheet;                      /* format=xlsx: made on a blocking thread (on_loop) */
 };
 
 static struct request *
@@ -583,10 +584,7 @@ route_allows(struct request *r, struct error *err)
 static bool
 on_loop(struct request *r)
 {
-    if (!(r->route->flags & ROUTE_LOOP) || r->pipe == NULL)
-        return false;
-    const char *format = http_query(r, "format");
-    return format == NULL || strcmp(format, "xlsx") != 0;
+    return (r->route->flags & ROUTE_LOOP) && r->pipe != NULL && !served_of(r)->sheet;
 }
 
 /* True when a read may go on with the token's claims, its user's row read with the read itself. */
@@ -722,6 +720,8 @@ admit(struct request *r)
     case ROUTE_FOUND:
         break;
     }
+    const char *format = http_query(r, "format");
+    served_of(r)->sheet = format != NULL && strcmp(format, "xlsx") == 0;
     if (!(r->route->flags & ROUTE_BODY) && has_body(r)) {
         http_problem(r, 413, "body-not-accepted",
                      "%s %s takes no request body; send the request without one", r->method,
